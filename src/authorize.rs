@@ -1,0 +1,436 @@
+//! The decision: a request (operation on a resource), an optional token,
+//! the keyring, the revocation set, the registry and the policy become
+//! allow or deny with a reason code. The gateway and `tessera check` run
+//! exactly this.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use biscuit_auth::builder::{boolean, date, fact, string, Fact};
+use biscuit_auth::error::{FailedCheck, Logic, MatchedPolicy, Token as BiscuitError};
+use biscuit_auth::{AuthorizerBuilder, AuthorizerLimits};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::keys::PublicKeyring;
+use crate::model::{Operation, Registry, Resource, ResourceKind, RevocationSet};
+use crate::token::{self, Claims, TokenError, VerifiedToken};
+
+/// The default policy, embedded at build time from `policies/default.datalog`.
+pub const DEFAULT_POLICY: &str = include_str!("../policies/default.datalog");
+
+/// Why a policy could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The Datalog does not parse.
+    #[error("policy is not valid Datalog: {0}")]
+    Parse(String),
+    /// The policy has no allow/deny policy at all.
+    #[error("policy has no allow or deny policy; it would deny everything")]
+    NoPolicies,
+}
+
+/// The authorizer's run limits: the real guard against Datalog bombs in
+/// attenuation blocks is facts and iterations; time is a backstop generous
+/// enough not to trip on a loaded machine for honest tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunLimits {
+    /// Most facts the run may hold.
+    pub max_facts: u64,
+    /// Most rule-application rounds.
+    pub max_iterations: u64,
+    /// Most wall time for one run.
+    pub max_time: Duration,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        RunLimits {
+            max_facts: 1000,
+            max_iterations: 100,
+            max_time: Duration::from_millis(20),
+        }
+    }
+}
+
+/// A loaded policy: the authorizer template every decision clones.
+#[derive(Clone)]
+pub struct Policy {
+    template: AuthorizerBuilder,
+}
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy").finish_non_exhaustive()
+    }
+}
+
+impl Policy {
+    /// Parses Datalog policy source and sets the run limits.
+    pub fn from_source(source: &str, limits: RunLimits) -> Result<Self, PolicyError> {
+        let template = AuthorizerBuilder::new()
+            .code(source)
+            .map_err(|e| PolicyError::Parse(e.to_string()))?
+            .set_limits(AuthorizerLimits {
+                max_facts: limits.max_facts,
+                max_iterations: limits.max_iterations,
+                max_time: limits.max_time,
+            });
+        if !template.dump_code().lines().any(|l| {
+            let l = l.trim_start();
+            l.starts_with("allow if") || l.starts_with("deny if")
+        }) {
+            return Err(PolicyError::NoPolicies);
+        }
+        Ok(Policy { template })
+    }
+
+    /// The embedded default policy with the given limits.
+    pub fn default_with_limits(limits: RunLimits) -> Result<Self, PolicyError> {
+        Policy::from_source(DEFAULT_POLICY, limits)
+    }
+}
+
+/// What is asked: one operation on one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Request {
+    /// The operation.
+    pub operation: Operation,
+    /// The resource.
+    pub resource: Resource,
+}
+
+/// Why a request was denied: the reason codes users, logs and metrics see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// No credential was presented and the request needs one.
+    MissingToken,
+    /// The token text is not a token.
+    Malformed,
+    /// Signed by an unknown or retired root key.
+    UnknownKey,
+    /// A signature does not verify.
+    BadSignature,
+    /// A block's expiry check failed.
+    Expired,
+    /// A block's revocation id is revoked.
+    Revoked,
+    /// The token holds no right for this operation on this resource.
+    NoRight,
+    /// A view setting forbids the operation ("the view setting wins").
+    ViewSetting,
+    /// The resource, or one of its containers, is not in the registry.
+    UnknownResource,
+    /// A check in the token (an attenuation) failed.
+    CheckFailed,
+    /// The authorizer hit its run limits (facts, iterations or time).
+    Limits,
+}
+
+impl Reason {
+    /// Every reason, for metrics and docs.
+    pub const ALL: [Reason; 11] = [
+        Reason::MissingToken,
+        Reason::Malformed,
+        Reason::UnknownKey,
+        Reason::BadSignature,
+        Reason::Expired,
+        Reason::Revoked,
+        Reason::NoRight,
+        Reason::ViewSetting,
+        Reason::UnknownResource,
+        Reason::CheckFailed,
+        Reason::Limits,
+    ];
+
+    /// The snake_case code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::MissingToken => "missing_token",
+            Reason::Malformed => "malformed",
+            Reason::UnknownKey => "unknown_key",
+            Reason::BadSignature => "bad_signature",
+            Reason::Expired => "expired",
+            Reason::Revoked => "revoked",
+            Reason::NoRight => "no_right",
+            Reason::ViewSetting => "view_setting",
+            Reason::UnknownResource => "unknown_resource",
+            Reason::CheckFailed => "check_failed",
+            Reason::Limits => "limits",
+        }
+    }
+
+    /// True when the reason means "no valid credential" (HTTP 401) rather
+    /// than "valid credential, not allowed here" (HTTP 403).
+    pub fn is_credential_problem(self) -> bool {
+        matches!(
+            self,
+            Reason::MissingToken
+                | Reason::Malformed
+                | Reason::UnknownKey
+                | Reason::BadSignature
+                | Reason::Expired
+                | Reason::Revoked
+        )
+    }
+
+    /// A sentence for people, without any token material.
+    pub fn message(self) -> &'static str {
+        match self {
+            Reason::MissingToken => "this request needs a token",
+            Reason::Malformed => "the token is not a valid Tessera token",
+            Reason::UnknownKey => "the token is signed by an unknown or retired key",
+            Reason::BadSignature => "the token's signature does not verify",
+            Reason::Expired => "the token has expired",
+            Reason::Revoked => "the token has been revoked",
+            Reason::NoRight => "the token does not allow this operation on this resource",
+            Reason::ViewSetting => "the view's settings do not allow this operation",
+            Reason::UnknownResource => "no such resource",
+            Reason::CheckFailed => "a restriction in the token does not allow this request",
+            Reason::Limits => "the token is too expensive to evaluate",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl From<&TokenError> for Reason {
+    fn from(e: &TokenError) -> Self {
+        match e {
+            TokenError::UnknownKey(_) => Reason::UnknownKey,
+            TokenError::BadSignature => Reason::BadSignature,
+            _ => Reason::Malformed,
+        }
+    }
+}
+
+/// How the decision was reached, for `--explain` and debugging.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Explanation {
+    /// The facts the request contributed, in Datalog.
+    pub facts: Vec<String>,
+    /// The policy that matched, in Datalog, when one did.
+    pub policy: Option<String>,
+    /// Checks that failed, with their block.
+    pub failed_checks: Vec<String>,
+}
+
+/// The outcome of one decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Allowed or not.
+    pub allowed: bool,
+    /// Why not, when denied.
+    pub reason: Option<Reason>,
+    /// What the token claims, when it verified.
+    pub claims: Option<Claims>,
+    /// How the decision was reached.
+    pub explanation: Explanation,
+}
+
+impl Decision {
+    fn deny(reason: Reason, claims: Option<Claims>) -> Self {
+        Decision {
+            allowed: false,
+            reason: Some(reason),
+            claims,
+            explanation: Explanation::default(),
+        }
+    }
+}
+
+/// What every decision reads: the verifier's keyring, the revocation set,
+/// the registry and the policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Root public keys by id.
+    pub keyring: &'a PublicKeyring,
+    /// Revoked revocation ids.
+    pub revocations: &'a RevocationSet,
+    /// Containment and view settings.
+    pub registry: &'a Registry,
+    /// The policy.
+    pub policy: &'a Policy,
+    /// Largest token text accepted.
+    pub max_token_bytes: usize,
+}
+
+/// Decides a request from a token's text (or none): decode, verify, revocation, authorize.
+pub fn decide(
+    ctx: &Context<'_>,
+    token_text: Option<&str>,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Decision {
+    let Some(text) = token_text else {
+        return authorize(ctx, None, request, now);
+    };
+    let verified = token::decode(text, ctx.max_token_bytes)
+        .and_then(|unverified| token::verify(unverified, ctx.keyring));
+    match verified {
+        Ok(token) => authorize(ctx, Some(&token), request, now),
+        Err(e) => Decision::deny(Reason::from(&e), None),
+    }
+}
+
+/// True when any block of `token` has a revoked revocation id.
+pub fn is_revoked(token: &VerifiedToken, revocations: &RevocationSet) -> bool {
+    token
+        .revocation_ids()
+        .iter()
+        .any(|id| revocations.contains(id))
+}
+
+/// Decides a request for an already verified token (or none).
+pub fn authorize(
+    ctx: &Context<'_>,
+    token: Option<&VerifiedToken>,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Decision {
+    let claims = token.map(|t| t.claims().clone());
+    if let Some(t) = token {
+        if is_revoked(t, ctx.revocations) {
+            return Decision::deny(Reason::Revoked, claims);
+        }
+    }
+    let Some(containment) = ctx.registry.containment(&request.resource) else {
+        let reason = if token.is_some() {
+            Reason::UnknownResource
+        } else {
+            Reason::MissingToken
+        };
+        return Decision::deny(reason, claims);
+    };
+
+    let mut facts: Vec<Fact> = vec![
+        fact("time", &[date(&SystemTime::from(now))]),
+        fact("operation", &[string(request.operation.as_str())]),
+        fact(
+            "resource",
+            &[
+                string(request.resource.kind.as_str()),
+                string(request.resource.id.as_str()),
+            ],
+        ),
+    ];
+    for c in &containment {
+        facts.push(fact(
+            "parent",
+            &[
+                string(c.child.kind.as_str()),
+                string(c.child.id.as_str()),
+                string(c.parent.kind.as_str()),
+                string(c.parent.id.as_str()),
+            ],
+        ));
+    }
+    if request.resource.kind == ResourceKind::View {
+        if let Some(view) = ctx.registry.views.get(&request.resource.id) {
+            for (name, value) in view.settings.entries() {
+                facts.push(fact(
+                    "view_setting",
+                    &[
+                        string(request.resource.id.as_str()),
+                        string(name),
+                        boolean(value),
+                    ],
+                ));
+            }
+        }
+    }
+    let explanation_facts: Vec<String> = facts.iter().map(ToString::to_string).collect();
+
+    let mut builder = ctx.policy.template.clone();
+    for f in facts {
+        builder = match builder.fact(f) {
+            Ok(b) => b,
+            Err(_) => return Decision::deny(Reason::Malformed, claims),
+        };
+    }
+    let built = match token {
+        Some(t) => builder.build(t.biscuit()),
+        None => builder.build_unauthenticated(),
+    };
+    let mut authorizer = match built {
+        Ok(a) => a,
+        Err(e) => return Decision::deny(reason_for_build_error(&e), claims),
+    };
+    let result = authorizer.authorize();
+    let (_, _, _, policies) = authorizer.dump();
+    let policy_text = |i: usize| policies.get(i).map(ToString::to_string);
+
+    let mut explanation = Explanation {
+        facts: explanation_facts,
+        ..Explanation::default()
+    };
+    let reason = match &result {
+        Ok(i) => {
+            explanation.policy = policy_text(*i);
+            None
+        }
+        Err(BiscuitError::FailedLogic(
+            Logic::Unauthorized { checks, .. } | Logic::NoMatchingPolicy { checks },
+        )) if !checks.is_empty() => {
+            explanation.failed_checks = checks.iter().map(ToString::to_string).collect();
+            Some(reason_for_failed_checks(checks))
+        }
+        Err(BiscuitError::FailedLogic(Logic::Unauthorized {
+            policy: MatchedPolicy::Deny(i),
+            ..
+        })) => {
+            explanation.policy = policy_text(*i);
+            let named: Vec<(String,)> = authorizer
+                .query("reason($r) <- denied($r)")
+                .unwrap_or_default();
+            Some(
+                named
+                    .iter()
+                    .find_map(|(r,)| (r == "view_setting").then_some(Reason::ViewSetting))
+                    .unwrap_or(if token.is_some() {
+                        Reason::NoRight
+                    } else {
+                        Reason::MissingToken
+                    }),
+            )
+        }
+        Err(BiscuitError::RunLimit(_)) => Some(Reason::Limits),
+        Err(BiscuitError::Execution(_)) => Some(Reason::CheckFailed),
+        Err(_) => Some(if token.is_some() {
+            Reason::NoRight
+        } else {
+            Reason::MissingToken
+        }),
+    };
+    Decision {
+        allowed: reason.is_none(),
+        reason,
+        claims,
+        explanation,
+    }
+}
+
+fn reason_for_build_error(e: &BiscuitError) -> Reason {
+    match e {
+        BiscuitError::RunLimit(_) => Reason::Limits,
+        _ => Reason::Malformed,
+    }
+}
+
+/// `expired` when a failed check is a block's expiry check, else `check_failed`.
+fn reason_for_failed_checks(checks: &[FailedCheck]) -> Reason {
+    let expired = checks.iter().any(|c| match c {
+        FailedCheck::Block(b) => token::is_expiry_check(&b.rule),
+        FailedCheck::Authorizer(_) => false,
+    });
+    if expired {
+        Reason::Expired
+    } else {
+        Reason::CheckFailed
+    }
+}

@@ -1,0 +1,385 @@
+//! Root keys: the private keyring (ids, the one active signing key,
+//! rotation, retirement, its TOML text form) and the public keyring a
+//! verifier needs (Biscuit Web Keys JSON, key lookup by root key id).
+//!
+//! No file I/O here: `store::datadir` reads and writes the files.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use biscuit_auth::builder::Algorithm;
+use biscuit_auth::{BiscuitWebKey, KeyPair, PrivateKey, PublicKey, RootKeyProvider};
+use chrono::{DateTime, Utc};
+use rand::{CryptoRng, RngCore};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// The issuer name written into public keyrings.
+pub const ISSUER: &str = "tessera";
+
+/// Why a keyring could not be read or changed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// The private keyring text is not a valid keyring.
+    #[error("not a valid private keyring: {0}")]
+    CorruptKeyring(String),
+    /// The public keyring text is not valid Biscuit Web Keys JSON.
+    #[error("not a valid Biscuit Web Keys file: {0}")]
+    CorruptPublicKeyring(String),
+    /// The keyring has no active key, or more than one.
+    #[error("the keyring must have exactly one active key, found {0}")]
+    ActiveKeyCount(usize),
+    /// Two keys share an id.
+    #[error("key id {0} appears twice in the keyring")]
+    DuplicateKeyId(u32),
+    /// No key has this id.
+    #[error("no key with id {0} in the keyring")]
+    UnknownKeyId(u32),
+    /// Retiring the signing key would leave nothing to sign with.
+    #[error("key {0} is the active signing key: rotate first, then retire it")]
+    RetireActive(u32),
+    /// The key is already retired.
+    #[error("key {0} is already retired")]
+    AlreadyRetired(u32),
+}
+
+/// Where a root key is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyState {
+    /// Signs new tokens and verifies. Exactly one key is active.
+    Active,
+    /// Verifies tokens it signed before a rotation; signs nothing new.
+    Verifying,
+    /// Verifies nothing; kept so its id is never reused.
+    Retired,
+}
+
+/// One root key pair with its id. Secret: its `Debug` shows only the id.
+pub struct RootKey {
+    id: u32,
+    keypair: KeyPair,
+    created: DateTime<Utc>,
+    state: KeyState,
+}
+
+impl fmt::Debug for RootKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RootKey")
+            .field("id", &self.id)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RootKey {
+    /// The root key id tokens carry.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+    /// Where the key is in its life.
+    pub fn state(&self) -> KeyState {
+        self.state
+    }
+    /// When it was made.
+    pub fn created(&self) -> DateTime<Utc> {
+        self.created
+    }
+    /// Its public half.
+    pub fn public(&self) -> PublicKey {
+        self.keypair.public()
+    }
+    /// The key pair, for signing.
+    pub(crate) fn keypair(&self) -> &KeyPair {
+        &self.keypair
+    }
+}
+
+/// The issuer's root keys. Exactly one is active and signs.
+pub struct PrivateKeyring {
+    keys: Vec<RootKey>,
+}
+
+impl fmt::Debug for PrivateKeyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.keys).finish()
+    }
+}
+
+/// The file form of one key. Never logged: it holds the private key.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyRecord {
+    id: u32,
+    algorithm: String,
+    state: KeyState,
+    created: DateTime<Utc>,
+    private_key: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyringFile {
+    key: Vec<KeyRecord>,
+}
+
+impl PrivateKeyring {
+    /// A new keyring with one active Ed25519 key.
+    pub fn generate_with_rng<R: RngCore + CryptoRng>(rng: &mut R, now: DateTime<Utc>) -> Self {
+        let mut ring = PrivateKeyring { keys: Vec::new() };
+        ring.push_new_key(rng, now);
+        ring
+    }
+
+    fn push_new_key<R: RngCore + CryptoRng>(&mut self, rng: &mut R, now: DateTime<Utc>) -> u32 {
+        let id = loop {
+            let candidate = rng.next_u32();
+            if candidate != 0 && self.keys.iter().all(|k| k.id != candidate) {
+                break candidate;
+            }
+        };
+        for key in &mut self.keys {
+            if key.state == KeyState::Active {
+                key.state = KeyState::Verifying;
+            }
+        }
+        self.keys.push(RootKey {
+            id,
+            keypair: KeyPair::new_with_rng(Algorithm::Ed25519, rng),
+            created: now,
+            state: KeyState::Active,
+        });
+        id
+    }
+
+    /// Adds a new active key; the old active key keeps verifying. Returns the new id.
+    pub fn rotate_with_rng<R: RngCore + CryptoRng>(
+        &mut self,
+        rng: &mut R,
+        now: DateTime<Utc>,
+    ) -> u32 {
+        self.push_new_key(rng, now)
+    }
+
+    /// Stops a key verifying. The active key cannot be retired.
+    pub fn retire(&mut self, id: u32) -> Result<(), KeyError> {
+        let key = self
+            .keys
+            .iter_mut()
+            .find(|k| k.id == id)
+            .ok_or(KeyError::UnknownKeyId(id))?;
+        match key.state {
+            KeyState::Active => Err(KeyError::RetireActive(id)),
+            KeyState::Retired => Err(KeyError::AlreadyRetired(id)),
+            KeyState::Verifying => {
+                key.state = KeyState::Retired;
+                Ok(())
+            }
+        }
+    }
+
+    /// The key that signs new tokens.
+    pub fn active(&self) -> &RootKey {
+        // Invariant: every constructor and `from_toml` ensure exactly one active key.
+        self.keys
+            .iter()
+            .find(|k| k.state == KeyState::Active)
+            .unwrap_or(&self.keys[0])
+    }
+
+    /// Every key, oldest first.
+    pub fn keys(&self) -> &[RootKey] {
+        &self.keys
+    }
+
+    /// The public keyring: every key that still verifies.
+    pub fn public(&self) -> PublicKeyring {
+        PublicKeyring {
+            keys: self
+                .keys
+                .iter()
+                .filter(|k| k.state != KeyState::Retired)
+                .map(|k| (k.id, k.public()))
+                .collect(),
+        }
+    }
+
+    /// The keyring's file text (TOML). Secret: zeroized when dropped.
+    pub fn to_toml(&self) -> Zeroizing<String> {
+        let file = KeyringFile {
+            key: self
+                .keys
+                .iter()
+                .map(|k| KeyRecord {
+                    id: k.id,
+                    algorithm: "ed25519".into(),
+                    state: k.state,
+                    created: k.created,
+                    private_key: hex::encode(k.keypair.private().to_bytes().as_slice()),
+                })
+                .collect(),
+        };
+        let body = toml::to_string(&file).unwrap_or_default();
+        Zeroizing::new(format!(
+            "# Tessera private keyring: root keys by id. Secret; keep mode 0600.\n{body}"
+        ))
+    }
+
+    /// Reads a keyring from its file text. Errors never quote key material.
+    pub fn from_toml(text: &str) -> Result<Self, KeyError> {
+        let file: KeyringFile = toml::from_str(text).map_err(|e| {
+            // toml's message can quote the offending line, which may hold a key.
+            KeyError::CorruptKeyring(format!(
+                "TOML syntax or shape error{}",
+                e.span()
+                    .map(|s| format!(" at byte {}", s.start))
+                    .unwrap_or_default()
+            ))
+        })?;
+        let mut keys: Vec<RootKey> = Vec::with_capacity(file.key.len());
+        for record in file.key {
+            if record.algorithm != "ed25519" {
+                return Err(KeyError::CorruptKeyring(format!(
+                    "key {} has unsupported algorithm {:?}",
+                    record.id, record.algorithm
+                )));
+            }
+            if keys.iter().any(|k| k.id == record.id) {
+                return Err(KeyError::DuplicateKeyId(record.id));
+            }
+            let bytes = Zeroizing::new(hex::decode(&record.private_key).map_err(|_| {
+                KeyError::CorruptKeyring(format!("key {} is not valid hex", record.id))
+            })?);
+            let private = PrivateKey::from_bytes(&bytes, Algorithm::Ed25519).map_err(|_| {
+                KeyError::CorruptKeyring(format!("key {} is not a valid Ed25519 key", record.id))
+            })?;
+            keys.push(RootKey {
+                id: record.id,
+                keypair: KeyPair::from(&private),
+                created: record.created,
+                state: record.state,
+            });
+        }
+        let active = keys.iter().filter(|k| k.state == KeyState::Active).count();
+        if active != 1 {
+            return Err(KeyError::ActiveKeyCount(active));
+        }
+        Ok(PrivateKeyring { keys })
+    }
+}
+
+/// Root public keys by id: all a verifier needs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublicKeyring {
+    keys: BTreeMap<u32, PublicKey>,
+}
+
+impl PublicKeyring {
+    /// The key with this id, if it verifies.
+    pub fn get(&self, id: u32) -> Option<&PublicKey> {
+        self.keys.get(&id)
+    }
+
+    /// The key ids, ascending.
+    pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.keys.keys().copied()
+    }
+
+    /// The keyring as Biscuit Web Keys JSON (an array of
+    /// `{algorithm, key_bytes, key_id, issuer, expires_at}`).
+    pub fn to_bwk_json(&self) -> String {
+        let bwks: Vec<BiscuitWebKey> = self
+            .keys
+            .iter()
+            .map(|(&key_id, &public_key)| BiscuitWebKey {
+                public_key,
+                key_id,
+                issuer: Some(ISSUER.to_owned()),
+                expires_at: None,
+            })
+            .collect();
+        serde_json::to_string_pretty(&bwks).unwrap_or_else(|_| "[]".to_owned())
+    }
+
+    /// Reads Biscuit Web Keys JSON. Keys whose `expires_at` has passed at
+    /// `now` are left out.
+    pub fn from_bwk_json(text: &str, now: DateTime<Utc>) -> Result<Self, KeyError> {
+        let bwks: Vec<BiscuitWebKey> =
+            serde_json::from_str(text).map_err(|e| KeyError::CorruptPublicKeyring(e.to_string()))?;
+        let mut keys = BTreeMap::new();
+        for bwk in bwks {
+            if bwk.expires_at.is_some_and(|at| at <= now) {
+                continue;
+            }
+            if keys.insert(bwk.key_id, bwk.public_key).is_some() {
+                return Err(KeyError::DuplicateKeyId(bwk.key_id));
+            }
+        }
+        Ok(PublicKeyring { keys })
+    }
+}
+
+impl RootKeyProvider for &PublicKeyring {
+    fn choose(&self, key_id: Option<u32>) -> Result<PublicKey, biscuit_auth::error::Format> {
+        key_id
+            .and_then(|id| self.keys.get(&id).copied())
+            .ok_or(biscuit_auth::error::Format::UnknownPublicKey)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    fn ring() -> PrivateKeyring {
+        PrivateKeyring::generate_with_rng(&mut StdRng::seed_from_u64(7), Utc::now())
+    }
+
+    #[test]
+    fn toml_round_trips_and_debug_hides_keys() {
+        let r = ring();
+        let text = r.to_toml();
+        let back = PrivateKeyring::from_toml(&text).unwrap();
+        assert_eq!(back.active().id(), r.active().id());
+        assert_eq!(back.public(), r.public());
+        let secret = hex::encode(r.active().keypair().private().to_bytes().as_slice());
+        assert!(!format!("{r:?}").contains(&secret));
+    }
+
+    #[test]
+    fn rotation_keeps_old_keys_verifying_until_retired() {
+        let mut r = ring();
+        let old = r.active().id();
+        let new = r.rotate_with_rng(&mut StdRng::seed_from_u64(8), Utc::now());
+        assert_eq!(r.active().id(), new);
+        assert!(r.public().get(old).is_some());
+        assert!(matches!(r.retire(new), Err(KeyError::RetireActive(_))));
+        r.retire(old).unwrap();
+        assert!(r.public().get(old).is_none());
+        assert!(matches!(r.retire(old), Err(KeyError::AlreadyRetired(_))));
+        assert!(matches!(r.retire(1), Err(KeyError::UnknownKeyId(1))));
+    }
+
+    #[test]
+    fn corrupt_keyrings_are_refused_without_quoting_keys() {
+        let text = ring().to_toml();
+        let truncated = &text[..text.len() - 10];
+        let err = PrivateKeyring::from_toml(truncated).unwrap_err();
+        assert!(matches!(err, KeyError::CorruptKeyring(_)));
+        assert!(!err.to_string().contains("private_key ="));
+        let two_active = format!("{}\n{}", &*text, text.replace("[[key]]", "[[key]]\n"));
+        assert!(PrivateKeyring::from_toml(&two_active).is_err());
+    }
+
+    #[test]
+    fn bwk_round_trips() {
+        let r = ring();
+        let json = r.public().to_bwk_json();
+        assert!(json.contains("\"algorithm\": \"ed25519\""));
+        let back = PublicKeyring::from_bwk_json(&json, Utc::now()).unwrap();
+        assert_eq!(back, r.public());
+        assert!(PublicKeyring::from_bwk_json("{", Utc::now()).is_err());
+    }
+}

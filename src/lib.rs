@@ -1,0 +1,7 @@
+//! Tessera: biscuit capability tokens for data workspaces.
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod authorize;
+pub mod keys;
+pub mod model;
+pub mod token;

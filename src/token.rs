@@ -1,0 +1,618 @@
+//! Tokens: issue (a [`Grant`] becomes a signed biscuit), attenuate (a
+//! [`Restriction`] becomes an appended block of checks), decode the text
+//! form, verify signatures by root key id, and describe what a token says.
+//!
+//! The text form is `tsr_` followed by the biscuit's URL-safe base64 without
+//! padding. Every function here accepts the text with or without the prefix
+//! and with or without padding.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use base64::Engine;
+use biscuit_auth::builder::{
+    self, date, fact, int, pred, rule, string, var, BlockBuilder, Check, CheckKind, Expression,
+    Op, Term,
+};
+use biscuit_auth::{Biscuit, KeyPair, UnverifiedBiscuit};
+use chrono::{DateTime, Utc};
+use prost::Message;
+use rand::{CryptoRng, RngCore};
+use serde::Serialize;
+
+use crate::keys::{PrivateKeyring, PublicKeyring};
+use crate::model::{
+    Grant, Id, ModelError, Operation, Resource, ResourceKind, Restriction, Right, TokenKind,
+};
+
+/// The prefix of every token Tessera prints, so secret scanners can find them.
+pub const TOKEN_PREFIX: &str = "tsr_";
+
+/// The version of the Datalog vocabulary tokens carry: `tessera(1)`.
+pub const VOCABULARY_VERSION: i64 = 1;
+
+/// The largest token Tessera reads by default, in bytes of text.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// Why a token could not be issued, attenuated, read or verified.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    /// Not a token: bad base64, bad protobuf, too large, or not a biscuit.
+    #[error("malformed token: {0}")]
+    Malformed(&'static str),
+    /// Signed by a root key this keyring does not hold (or has retired).
+    #[error("token is signed by an unknown or retired root key (key id {0:?})")]
+    UnknownKey(Option<u32>),
+    /// A signature does not verify: forged, altered, truncated or spliced.
+    #[error("token signature does not verify")]
+    BadSignature,
+    /// The token is sealed and cannot be attenuated further.
+    #[error("token is sealed and cannot be attenuated")]
+    Sealed,
+    /// The grant or restriction is not valid.
+    #[error(transparent)]
+    Invalid(#[from] ModelError),
+    /// biscuit-auth refused to build the block (should not happen for valid input).
+    #[error("could not build the token block")]
+    Build,
+}
+
+/// A bearer token's text. Secret: its `Debug` shows nothing of it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretToken(String);
+
+impl SecretToken {
+    /// The token text, to hand to its holder. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretToken(..)")
+    }
+}
+
+/// A freshly issued token and what the ledger records about it.
+#[derive(Debug)]
+pub struct Issued {
+    /// The token text (secret).
+    pub token: SecretToken,
+    /// The ledger id written in its `token_id` fact.
+    pub token_id: Id,
+    /// The revocation id of its authority block, hex.
+    pub revocation_ids: Vec<String>,
+}
+
+fn time_term(at: DateTime<Utc>) -> Term {
+    date(&SystemTime::from(at))
+}
+
+/// `check if time($t), $t <= at`: the one form of expiry Tessera writes.
+fn expiry_check(at: DateTime<Utc>) -> Check {
+    let query = builder::constrained_rule(
+        "query",
+        &[] as &[Term],
+        &[pred("time", &[var("t")])],
+        &[Expression {
+            ops: vec![
+                Op::Value(var("t")),
+                Op::Value(time_term(at)),
+                Op::Binary(builder::Binary::LessOrEqual),
+            ],
+        }],
+    );
+    Check {
+        queries: vec![query],
+        kind: CheckKind::One,
+    }
+}
+
+/// The expiry a check states, when it is the `time($t), $t <= date` (or `<`) form.
+fn expiry_of(check: &Check) -> Option<DateTime<Utc>> {
+    let [query] = check.queries.as_slice() else {
+        return None;
+    };
+    let [time] = query.body.as_slice() else {
+        return None;
+    };
+    let [Term::Variable(t)] = time.terms.as_slice() else {
+        return None;
+    };
+    let [expression] = query.expressions.as_slice() else {
+        return None;
+    };
+    match (time.name.as_str(), check.kind.clone(), expression.ops.as_slice()) {
+        (
+            "time",
+            CheckKind::One,
+            [Op::Value(Term::Variable(v)), Op::Value(Term::Date(secs)), Op::Binary(builder::Binary::LessOrEqual | builder::Binary::LessThan)],
+        ) if v == t => DateTime::from_timestamp(i64::try_from(*secs).ok()?, 0),
+        _ => None,
+    }
+}
+
+/// True when `check_source` (one printed check) is an expiry check.
+pub fn is_expiry_check(check_source: &str) -> bool {
+    BlockBuilder::new()
+        .code(format!("{check_source};"))
+        .ok()
+        .and_then(|b| b.checks.first().and_then(expiry_of))
+        .is_some()
+}
+
+fn single_query_check(queries: Vec<builder::Rule>) -> Check {
+    Check {
+        queries,
+        kind: CheckKind::One,
+    }
+}
+
+fn build_error(_: biscuit_auth::error::Token) -> TokenError {
+    TokenError::Build
+}
+
+/// Signs `grant` with the keyring's active key. `rng` makes the token id and
+/// the block key pair; `now` validates the expiry.
+pub fn issue_with_rng<R: RngCore + CryptoRng>(
+    grant: &Grant,
+    keyring: &PrivateKeyring,
+    now: DateTime<Utc>,
+    rng: &mut R,
+) -> Result<Issued, TokenError> {
+    grant.validate(now)?;
+    if grant.kind != TokenKind::Admin && grant.workspace.is_none() {
+        return Err(TokenError::Invalid(ModelError::NoOperations));
+    }
+    let mut id_bytes = [0u8; 8];
+    rng.fill_bytes(&mut id_bytes);
+    let token_id = Id::new(&format!("tk_{}", hex::encode(id_bytes)))?;
+
+    let mut block = BlockBuilder::new()
+        .fact(fact("tessera", &[int(VOCABULARY_VERSION)]))
+        .and_then(|b| b.fact(fact("token_id", &[string(token_id.as_str())])))
+        .and_then(|b| b.fact(fact("kind", &[string(grant.kind.as_str())])))
+        .map_err(build_error)?;
+    if let Some(ws) = &grant.workspace {
+        block = block
+            .fact(fact("workspace", &[string(ws.as_str())]))
+            .map_err(build_error)?;
+    }
+    for right in &grant.rights {
+        block = block
+            .fact(fact(
+                "right",
+                &[
+                    string(right.resource.kind.as_str()),
+                    string(right.resource.id.as_str()),
+                    string(right.operation.as_str()),
+                ],
+            ))
+            .map_err(build_error)?;
+    }
+    if let Some(at) = grant.expires_at {
+        block = block.check(expiry_check(at)).map_err(build_error)?;
+    }
+    if let Some(label) = &grant.label {
+        block = block.context(label.clone());
+    }
+    let active = keyring.active();
+    let biscuit = Biscuit::builder()
+        .merge(block)
+        .root_key_id(active.id())
+        .build_with_rng(active.keypair(), biscuit_auth::datalog::SymbolTable::new(), rng)
+        .map_err(build_error)?;
+    Ok(Issued {
+        token: encode(&biscuit.to_vec().map_err(build_error)?),
+        token_id,
+        revocation_ids: biscuit.revocation_identifiers().iter().map(hex::encode).collect(),
+    })
+}
+
+/// The block of checks a restriction appends.
+fn restriction_block(restriction: &Restriction) -> Result<BlockBuilder, TokenError> {
+    let mut block = BlockBuilder::new();
+    if let Some(ops) = &restriction.operations {
+        let queries = ops
+            .iter()
+            .map(|op| {
+                rule(
+                    "query",
+                    &[] as &[Term],
+                    &[pred("operation", &[string(op.as_str())])],
+                )
+            })
+            .collect();
+        block = block
+            .check(single_query_check(queries))
+            .map_err(build_error)?;
+    }
+    if let Some(resource) = &restriction.resource {
+        let mut queries = vec![rule(
+            "query",
+            &[] as &[Term],
+            &[pred(
+                "resource",
+                &[string(resource.kind.as_str()), string(resource.id.as_str())],
+            )],
+        )];
+        if resource.kind == ResourceKind::Table {
+            queries.push(rule(
+                "query",
+                &[] as &[Term],
+                &[
+                    pred("resource", &[string("view"), var("v")]),
+                    pred(
+                        "parent",
+                        &[
+                            string("view"),
+                            var("v"),
+                            string("table"),
+                            string(resource.id.as_str()),
+                        ],
+                    ),
+                ],
+            ));
+        }
+        block = block
+            .check(single_query_check(queries))
+            .map_err(build_error)?;
+    }
+    if let Some(at) = restriction.expires_at {
+        block = block.check(expiry_check(at)).map_err(build_error)?;
+    }
+    if let Some(label) = &restriction.label {
+        block = block.context(label.clone());
+    }
+    Ok(block)
+}
+
+/// Appends a block of checks that narrows `token` by `restriction`. Needs no
+/// key: anyone holding a token can make a weaker copy of it.
+pub fn attenuate_with_rng<R: RngCore + CryptoRng>(
+    token: &str,
+    restriction: &Restriction,
+    now: DateTime<Utc>,
+    max_token_bytes: usize,
+    rng: &mut R,
+) -> Result<SecretToken, TokenError> {
+    restriction.validate(now)?;
+    let unverified = decode(token, max_token_bytes)?;
+    let block = restriction_block(restriction)?;
+    let keypair = KeyPair::new_with_rng(builder::Algorithm::Ed25519, rng);
+    let appended = unverified
+        .append_with_keypair(&keypair, block)
+        .map_err(|e| match e {
+            biscuit_auth::error::Token::AppendOnSealed => TokenError::Sealed,
+            _ => TokenError::Build,
+        })?;
+    Ok(encode(&appended.to_vec().map_err(build_error)?))
+}
+
+fn encode(bytes: &[u8]) -> SecretToken {
+    SecretToken(format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    ))
+}
+
+/// The raw bytes of a token's text form (prefix and padding optional).
+pub fn decode_bytes(text: &str, max_token_bytes: usize) -> Result<Vec<u8>, TokenError> {
+    let text = text.trim();
+    if text.len() > max_token_bytes {
+        return Err(TokenError::Malformed("token is larger than the limit"));
+    }
+    let body = text.strip_prefix(TOKEN_PREFIX).unwrap_or(text);
+    let body = body.trim_end_matches('=');
+    if body.is_empty() {
+        return Err(TokenError::Malformed("empty token"));
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(body)
+        .map_err(|_| TokenError::Malformed("not URL-safe base64"))
+}
+
+/// Parses a token's text form without checking any signature.
+pub fn decode(text: &str, max_token_bytes: usize) -> Result<UnverifiedBiscuit, TokenError> {
+    let bytes = decode_bytes(text, max_token_bytes)?;
+    UnverifiedBiscuit::from(&bytes).map_err(|_| TokenError::Malformed("not a biscuit token"))
+}
+
+/// A token whose every signature verified against the keyring. Only a
+/// verified token can be authorized.
+#[derive(Debug, Clone)]
+pub struct VerifiedToken {
+    biscuit: Biscuit,
+    claims: Claims,
+}
+
+impl VerifiedToken {
+    /// The verified biscuit.
+    pub fn biscuit(&self) -> &Biscuit {
+        &self.biscuit
+    }
+    /// What its authority block says.
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+    /// Every block's revocation id, authority first.
+    pub fn revocation_ids(&self) -> Vec<Vec<u8>> {
+        self.biscuit.revocation_identifiers()
+    }
+}
+
+/// Checks every signature of `unverified` against the key its root key id names.
+pub fn verify(
+    unverified: UnverifiedBiscuit,
+    keyring: &PublicKeyring,
+) -> Result<VerifiedToken, TokenError> {
+    let key_id = unverified.root_key_id();
+    let description = describe(&unverified)?;
+    let biscuit = unverified.verify(keyring).map_err(|e| match e {
+        biscuit_auth::error::Format::UnknownPublicKey => TokenError::UnknownKey(key_id),
+        biscuit_auth::error::Format::Signature(_)
+        | biscuit_auth::error::Format::SealedSignature
+        | biscuit_auth::error::Format::InvalidSignatureSize(_)
+        | biscuit_auth::error::Format::SignatureDeserializationError(_)
+        | biscuit_auth::error::Format::BlockSignatureDeserializationError(_) => {
+            TokenError::BadSignature
+        }
+        _ => TokenError::Malformed("token could not be verified"),
+    })?;
+    Ok(VerifiedToken {
+        biscuit,
+        claims: description.claims,
+    })
+}
+
+/// What a token's authority block says in Tessera's vocabulary, plus the
+/// effective expiry over all blocks. Fields are `None` for a foreign biscuit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Claims {
+    /// `tessera(N)`: the vocabulary version.
+    pub vocabulary: Option<i64>,
+    /// `token_id(…)`: the ledger id.
+    pub token_id: Option<String>,
+    /// `kind(…)`.
+    pub kind: Option<String>,
+    /// `workspace(…)`.
+    pub workspace: Option<String>,
+    /// `user(…)`, when the token names one.
+    pub user: Option<String>,
+    /// `right(kind, id, op)` facts.
+    pub rights: Vec<RightClaim>,
+    /// The earliest expiry any block states.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Every block's label, authority first.
+    pub labels: Vec<String>,
+}
+
+/// One `right(kind, id, operation)` fact as written, whether or not its
+/// terms are in Tessera's vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RightClaim {
+    /// Resource kind.
+    pub kind: String,
+    /// Resource id.
+    pub id: String,
+    /// Operation.
+    pub operation: String,
+}
+
+impl RightClaim {
+    /// The right as a model value, when its terms are in the vocabulary.
+    pub fn to_right(&self) -> Option<Right> {
+        Some(Right {
+            resource: Resource {
+                kind: self.kind.parse().ok()?,
+                id: Id::new(&self.id).ok()?,
+            },
+            operation: self.operation.parse::<Operation>().ok()?,
+        })
+    }
+}
+
+/// One block as `inspect` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlockDescription {
+    /// 0 for the authority block.
+    pub index: usize,
+    /// The block's label (biscuit context), if any.
+    pub context: Option<String>,
+    /// Facts, in Datalog.
+    pub facts: Vec<String>,
+    /// Rules, in Datalog.
+    pub rules: Vec<String>,
+    /// Checks, in Datalog.
+    pub checks: Vec<String>,
+    /// The block's revocation id, hex.
+    pub revocation_id: String,
+}
+
+/// Everything a token says, readable without any key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Description {
+    /// The claims in Tessera's vocabulary.
+    #[serde(flatten)]
+    pub claims: Claims,
+    /// The root key id that should verify it.
+    pub root_key_id: Option<u32>,
+    /// Revocation ids of every block, hex, authority first.
+    pub revocation_ids: Vec<String>,
+    /// Every block.
+    pub blocks: Vec<BlockDescription>,
+}
+
+/// Reads every block of a token, without any key.
+pub fn describe(unverified: &UnverifiedBiscuit) -> Result<Description, TokenError> {
+    let contexts = block_contexts(unverified)?;
+    let revocation_ids: Vec<String> = unverified
+        .revocation_identifiers()
+        .iter()
+        .map(hex::encode)
+        .collect();
+    let mut claims = Claims::default();
+    let mut blocks = Vec::with_capacity(unverified.block_count());
+    for index in 0..unverified.block_count() {
+        let source = unverified
+            .print_block_source(index)
+            .map_err(|_| TokenError::Malformed("unreadable block"))?;
+        let parsed = BlockBuilder::new()
+            .code(&source)
+            .map_err(|_| TokenError::Malformed("unreadable block"))?;
+        if index == 0 {
+            read_authority_claims(&parsed, &mut claims);
+        }
+        for check in &parsed.checks {
+            if let Some(at) = expiry_of(check) {
+                claims.expires_at = Some(claims.expires_at.map_or(at, |e| e.min(at)));
+            }
+        }
+        let context = contexts.get(index).cloned().flatten();
+        if let Some(label) = &context {
+            claims.labels.push(label.clone());
+        }
+        blocks.push(BlockDescription {
+            index,
+            context,
+            facts: parsed.facts.iter().map(ToString::to_string).collect(),
+            rules: parsed.rules.iter().map(ToString::to_string).collect(),
+            checks: parsed.checks.iter().map(ToString::to_string).collect(),
+            revocation_id: revocation_ids.get(index).cloned().unwrap_or_default(),
+        });
+    }
+    Ok(Description {
+        claims,
+        root_key_id: unverified.root_key_id(),
+        revocation_ids,
+        blocks,
+    })
+}
+
+fn read_authority_claims(block: &BlockBuilder, claims: &mut Claims) {
+    for f in &block.facts {
+        let terms = f.predicate.terms.as_slice();
+        match (f.predicate.name.as_str(), terms) {
+            ("tessera", [Term::Integer(v)]) => claims.vocabulary = Some(*v),
+            ("token_id", [Term::Str(s)]) => claims.token_id = Some(s.clone()),
+            ("kind", [Term::Str(s)]) => claims.kind = Some(s.clone()),
+            ("workspace", [Term::Str(s)]) => claims.workspace = Some(s.clone()),
+            ("user", [Term::Str(s)]) => claims.user = Some(s.clone()),
+            ("right", [Term::Str(kind), Term::Str(id), Term::Str(operation)]) => {
+                claims.rights.push(RightClaim {
+                    kind: kind.clone(),
+                    id: id.clone(),
+                    operation: operation.clone(),
+                })
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Each block's context string, read from the serialized token (biscuit-auth
+/// exposes contexts only on verified tokens; `inspect` needs them without a key).
+fn block_contexts(unverified: &UnverifiedBiscuit) -> Result<Vec<Option<String>>, TokenError> {
+    let bytes = unverified
+        .to_vec()
+        .map_err(|_| TokenError::Malformed("unreadable token"))?;
+    let container = biscuit_auth::format::schema::Biscuit::decode(bytes.as_slice())
+        .map_err(|_| TokenError::Malformed("unreadable token"))?;
+    std::iter::once(&container.authority)
+        .chain(container.blocks.iter())
+        .map(|signed| {
+            biscuit_auth::format::schema::Block::decode(signed.block.as_slice())
+                .map(|b| b.context)
+                .map_err(|_| TokenError::Malformed("unreadable block"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Operation;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    fn setup() -> (PrivateKeyring, StdRng, DateTime<Utc>) {
+        let now = DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut rng = StdRng::seed_from_u64(1);
+        (PrivateKeyring::generate_with_rng(&mut rng, now), rng, now)
+    }
+
+    #[test]
+    fn issued_guest_token_carries_the_vocabulary() {
+        let (ring, mut rng, now) = setup();
+        let ops = Operation::parse_list("read,export").unwrap();
+        let at = now + chrono::Duration::days(90);
+        let grant = Grant::guest(Id::new("ws_1").unwrap(), Id::new("v_9").unwrap(), &ops)
+            .expires_at(Some(at))
+            .label(Some("auditor".into()));
+        let issued = issue_with_rng(&grant, &ring, now, &mut rng).unwrap();
+        assert!(issued.token.expose().starts_with(TOKEN_PREFIX));
+        assert_eq!(format!("{:?}", issued.token), "SecretToken(..)");
+        let d = describe(&decode(issued.token.expose(), DEFAULT_MAX_TOKEN_BYTES).unwrap()).unwrap();
+        assert_eq!(d.claims.vocabulary, Some(1));
+        assert_eq!(d.claims.token_id.as_deref(), Some(issued.token_id.as_str()));
+        assert_eq!(d.claims.kind.as_deref(), Some("guest"));
+        assert_eq!(d.claims.workspace.as_deref(), Some("ws_1"));
+        assert_eq!(d.claims.rights.len(), 2);
+        assert_eq!(d.claims.expires_at, Some(at));
+        assert_eq!(d.claims.labels, vec!["auditor".to_string()]);
+        assert_eq!(d.root_key_id, Some(ring.active().id()));
+        assert_eq!(
+            d.blocks[0].checks,
+            vec![format!("check if time($t), $t <= {}", at.format("%Y-%m-%dT%H:%M:%SZ"))]
+        );
+    }
+
+    #[test]
+    fn attenuation_appends_checks_only() {
+        let (ring, mut rng, now) = setup();
+        let ops = Operation::parse_list("read,write").unwrap();
+        let grant = Grant::api_key(Id::new("ws").unwrap(), None, &ops);
+        let issued = issue_with_rng(&grant, &ring, now, &mut rng).unwrap();
+        let restriction = Restriction {
+            operations: Some(Operation::parse_list("read").unwrap()),
+            resource: Some(Resource::table(Id::new("t").unwrap())),
+            expires_at: Some(now + chrono::Duration::days(1)),
+            label: Some("contractor".into()),
+        };
+        let child =
+            attenuate_with_rng(issued.token.expose(), &restriction, now, 8192, &mut rng).unwrap();
+        let d = describe(&decode(child.expose(), 8192).unwrap()).unwrap();
+        assert_eq!(d.blocks.len(), 2);
+        assert!(d.blocks[1].facts.is_empty() && d.blocks[1].rules.is_empty());
+        assert_eq!(d.blocks[1].checks.len(), 3);
+        assert_eq!(d.claims.expires_at, restriction.expires_at);
+        assert_eq!(d.claims.labels, vec!["contractor".to_string()]);
+        verify(decode(child.expose(), 8192).unwrap(), &ring.public()).unwrap();
+    }
+
+    #[test]
+    fn decoding_rejects_garbage_and_oversize() {
+        assert_eq!(
+            decode_bytes("tsr_", 100).unwrap_err(),
+            TokenError::Malformed("empty token")
+        );
+        assert!(matches!(decode("tsr_!!!", 100), Err(TokenError::Malformed(_))));
+        assert!(matches!(decode("tsr_AAAA", 100), Err(TokenError::Malformed(_))));
+        assert_eq!(
+            decode_bytes(&"A".repeat(101), 100).unwrap_err(),
+            TokenError::Malformed("token is larger than the limit")
+        );
+    }
+
+    #[test]
+    fn verification_reports_unknown_keys() {
+        let (ring, mut rng, now) = setup();
+        let other = PrivateKeyring::generate_with_rng(&mut rng, now);
+        let issued = issue_with_rng(&Grant::admin(), &ring, now, &mut rng).unwrap();
+        let err = verify(decode(issued.token.expose(), 8192).unwrap(), &other.public()).unwrap_err();
+        assert_eq!(err, TokenError::UnknownKey(Some(ring.active().id())));
+    }
+}
