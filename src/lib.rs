@@ -4,4 +4,5 @@
 pub mod authorize;
 pub mod keys;
 pub mod model;
+pub mod store;
 pub mod token;

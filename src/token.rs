@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use crate::keys::{PrivateKeyring, PublicKeyring};
 use crate::model::{
-    Grant, Id, ModelError, Operation, Resource, ResourceKind, Restriction, Right, TokenKind,
+    Grant, Id, LedgerEntry, ModelError, Operation, Resource, ResourceKind, Restriction, Right, TokenKind,
 };
 
 /// The prefix of every token Tessera prints, so secret scanners can find them.
@@ -77,12 +77,10 @@ impl fmt::Debug for SecretToken {
 /// A freshly issued token and what the ledger records about it.
 #[derive(Debug)]
 pub struct Issued {
-    /// The token text (secret).
+    /// The token text (secret): shown once to whoever asked for it.
     pub token: SecretToken,
-    /// The ledger id written in its `token_id` fact.
-    pub token_id: Id,
-    /// The revocation id of its authority block, hex.
-    pub revocation_ids: Vec<String>,
+    /// The ledger entry (id, scope, rights, expiry, revocation ids; never the token).
+    pub entry: LedgerEntry,
 }
 
 fn time_term(at: DateTime<Utc>) -> Term {
@@ -205,8 +203,21 @@ pub fn issue_with_rng<R: RngCore + CryptoRng>(
         .map_err(build_error)?;
     Ok(Issued {
         token: encode(&biscuit.to_vec().map_err(build_error)?),
-        token_id,
-        revocation_ids: biscuit.revocation_identifiers().iter().map(hex::encode).collect(),
+        entry: LedgerEntry {
+            token_id,
+            kind: grant.kind,
+            workspace: grant.workspace.clone(),
+            scope: grant.scope().cloned(),
+            rights: grant.rights.clone(),
+            expires_at: grant.expires_at,
+            label: grant.label.clone(),
+            created_at: now,
+            root_key_id: active.id(),
+            revocation_ids: biscuit.revocation_identifiers().iter().map(hex::encode).collect(),
+            revoked_at: None,
+            revoke_reason: None,
+            last_used_at: None,
+        },
     })
 }
 
@@ -557,7 +568,7 @@ mod tests {
         assert_eq!(format!("{:?}", issued.token), "SecretToken(..)");
         let d = describe(&decode(issued.token.expose(), DEFAULT_MAX_TOKEN_BYTES).unwrap()).unwrap();
         assert_eq!(d.claims.vocabulary, Some(1));
-        assert_eq!(d.claims.token_id.as_deref(), Some(issued.token_id.as_str()));
+        assert_eq!(d.claims.token_id.as_deref(), Some(issued.entry.token_id.as_str()));
         assert_eq!(d.claims.kind.as_deref(), Some("guest"));
         assert_eq!(d.claims.workspace.as_deref(), Some("ws_1"));
         assert_eq!(d.claims.rights.len(), 2);
