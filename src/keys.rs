@@ -304,8 +304,8 @@ impl PublicKeyring {
     /// Reads Biscuit Web Keys JSON. Keys whose `expires_at` has passed at
     /// `now` are left out.
     pub fn from_bwk_json(text: &str, now: DateTime<Utc>) -> Result<Self, KeyError> {
-        let bwks: Vec<BiscuitWebKey> =
-            serde_json::from_str(text).map_err(|e| KeyError::CorruptPublicKeyring(e.to_string()))?;
+        let bwks: Vec<BiscuitWebKey> = serde_json::from_str(text)
+            .map_err(|e| KeyError::CorruptPublicKeyring(e.to_string()))?;
         let mut keys = BTreeMap::new();
         for bwk in bwks {
             if bwk.expires_at.is_some_and(|at| at <= now) {

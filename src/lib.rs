@@ -2,6 +2,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod authorize;
+pub mod cli;
 pub mod keys;
 pub mod model;
 pub mod store;

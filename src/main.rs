@@ -1,1 +1,18 @@
-fn main() {}
+//! The `tessera` binary: parse, run, print the error once, choose the exit code.
+
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = tessera::cli::Cli::parse();
+    match tessera::cli::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tessera: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

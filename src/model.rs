@@ -39,7 +39,9 @@ pub enum ModelError {
     #[error("invalid label: at most 128 printable characters")]
     InvalidLabel,
     /// A view setting name outside the known five.
-    #[error("unknown view setting {0:?}: expected editable, addable, exportable, public or locked")]
+    #[error(
+        "unknown view setting {0:?}: expected editable, addable, exportable, public or locked"
+    )]
     UnknownSetting(String),
 }
 
@@ -53,7 +55,8 @@ impl Id {
     pub fn new(s: &str) -> Result<Self, ModelError> {
         let ok = !s.is_empty()
             && s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if ok {
             Ok(Id(s.to_owned()))
         } else {
@@ -94,7 +97,7 @@ impl FromStr for Id {
 
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 
@@ -170,7 +173,7 @@ impl FromStr for Operation {
 
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -285,7 +288,7 @@ impl FromStr for TokenKind {
 
 impl fmt::Display for TokenKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -330,7 +333,12 @@ pub struct Grant {
 impl Grant {
     /// One view of one workspace, for someone who is not a member.
     pub fn guest(workspace: Id, view: Id, operations: &BTreeSet<Operation>) -> Self {
-        Grant::scoped(TokenKind::Guest, workspace, Resource::view(view), operations)
+        Grant::scoped(
+            TokenKind::Guest,
+            workspace,
+            Resource::view(view),
+            operations,
+        )
     }
 
     /// A workspace key, or a table key when `table` is given.
@@ -639,7 +647,7 @@ pub enum TokenState {
 
 impl fmt::Display for TokenState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             TokenState::Active => "active",
             TokenState::Expired => "expired",
             TokenState::Revoked => "revoked",

@@ -11,8 +11,8 @@ use std::time::SystemTime;
 
 use base64::Engine;
 use biscuit_auth::builder::{
-    self, date, fact, int, pred, rule, string, var, BlockBuilder, Check, CheckKind, Expression,
-    Op, Term,
+    self, date, fact, int, pred, rule, string, var, BlockBuilder, Check, CheckKind, Expression, Op,
+    Term,
 };
 use biscuit_auth::{Biscuit, KeyPair, UnverifiedBiscuit};
 use chrono::{DateTime, Utc};
@@ -22,7 +22,8 @@ use serde::Serialize;
 
 use crate::keys::{PrivateKeyring, PublicKeyring};
 use crate::model::{
-    Grant, Id, LedgerEntry, ModelError, Operation, Resource, ResourceKind, Restriction, Right, TokenKind,
+    Grant, Id, LedgerEntry, ModelError, Operation, Resource, ResourceKind, Restriction, Right,
+    TokenKind,
 };
 
 /// The prefix of every token Tessera prints, so secret scanners can find them.
@@ -121,7 +122,11 @@ fn expiry_of(check: &Check) -> Option<DateTime<Utc>> {
     let [expression] = query.expressions.as_slice() else {
         return None;
     };
-    match (time.name.as_str(), check.kind.clone(), expression.ops.as_slice()) {
+    match (
+        time.name.as_str(),
+        check.kind.clone(),
+        expression.ops.as_slice(),
+    ) {
         (
             "time",
             CheckKind::One,
@@ -199,7 +204,11 @@ pub fn issue_with_rng<R: RngCore + CryptoRng>(
     let biscuit = Biscuit::builder()
         .merge(block)
         .root_key_id(active.id())
-        .build_with_rng(active.keypair(), biscuit_auth::datalog::SymbolTable::new(), rng)
+        .build_with_rng(
+            active.keypair(),
+            biscuit_auth::datalog::SymbolTable::new(),
+            rng,
+        )
         .map_err(build_error)?;
     Ok(Issued {
         token: encode(&biscuit.to_vec().map_err(build_error)?),
@@ -213,7 +222,11 @@ pub fn issue_with_rng<R: RngCore + CryptoRng>(
             label: grant.label.clone(),
             created_at: now,
             root_key_id: active.id(),
-            revocation_ids: biscuit.revocation_identifiers().iter().map(hex::encode).collect(),
+            revocation_ids: biscuit
+                .revocation_identifiers()
+                .iter()
+                .map(hex::encode)
+                .collect(),
             revoked_at: None,
             revoke_reason: None,
             last_used_at: None,
@@ -568,7 +581,10 @@ mod tests {
         assert_eq!(format!("{:?}", issued.token), "SecretToken(..)");
         let d = describe(&decode(issued.token.expose(), DEFAULT_MAX_TOKEN_BYTES).unwrap()).unwrap();
         assert_eq!(d.claims.vocabulary, Some(1));
-        assert_eq!(d.claims.token_id.as_deref(), Some(issued.entry.token_id.as_str()));
+        assert_eq!(
+            d.claims.token_id.as_deref(),
+            Some(issued.entry.token_id.as_str())
+        );
         assert_eq!(d.claims.kind.as_deref(), Some("guest"));
         assert_eq!(d.claims.workspace.as_deref(), Some("ws_1"));
         assert_eq!(d.claims.rights.len(), 2);
@@ -577,7 +593,10 @@ mod tests {
         assert_eq!(d.root_key_id, Some(ring.active().id()));
         assert_eq!(
             d.blocks[0].checks,
-            vec![format!("check if time($t), $t <= {}", at.format("%Y-%m-%dT%H:%M:%SZ"))]
+            vec![format!(
+                "check if time($t), $t <= {}",
+                at.format("%Y-%m-%dT%H:%M:%SZ")
+            )]
         );
     }
 
@@ -610,8 +629,14 @@ mod tests {
             decode_bytes("tsr_", 100).unwrap_err(),
             TokenError::Malformed("empty token")
         );
-        assert!(matches!(decode("tsr_!!!", 100), Err(TokenError::Malformed(_))));
-        assert!(matches!(decode("tsr_AAAA", 100), Err(TokenError::Malformed(_))));
+        assert!(matches!(
+            decode("tsr_!!!", 100),
+            Err(TokenError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode("tsr_AAAA", 100),
+            Err(TokenError::Malformed(_))
+        ));
         assert_eq!(
             decode_bytes(&"A".repeat(101), 100).unwrap_err(),
             TokenError::Malformed("token is larger than the limit")
@@ -623,7 +648,11 @@ mod tests {
         let (ring, mut rng, now) = setup();
         let other = PrivateKeyring::generate_with_rng(&mut rng, now);
         let issued = issue_with_rng(&Grant::admin(), &ring, now, &mut rng).unwrap();
-        let err = verify(decode(issued.token.expose(), 8192).unwrap(), &other.public()).unwrap_err();
+        let err = verify(
+            decode(issued.token.expose(), 8192).unwrap(),
+            &other.public(),
+        )
+        .unwrap_err();
         assert_eq!(err, TokenError::UnknownKey(Some(ring.active().id())));
     }
 }

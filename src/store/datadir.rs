@@ -163,13 +163,20 @@ mod tests {
         data.create().unwrap();
         let ring = PrivateKeyring::generate_with_rng(&mut StdRng::seed_from_u64(3), Utc::now());
         data.write_keyring(&ring, false).unwrap();
-        let mode = fs::metadata(data.keyring_path()).unwrap().permissions().mode() & 0o777;
+        let mode = fs::metadata(data.keyring_path())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600);
         assert!(matches!(
             data.write_keyring(&ring, false),
             Err(StoreError::AlreadyInitialised(_))
         ));
-        assert_eq!(data.read_keyring().unwrap().active().id(), ring.active().id());
+        assert_eq!(
+            data.read_keyring().unwrap().active().id(),
+            ring.active().id()
+        );
         fs::set_permissions(data.keyring_path(), fs::Permissions::from_mode(0o644)).unwrap();
         assert!(matches!(
             data.read_keyring(),

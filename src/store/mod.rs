@@ -193,10 +193,7 @@ impl Store {
         &self.path
     }
 
-    fn write<T>(
-        &self,
-        f: impl FnOnce(&Txn) -> Result<T, TxnError>,
-    ) -> Result<T, StoreError> {
+    fn write<T>(&self, f: impl FnOnce(&Txn) -> Result<T, TxnError>) -> Result<T, StoreError> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         let value = f(&txn).map_err(|e| e.into_store_error(&self.path))?;
         txn.commit().map_err(|e| self.err(e))?;
@@ -267,7 +264,12 @@ impl Store {
 
     /// Registers a table in a workspace (and the workspace). A table already
     /// in another workspace is an error.
-    pub fn set_table(&self, table: &Id, workspace: &Id, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub fn set_table(
+        &self,
+        table: &Id,
+        workspace: &Id,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         self.write(|txn| put_table(txn, table, workspace, now))
     }
 
@@ -312,7 +314,11 @@ impl Store {
                 now,
                 "settings_changed",
                 None,
-                format!("view {view} in table {}: {}", entry.table, settings.join(" ")),
+                format!(
+                    "view {view} in table {}: {}",
+                    entry.table,
+                    settings.join(" ")
+                ),
             )?;
             Ok(entry)
         })
@@ -500,7 +506,13 @@ fn put_workspace(txn: &Txn, workspace: &Id, now: DateTime<Utc>) -> Result<(), Tx
     let key = format!("workspace/{workspace}");
     if get_json::<&str, serde_json::Value>(txn, REGISTRY, key.as_str(), "registry")?.is_none() {
         put_json(txn, REGISTRY, key.as_str(), &serde_json::json!({}))?;
-        audit(txn, now, "settings_changed", None, format!("workspace {workspace} registered"))?;
+        audit(
+            txn,
+            now,
+            "settings_changed",
+            None,
+            format!("workspace {workspace} registered"),
+        )?;
     }
     Ok(())
 }

@@ -1,0 +1,1040 @@
+//! The `tessera` command line: clap definitions and the glue that reads the
+//! clock, the OS RNG and the data directory, then calls the library.
+//!
+//! Arguments are validated first (clap value parsers build domain values),
+//! then the I/O happens (open keys, open the store).
+
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use chrono::{DateTime, SecondsFormat, Utc};
+use clap::{ArgGroup, Args, Parser, Subcommand};
+use rand::rngs::OsRng;
+
+use crate::authorize::{self, Context, Decision, Policy, Request, RunLimits};
+use crate::keys::{PrivateKeyring, PublicKeyring};
+use crate::model::{parse_expiry, Grant, Id, LedgerEntry, Operation, Resource, Restriction};
+use crate::store::datadir::{self, DataDir, DEFAULT_DATA_DIR};
+use crate::store::Store;
+use crate::token::{self, DEFAULT_MAX_TOKEN_BYTES};
+
+/// Tessera: biscuit capability tokens for data workspaces.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about, long_about = None)]
+pub struct Cli {
+    /// Data directory holding keys.toml, public-keys.json and tessera.redb.
+    ///
+    /// Created by `tessera init`. The private keyring inside it is mode 0600.
+    #[arg(long, global = true, env = "TESSERA_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the keyring and the store in the data directory.
+    ///
+    /// Writes keys.toml (mode 0600, one active Ed25519 root key),
+    /// public-keys.json (Biscuit Web Keys) and tessera.redb. Refuses to
+    /// replace existing keys without --force.
+    Init {
+        /// Replace an existing keyring (tokens signed by the old keys stop verifying).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Manage root keys: rotate, retire, list, export the public keyring.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Issue a token: guest, API key or admin.
+    #[command(subcommand)]
+    Issue(IssueCommand),
+    /// Make a weaker copy of a token, offline, with no key.
+    ///
+    /// Appends a block of checks: a subset of operations, one view or table,
+    /// an earlier expiry, a label. Nothing can be widened.
+    Attenuate(AttenuateArgs),
+    /// Show what a token says, without any key.
+    ///
+    /// With --public-keys, also whether its signature verifies and whether
+    /// the local store has revoked it. Exit code 1 when it does not verify
+    /// or is revoked.
+    Inspect(InspectArgs),
+    /// Ask "may this token do OP on this resource?", offline.
+    ///
+    /// Runs exactly the gateway's decision: signature by key id, revocation
+    /// set, expiry, containment and view settings, the policy. Exit code 0
+    /// allowed, 1 denied, 2 usage or I/O error.
+    Check(CheckArgs),
+    /// Register or change a view and its settings.
+    #[command(subcommand)]
+    View(ViewCommand),
+    /// Register a table in a workspace.
+    #[command(subcommand)]
+    Table(TableCommand),
+    /// Register a workspace.
+    #[command(subcommand)]
+    Workspace(WorkspaceCommand),
+    /// Revoke a token and every token attenuated from it.
+    Revoke(RevokeArgs),
+    /// List issued tokens (the ledger).
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Show the audit log.
+    Audit {
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a share link for a guest token: {base}/s/{token}.
+    Link {
+        /// The token: text, @FILE, a file path, or - for stdin.
+        token: String,
+        /// The gateway's public base URL, e.g. https://share.example.com.
+        #[arg(long)]
+        base: String,
+    },
+}
+
+/// `tessera keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new active signing key; older keys keep verifying.
+    Rotate,
+    /// Stop a key verifying (tokens it signed fail with unknown_key).
+    Retire {
+        /// The key id to retire.
+        id: u32,
+    },
+    /// List key ids and states.
+    List,
+    /// Print the public keyring (Biscuit Web Keys JSON); --out also writes it to a file.
+    ExportPublic {
+        /// Also write the JSON to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// Options every issued token takes.
+#[derive(Debug, Args)]
+pub struct IssueCommon {
+    /// When the token stops working: a duration (90d, 12h, 2w) or an RFC 3339 time.
+    #[arg(long)]
+    pub expires: Option<String>,
+    /// A note shown by inspect and the ledger (at most 128 characters).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Print JSON {token, token_id, …} instead of the bare token.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tessera issue …`
+#[derive(Debug, Subcommand)]
+pub enum IssueCommand {
+    /// A guest token: one view, chosen operations.
+    Guest {
+        /// The workspace the view lives in.
+        #[arg(long)]
+        workspace: Id,
+        /// The view.
+        #[arg(long)]
+        view: Id,
+        /// Operations, comma-separated: read,write,create,delete,export,manage,share.
+        #[arg(long, value_parser = Operation::parse_list)]
+        allow: BTreeSet<Operation>,
+        /// Expiry, label, output.
+        #[command(flatten)]
+        common: IssueCommon,
+    },
+    /// An API key: the whole workspace, or one table with --table.
+    #[command(group(ArgGroup::new("ops").args(["read_only", "allow"])))]
+    ApiKey {
+        /// The workspace.
+        #[arg(long)]
+        workspace: Id,
+        /// Limit the key to one table.
+        #[arg(long)]
+        table: Option<Id>,
+        /// Only read.
+        #[arg(long)]
+        read_only: bool,
+        /// Operations, comma-separated (default: everything but share).
+        #[arg(long, value_parser = Operation::parse_list)]
+        allow: Option<BTreeSet<Operation>>,
+        /// Expiry, label, output.
+        #[command(flatten)]
+        common: IssueCommon,
+    },
+    /// A token for the gateway's admin API.
+    Admin {
+        /// Expiry, label, output.
+        #[command(flatten)]
+        common: IssueCommon,
+    },
+}
+
+/// `tessera attenuate …`
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("where").args(["view", "table"])))]
+pub struct AttenuateArgs {
+    /// The token: text, @FILE, a file path, or - for stdin.
+    pub token: String,
+    /// Keep only these operations (comma-separated).
+    #[arg(long, value_parser = Operation::parse_list)]
+    pub allow: Option<BTreeSet<Operation>>,
+    /// Keep only this view.
+    #[arg(long)]
+    pub view: Option<Id>,
+    /// Keep only this table and its views.
+    #[arg(long)]
+    pub table: Option<Id>,
+    /// Expire no later than this: a duration (7d) or an RFC 3339 time.
+    #[arg(long)]
+    pub expires: Option<String>,
+    /// A label for this copy.
+    #[arg(long)]
+    pub label: Option<String>,
+}
+
+/// `tessera inspect …`
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The token: text, @FILE, a file path, or - for stdin.
+    pub token: String,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Verify the signature against this Biscuit Web Keys file and check the local revocation list.
+    #[arg(long)]
+    pub public_keys: Option<PathBuf>,
+}
+
+/// `tessera check …`
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("resource").required(true).args(["view", "table", "workspace"])))]
+pub struct CheckArgs {
+    /// The token: text, @FILE, a file path, or - for stdin. Omit it to ask as
+    /// an anonymous visitor (public views).
+    pub token: Option<String>,
+    /// The operation: read, write, create, delete, export, manage or share.
+    #[arg(long)]
+    pub op: Operation,
+    /// The view asked about.
+    #[arg(long)]
+    pub view: Option<Id>,
+    /// The table asked about.
+    #[arg(long)]
+    pub table: Option<Id>,
+    /// The workspace asked about.
+    #[arg(long)]
+    pub workspace: Option<Id>,
+    /// Show the facts given and which check or policy decided.
+    #[arg(long)]
+    pub explain: bool,
+    /// Print the decision as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Use this Datalog policy instead of the embedded default.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Verify against this Biscuit Web Keys file instead of the data directory's keys.
+    #[arg(long)]
+    pub public_keys: Option<PathBuf>,
+    /// Decide as of this RFC 3339 time instead of now ("will it still work on Friday?").
+    #[arg(long, value_parser = parse_instant)]
+    pub at: Option<DateTime<Utc>>,
+}
+
+fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("{s:?} is not an RFC 3339 time such as 2027-02-22T00:00:00Z"))
+}
+
+/// The settings flags of `view set`.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Rows may be edited (write).
+    #[arg(long)]
+    pub editable: Option<bool>,
+    /// Rows may be added (create).
+    #[arg(long)]
+    pub addable: Option<bool>,
+    /// Data may be exported (export).
+    #[arg(long)]
+    pub exportable: Option<bool>,
+    /// Anyone may read the view without a token (never write).
+    #[arg(long)]
+    pub public: Option<bool>,
+    /// Nobody may change the view's configuration (manage).
+    #[arg(long)]
+    pub locked: Option<bool>,
+}
+
+impl SettingsArgs {
+    fn changes(&self) -> Vec<(&'static str, bool)> {
+        [
+            ("editable", self.editable),
+            ("addable", self.addable),
+            ("exportable", self.exportable),
+            ("public", self.public),
+            ("locked", self.locked),
+        ]
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| (n, v)))
+        .collect()
+    }
+}
+
+/// `tessera view …`
+#[derive(Debug, Subcommand)]
+pub enum ViewCommand {
+    /// Register a view (with --table and --workspace) or change its settings.
+    #[command(group(ArgGroup::new("placement").args(["table"]).requires("workspace")))]
+    Set {
+        /// The view.
+        view: Id,
+        /// The table it shows (required for a new view).
+        #[arg(long)]
+        table: Option<Id>,
+        /// The table's workspace.
+        #[arg(long, requires = "table")]
+        workspace: Option<Id>,
+        /// The settings to change.
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Show a view: its table, workspace and settings.
+    Show {
+        /// The view.
+        view: Id,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `tessera table …`
+#[derive(Debug, Subcommand)]
+pub enum TableCommand {
+    /// Register a table in a workspace.
+    Set {
+        /// The table.
+        table: Id,
+        /// Its workspace.
+        #[arg(long)]
+        workspace: Id,
+    },
+}
+
+/// `tessera workspace …`
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// Register a workspace.
+    Set {
+        /// The workspace.
+        workspace: Id,
+    },
+}
+
+/// `tessera revoke …`
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("what").required(true).args(["token_id", "token", "revocation_id", "view"])))]
+pub struct RevokeArgs {
+    /// A token id from the ledger (tk_…): revokes it and every copy attenuated from it.
+    pub token_id: Option<String>,
+    /// A token (text, @FILE, path or -): revokes that exact token and its attenuations, not its parent.
+    #[arg(long)]
+    pub token: Option<String>,
+    /// A revocation id (hex), as `inspect` shows it.
+    #[arg(long)]
+    pub revocation_id: Option<String>,
+    /// Every token issued for this view ("kill all links for this view").
+    #[arg(long)]
+    pub view: Option<Id>,
+    /// Why, for the audit log.
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+/// `tessera tokens …`
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// List the ledger: active, expired and revoked tokens.
+    List {
+        /// Only tokens bound to this workspace.
+        #[arg(long)]
+        workspace: Option<Id>,
+        /// Only tokens with rights on this view.
+        #[arg(long)]
+        view: Option<Id>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs the parsed command; `Ok(code)` is the exit code for a command that
+/// ran (check's allowed/denied), `Err` is a usage or I/O error.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let data = DataDir::new(&cli.data_dir);
+    let now = Utc::now();
+    match cli.command {
+        Command::Init { force } => init(&data, force, now),
+        Command::Keys(cmd) => keys(&data, cmd, now),
+        Command::Issue(cmd) => issue(&data, cmd, now),
+        Command::Attenuate(args) => attenuate(args, now),
+        Command::Inspect(args) => inspect(&data, args, now),
+        Command::Check(args) => check(&data, args, now),
+        Command::View(cmd) => view(&data, cmd, now),
+        Command::Table(TableCommand::Set { table, workspace }) => {
+            open_store(&data)?.set_table(&table, &workspace, now)?;
+            println!("table {table} registered in workspace {workspace}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Workspace(WorkspaceCommand::Set { workspace }) => {
+            open_store(&data)?.set_workspace(&workspace, now)?;
+            println!("workspace {workspace} registered");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Revoke(args) => revoke(&data, args, now),
+        Command::Tokens(TokensCommand::List {
+            workspace,
+            view,
+            json,
+        }) => tokens_list(&data, workspace, view, json, now),
+        Command::Audit { json } => audit(&data, json),
+        Command::Link { token, base } => {
+            let token = read_token(&token)?;
+            token::decode(&token, DEFAULT_MAX_TOKEN_BYTES)?;
+            println!("{}", share_link(&base, &token));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `{base}/s/{token}`, with the prefix the token carries.
+pub fn share_link(base: &str, token: &str) -> String {
+    format!("{}/s/{}", base.trim_end_matches('/'), token.trim())
+}
+
+fn open_store(data: &DataDir) -> Result<Store> {
+    Ok(Store::open(&data.store_path())?)
+}
+
+/// Reads a token argument: `-` is stdin, `@FILE` or an existing file path is
+/// a file, anything else is the token text.
+fn read_token(arg: &str) -> Result<String> {
+    let text = if arg == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .take(1 << 20)
+            .read_to_string(&mut s)
+            .context("cannot read the token from stdin")?;
+        s
+    } else if let Some(path) = arg.strip_prefix('@') {
+        read_token_file(Path::new(path))?
+    } else if !arg.starts_with(token::TOKEN_PREFIX) && Path::new(arg).is_file() {
+        read_token_file(Path::new(arg))?
+    } else {
+        arg.to_owned()
+    };
+    let text = text.trim().to_owned();
+    if text.is_empty() {
+        bail!("no token given (empty input)");
+    }
+    Ok(text)
+}
+
+fn read_token_file(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read token file {}", path.display()))
+}
+
+fn parse_expires(s: &Option<String>, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+    Ok(s.as_deref().map(|s| parse_expiry(s, now)).transpose()?)
+}
+
+fn fmt_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn init(data: &DataDir, force: bool, now: DateTime<Utc>) -> Result<ExitCode> {
+    if data.has_keyring() && !force {
+        bail!(
+            "{} already exists; pass --force to replace it (tokens signed by the old keys will stop verifying)",
+            data.keyring_path().display()
+        );
+    }
+    data.create()?;
+    let ring = PrivateKeyring::generate_with_rng(&mut OsRng, now);
+    data.write_keyring(&ring, force)?;
+    let store = Store::create(&data.store_path())?;
+    store.record_event(
+        "keys_initialised",
+        format!("active root key {}", ring.active().id()),
+        now,
+    )?;
+    println!("initialised {}", data.root().display());
+    println!(
+        "  private keyring  {} (mode 0600, active key id {})",
+        data.keyring_path().display(),
+        ring.active().id()
+    );
+    println!(
+        "  public keyring   {}",
+        data.public_keyring_path().display()
+    );
+    println!("  store            {}", data.store_path().display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn keys(data: &DataDir, cmd: KeysCommand, now: DateTime<Utc>) -> Result<ExitCode> {
+    let mut ring = data.read_keyring()?;
+    match cmd {
+        KeysCommand::Rotate => {
+            let id = ring.rotate_with_rng(&mut OsRng, now);
+            data.write_keyring(&ring, true)?;
+            open_store(data)?.record_event(
+                "key_rotated",
+                format!("new active root key {id}"),
+                now,
+            )?;
+            println!("rotated: key {id} now signs; older keys keep verifying until retired");
+        }
+        KeysCommand::Retire { id } => {
+            ring.retire(id)?;
+            data.write_keyring(&ring, true)?;
+            open_store(data)?.record_event("key_retired", format!("root key {id}"), now)?;
+            println!("retired key {id}: tokens it signed no longer verify");
+        }
+        KeysCommand::List => {
+            println!("{:<12} {:<10} CREATED", "ID", "STATE");
+            for k in ring.keys() {
+                let state = serde_json::to_value(k.state())?;
+                println!(
+                    "{:<12} {:<10} {}",
+                    k.id(),
+                    state.as_str().unwrap_or_default(),
+                    fmt_time(k.created())
+                );
+            }
+        }
+        KeysCommand::ExportPublic { out } => {
+            let json = ring.public().to_bwk_json();
+            if let Some(path) = out {
+                std::fs::write(&path, format!("{json}\n"))
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            println!("{json}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn issue(data: &DataDir, cmd: IssueCommand, now: DateTime<Utc>) -> Result<ExitCode> {
+    let store = open_store(data)?;
+    let registry = store.registry()?;
+    let (grant, common) = match cmd {
+        IssueCommand::Guest {
+            workspace,
+            view,
+            allow,
+            common,
+        } => {
+            if registry
+                .workspace_of(&Resource::view(view.clone()))
+                .as_ref()
+                != Some(&workspace)
+            {
+                bail!(
+                    "view {view} is not registered in workspace {workspace}; register it with `tessera view set {view} --table T --workspace {workspace}`"
+                );
+            }
+            (Grant::guest(workspace, view, &allow), common)
+        }
+        IssueCommand::ApiKey {
+            workspace,
+            table,
+            read_only,
+            allow,
+            common,
+        } => {
+            let scope = match &table {
+                Some(t) => Resource::table(t.clone()),
+                None => Resource::workspace(workspace.clone()),
+            };
+            if registry.workspace_of(&scope).as_ref() != Some(&workspace) {
+                bail!("{scope} is not registered in workspace {workspace}; register it with `tessera table set` or `tessera workspace set`");
+            }
+            let ops = if read_only {
+                BTreeSet::from([Operation::Read])
+            } else {
+                allow.unwrap_or_else(|| {
+                    Operation::ALL
+                        .into_iter()
+                        .filter(|&op| op != Operation::Share)
+                        .collect()
+                })
+            };
+            (Grant::api_key(workspace, table, &ops), common)
+        }
+        IssueCommand::Admin { common } => (Grant::admin(), common),
+    };
+    let grant = grant
+        .expires_at(parse_expires(&common.expires, now)?)
+        .label(common.label.clone());
+    let ring = data.read_keyring()?;
+    let issued = token::issue_with_rng(&grant, &ring, now, &mut OsRng)?;
+    store.record_issued(&issued.entry)?;
+    if common.json {
+        let mut v = serde_json::to_value(&issued.entry)?;
+        v["token"] = serde_json::Value::String(issued.token.expose().to_owned());
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!("{}", issued.token.expose());
+        eprintln!(
+            "issued {} token {} ({}){}",
+            issued.entry.kind,
+            issued.entry.token_id,
+            describe_rights(&issued.entry),
+            issued
+                .entry
+                .expires_at
+                .map(|t| format!(", expires {}", fmt_time(t)))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_rights(entry: &LedgerEntry) -> String {
+    match &entry.scope {
+        Some(scope) => format!(
+            "{scope}: {}",
+            entry
+                .rights
+                .iter()
+                .map(|r| r.operation.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        None if entry.rights.is_empty() => "admin API".into(),
+        None => entry
+            .rights
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+fn attenuate(args: AttenuateArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    let token = read_token(&args.token)?;
+    let restriction = Restriction {
+        operations: args.allow,
+        resource: args
+            .view
+            .map(Resource::view)
+            .or(args.table.map(Resource::table)),
+        expires_at: parse_expires(&args.expires, now)?,
+        label: args.label,
+    };
+    if restriction.is_empty() {
+        bail!("nothing to narrow: give --allow, --view, --table, --expires or --label");
+    }
+    let child = token::attenuate_with_rng(
+        &token,
+        &restriction,
+        now,
+        DEFAULT_MAX_TOKEN_BYTES,
+        &mut OsRng,
+    )?;
+    println!("{}", child.expose());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn inspect(data: &DataDir, args: InspectArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    let text = read_token(&args.token)?;
+    let unverified = token::decode(&text, DEFAULT_MAX_TOKEN_BYTES)?;
+    let description = token::describe(&unverified)?;
+    let verification = match &args.public_keys {
+        None => None,
+        Some(path) => {
+            let ring = datadir::read_public_keyring(path, now)?;
+            let signature = token::verify(unverified, &ring);
+            let revoked = match Store::open(&data.store_path()) {
+                Ok(store) => {
+                    let set = store.revocations()?;
+                    Some(
+                        description
+                            .revocation_ids
+                            .iter()
+                            .filter_map(|h| hex::decode(h).ok())
+                            .any(|id| set.contains(&id)),
+                    )
+                }
+                Err(crate::store::StoreError::Missing(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
+            Some((signature.err(), revoked))
+        }
+    };
+    let ok = verification
+        .as_ref()
+        .is_none_or(|(err, revoked)| err.is_none() && *revoked != Some(true));
+    if args.json {
+        let mut v = serde_json::to_value(&description)?;
+        if let Some((err, revoked)) = &verification {
+            v["signature"] = serde_json::json!(match err {
+                None => "valid".to_owned(),
+                Some(e) => authorize::Reason::from(e).code().to_owned(),
+            });
+            v["revoked"] = serde_json::json!(revoked);
+        }
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        let c = &description.claims;
+        let or_dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+        println!("token_id      {}", or_dash(&c.token_id));
+        println!("kind          {}", or_dash(&c.kind));
+        println!("workspace     {}", or_dash(&c.workspace));
+        let rights: Vec<String> = c
+            .rights
+            .iter()
+            .map(|r| format!("{}:{}:{}", r.kind, r.id, r.operation))
+            .collect();
+        println!(
+            "rights        {}",
+            if rights.is_empty() {
+                "-".into()
+            } else {
+                rights.join(" ")
+            }
+        );
+        println!(
+            "expires       {}",
+            c.expires_at.map(fmt_time).unwrap_or_else(|| "never".into())
+        );
+        println!(
+            "labels        {}",
+            if c.labels.is_empty() {
+                "-".into()
+            } else {
+                c.labels.join(" | ")
+            }
+        );
+        println!(
+            "root key id   {}",
+            description
+                .root_key_id
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "-".into())
+        );
+        if let Some((err, revoked)) = &verification {
+            println!(
+                "signature     {}",
+                match err {
+                    None => "valid".to_owned(),
+                    Some(e) => format!("INVALID ({}: {e})", authorize::Reason::from(e).code()),
+                }
+            );
+            println!(
+                "revoked       {}",
+                match revoked {
+                    Some(true) => "YES",
+                    Some(false) => "no",
+                    None => "unknown (no local store)",
+                }
+            );
+        }
+        for b in &description.blocks {
+            println!();
+            println!(
+                "block {}{}  revocation id {}",
+                b.index,
+                if b.index == 0 { " (authority)" } else { "" },
+                b.revocation_id
+            );
+            if let Some(ctx) = &b.context {
+                println!("  // label: {ctx}");
+            }
+            for line in b.facts.iter().chain(&b.rules).chain(&b.checks) {
+                println!("  {line};");
+            }
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn check(data: &DataDir, args: CheckArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    let resource = match (&args.view, &args.table, &args.workspace) {
+        (Some(v), _, _) => Resource::view(v.clone()),
+        (_, Some(t), _) => Resource::table(t.clone()),
+        (_, _, Some(w)) => Resource::workspace(w.clone()),
+        _ => bail!("name the resource with --view, --table or --workspace"),
+    };
+    let request = Request {
+        operation: args.op,
+        resource,
+    };
+    let token = args.token.as_deref().map(read_token).transpose()?;
+    let policy = match &args.policy {
+        Some(path) => {
+            let source = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read policy {}", path.display()))?;
+            Policy::from_source(&source, RunLimits::default())
+                .with_context(|| format!("policy {}", path.display()))?
+        }
+        None => Policy::default_with_limits(RunLimits::default())?,
+    };
+    let keyring = load_public_keyring(data, args.public_keys.as_deref(), now)?;
+    let store = open_store(data)?;
+    let revocations = store.revocations()?;
+    let registry = store.registry()?;
+    let ctx = Context {
+        keyring: &keyring,
+        revocations: &revocations,
+        registry: &registry,
+        policy: &policy,
+        max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+    };
+    let decision = authorize::decide(&ctx, token.as_deref(), &request, args.at.unwrap_or(now));
+    print_decision(&decision, &request, args.explain, args.json)?;
+    Ok(if decision.allowed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn load_public_keyring(
+    data: &DataDir,
+    explicit: Option<&Path>,
+    now: DateTime<Utc>,
+) -> Result<PublicKeyring> {
+    if let Some(path) = explicit {
+        return Ok(datadir::read_public_keyring(path, now)?);
+    }
+    if data.keyring_path().exists() {
+        return Ok(data.read_keyring()?.public());
+    }
+    Ok(datadir::read_public_keyring(
+        &data.public_keyring_path(),
+        now,
+    )?)
+}
+
+fn print_decision(decision: &Decision, request: &Request, explain: bool, json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        let mut v = serde_json::to_value(decision)?;
+        if !explain {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("explanation");
+            }
+        }
+        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        return Ok(());
+    }
+    match decision.reason {
+        None => writeln!(
+            out,
+            "allowed: {} on {}",
+            request.operation, request.resource
+        )?,
+        Some(reason) => writeln!(out, "denied: {} ({})", reason.code(), reason.message())?,
+    }
+    if explain {
+        let e = &decision.explanation;
+        writeln!(out, "facts given:")?;
+        for f in &e.facts {
+            writeln!(out, "  {f};")?;
+        }
+        if let Some(p) = &e.policy {
+            writeln!(out, "decided by policy:\n  {p};")?;
+        }
+        if !e.failed_checks.is_empty() {
+            writeln!(out, "failed checks:")?;
+            for c in &e.failed_checks {
+                writeln!(out, "  {c}")?;
+            }
+        }
+        if e.policy.is_none() && e.failed_checks.is_empty() {
+            writeln!(out, "decided before Datalog ran")?;
+        }
+    }
+    Ok(())
+}
+
+fn view(data: &DataDir, cmd: ViewCommand, now: DateTime<Utc>) -> Result<ExitCode> {
+    let store = open_store(data)?;
+    match cmd {
+        ViewCommand::Set {
+            view,
+            table,
+            workspace,
+            settings,
+        } => {
+            let placement = table.as_ref().zip(workspace.as_ref());
+            let entry = store.set_view(&view, placement, &settings.changes(), now)?;
+            print_view(&view, &entry, &store.registry()?, false)?;
+        }
+        ViewCommand::Show { view, json } => {
+            let registry = store.registry()?;
+            let entry = registry
+                .views
+                .get(&view)
+                .ok_or_else(|| anyhow!("view {view} is not registered"))?;
+            print_view(&view, entry, &registry, json)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_view(
+    view: &Id,
+    entry: &crate::model::ViewEntry,
+    registry: &crate::model::Registry,
+    json: bool,
+) -> Result<()> {
+    let workspace = registry.tables.get(&entry.table);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "view": view,
+                "table": entry.table,
+                "workspace": workspace,
+                "settings": entry.settings,
+            }))?
+        );
+        return Ok(());
+    }
+    println!("view        {view}");
+    println!("table       {}", entry.table);
+    println!("workspace   {}", workspace.map(Id::as_str).unwrap_or("-"));
+    for (name, value) in entry.settings.entries() {
+        println!("{name:<11} {value}");
+    }
+    Ok(())
+}
+
+fn revoke(data: &DataDir, args: RevokeArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    let store = open_store(data)?;
+    let reason = args.reason.as_deref();
+    let revoked = if let Some(id) = &args.token_id {
+        store.revoke_token_id(id, reason, now)?
+    } else if let Some(t) = &args.token {
+        let text = read_token(t)?;
+        let ids = token::decode(&text, DEFAULT_MAX_TOKEN_BYTES)?.revocation_identifiers();
+        let last = ids
+            .last()
+            .cloned()
+            .ok_or_else(|| anyhow!("token has no blocks"))?;
+        store.revoke(&[last], reason, now)?
+    } else if let Some(h) = &args.revocation_id {
+        let id = hex::decode(h.trim())
+            .map_err(|_| anyhow!("--revocation-id must be hex, as `tessera inspect` prints it"))?;
+        if id.is_empty() {
+            bail!("--revocation-id is empty");
+        }
+        store.revoke(&[id], reason, now)?
+    } else if let Some(v) = &args.view {
+        store.revoke_view(v, reason, now)?
+    } else {
+        bail!("say what to revoke: TOKEN_ID, --token, --revocation-id or --view");
+    };
+    println!(
+        "revoked {} revocation id(s){}",
+        revoked.revocation_ids.len(),
+        if revoked.token_ids.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; tokens: {}",
+                revoked
+                    .token_ids
+                    .iter()
+                    .map(Id::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn tokens_list(
+    data: &DataDir,
+    workspace: Option<Id>,
+    view: Option<Id>,
+    json: bool,
+    now: DateTime<Utc>,
+) -> Result<ExitCode> {
+    let entries: Vec<LedgerEntry> = open_store(data)?
+        .ledger()?
+        .into_iter()
+        .filter(|e| workspace.is_none() || e.workspace == workspace)
+        .filter(|e| view.as_ref().is_none_or(|v| e.is_for_view(v)))
+        .collect();
+    if json {
+        let rows: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                let mut v = serde_json::to_value(e).unwrap_or_default();
+                v["state"] = serde_json::json!(e.state(now));
+                v
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{:<20} {:<8} {:<8} {:<12} {:<20} {:<28} LABEL",
+        "TOKEN_ID", "KIND", "STATE", "WORKSPACE", "EXPIRES", "RIGHTS"
+    );
+    for e in &entries {
+        println!(
+            "{:<20} {:<8} {:<8} {:<12} {:<20} {:<28} {}",
+            e.token_id,
+            e.kind,
+            e.state(now),
+            e.workspace.as_ref().map(Id::as_str).unwrap_or("-"),
+            e.expires_at.map(fmt_time).unwrap_or_else(|| "never".into()),
+            describe_rights(e),
+            e.label.as_deref().unwrap_or("")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn audit(data: &DataDir, json: bool) -> Result<ExitCode> {
+    for e in open_store(data)?.audit()? {
+        if json {
+            println!("{}", serde_json::to_string(&e)?);
+        } else {
+            println!(
+                "{:>5}  {}  {:<17} {:<20} {}",
+                e.seq,
+                fmt_time(e.at),
+                e.event,
+                e.token_id.as_ref().map(Id::as_str).unwrap_or("-"),
+                e.detail
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
