@@ -5,5 +5,6 @@ pub mod authorize;
 pub mod cli;
 pub mod keys;
 pub mod model;
+pub mod routes;
 pub mod store;
 pub mod token;

@@ -372,7 +372,6 @@ pub fn verify(
     keyring: &PublicKeyring,
 ) -> Result<VerifiedToken, TokenError> {
     let key_id = unverified.root_key_id();
-    let description = describe(&unverified)?;
     let biscuit = unverified.verify(keyring).map_err(|e| match e {
         biscuit_auth::error::Format::UnknownPublicKey => TokenError::UnknownKey(key_id),
         biscuit_auth::error::Format::Signature(_)
@@ -384,10 +383,8 @@ pub fn verify(
         }
         _ => TokenError::Malformed("token could not be verified"),
     })?;
-    Ok(VerifiedToken {
-        biscuit,
-        claims: description.claims,
-    })
+    let claims = describe_blocks(&biscuit)?.claims;
+    Ok(VerifiedToken { biscuit, claims })
 }
 
 /// What a token's authority block says in Tessera's vocabulary, plus the
@@ -468,23 +465,58 @@ pub struct Description {
     pub blocks: Vec<BlockDescription>,
 }
 
+/// What `describe` needs of a token, verified or not.
+trait Blocks {
+    fn count(&self) -> usize;
+    fn source(&self, index: usize) -> Result<String, biscuit_auth::error::Token>;
+    fn revocation_ids(&self) -> Vec<Vec<u8>>;
+    fn key_id(&self) -> Option<u32>;
+    fn bytes(&self) -> Result<Vec<u8>, biscuit_auth::error::Token>;
+}
+
+macro_rules! impl_blocks {
+    ($t:ty) => {
+        impl Blocks for $t {
+            fn count(&self) -> usize {
+                self.block_count()
+            }
+            fn source(&self, index: usize) -> Result<String, biscuit_auth::error::Token> {
+                self.print_block_source(index)
+            }
+            fn revocation_ids(&self) -> Vec<Vec<u8>> {
+                self.revocation_identifiers()
+            }
+            fn key_id(&self) -> Option<u32> {
+                self.root_key_id()
+            }
+            fn bytes(&self) -> Result<Vec<u8>, biscuit_auth::error::Token> {
+                self.to_vec()
+            }
+        }
+    };
+}
+impl_blocks!(UnverifiedBiscuit);
+impl_blocks!(Biscuit);
+
 /// Reads every block of a token, without any key.
 pub fn describe(unverified: &UnverifiedBiscuit) -> Result<Description, TokenError> {
-    let contexts = block_contexts(unverified)?;
-    let revocation_ids: Vec<String> = unverified
-        .revocation_identifiers()
-        .iter()
-        .map(hex::encode)
-        .collect();
+    describe_blocks(unverified)
+}
+
+fn describe_blocks(token: &impl Blocks) -> Result<Description, TokenError> {
+    let contexts = block_contexts(
+        &token
+            .bytes()
+            .map_err(|_| TokenError::Malformed("unreadable token"))?,
+    )?;
+    let revocation_ids: Vec<String> = token.revocation_ids().iter().map(hex::encode).collect();
     let mut claims = Claims::default();
-    let mut blocks = Vec::with_capacity(unverified.block_count());
-    for index in 0..unverified.block_count() {
-        let source = unverified
-            .print_block_source(index)
+    let mut blocks = Vec::with_capacity(token.count());
+    for index in 0..token.count() {
+        let source = token
+            .source(index)
             .map_err(|_| TokenError::Malformed("unreadable block"))?;
-        let parsed = BlockBuilder::new()
-            .code(&source)
-            .map_err(|_| TokenError::Malformed("unreadable block"))?;
+        let (parsed, unparsed) = parse_block(&source);
         if index == 0 {
             read_authority_claims(&parsed, &mut claims);
         }
@@ -497,21 +529,51 @@ pub fn describe(unverified: &UnverifiedBiscuit) -> Result<Description, TokenErro
         if let Some(label) = &context {
             claims.labels.push(label.clone());
         }
-        blocks.push(BlockDescription {
+        let mut block = BlockDescription {
             index,
             context,
             facts: parsed.facts.iter().map(ToString::to_string).collect(),
             rules: parsed.rules.iter().map(ToString::to_string).collect(),
             checks: parsed.checks.iter().map(ToString::to_string).collect(),
             revocation_id: revocation_ids.get(index).cloned().unwrap_or_default(),
-        });
+        };
+        for statement in unparsed {
+            let list = if statement.starts_with("check ") || statement.starts_with("reject ") {
+                &mut block.checks
+            } else if statement.contains("<-") {
+                &mut block.rules
+            } else {
+                &mut block.facts
+            };
+            list.push(statement);
+        }
+        blocks.push(block);
     }
     Ok(Description {
         claims,
-        root_key_id: unverified.root_key_id(),
+        root_key_id: token.key_id(),
         revocation_ids,
         blocks,
     })
+}
+
+/// Parses a printed block back into builder values. biscuit-auth prints some
+/// statements its own parser refuses (a rule head with an unbound variable,
+/// which only fails at authorization): those are kept as text.
+fn parse_block(source: &str) -> (BlockBuilder, Vec<String>) {
+    if let Ok(block) = BlockBuilder::new().code(source) {
+        return (block, Vec::new());
+    }
+    let mut block = BlockBuilder::new();
+    let mut unparsed = Vec::new();
+    for statement in source.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
+        let statement = statement.trim_end_matches(';');
+        match BlockBuilder::new().code(format!("{statement};")) {
+            Ok(one) => block = block.merge(one),
+            Err(_) => unparsed.push(statement.to_owned()),
+        }
+    }
+    (block, unparsed)
 }
 
 fn read_authority_claims(block: &BlockBuilder, claims: &mut Claims) {
@@ -537,11 +599,8 @@ fn read_authority_claims(block: &BlockBuilder, claims: &mut Claims) {
 
 /// Each block's context string, read from the serialized token (biscuit-auth
 /// exposes contexts only on verified tokens; `inspect` needs them without a key).
-fn block_contexts(unverified: &UnverifiedBiscuit) -> Result<Vec<Option<String>>, TokenError> {
-    let bytes = unverified
-        .to_vec()
-        .map_err(|_| TokenError::Malformed("unreadable token"))?;
-    let container = biscuit_auth::format::schema::Biscuit::decode(bytes.as_slice())
+fn block_contexts(bytes: &[u8]) -> Result<Vec<Option<String>>, TokenError> {
+    let container = biscuit_auth::format::schema::Biscuit::decode(bytes)
         .map_err(|_| TokenError::Malformed("unreadable token"))?;
     std::iter::once(&container.authority)
         .chain(container.blocks.iter())

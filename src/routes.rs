@@ -1,0 +1,505 @@
+//! The route table: which (operation, resource) a request's method and path
+//! ask for, and the path normalisation that runs exactly once before it.
+//!
+//! Pure: the gateway hands in the method and the raw path; nothing here
+//! touches the network.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use percent_encoding::percent_decode_str;
+use serde::Deserialize;
+
+use crate::authorize::Request;
+use crate::model::{Id, Operation, Resource, ResourceKind};
+
+/// The default route table, embedded at build time from `policies/routes.toml`.
+pub const DEFAULT_ROUTES: &str = include_str!("../policies/routes.toml");
+
+/// Longest path accepted, in bytes.
+const MAX_PATH_BYTES: usize = 2048;
+
+/// Why a route table could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteTableError {
+    /// The TOML does not parse or has the wrong shape.
+    #[error("route table is not valid TOML: {0}")]
+    Syntax(String),
+    /// A path template is not valid.
+    #[error("route {index} ({path}): {problem}")]
+    BadTemplate {
+        /// Position of the route, from 0.
+        index: usize,
+        /// Its path template.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Two routes could match the same request: the later one is unreachable for it.
+    #[error("routes {first} ({first_path}) and {second} ({second_path}) overlap on {method}: the later one would be unreachable")]
+    Overlap {
+        /// The earlier route.
+        first: usize,
+        /// Its template.
+        first_path: String,
+        /// The later route.
+        second: usize,
+        /// Its template.
+        second_path: String,
+        /// A method both accept.
+        method: String,
+    },
+    /// The table has no route at all.
+    #[error("route table is empty")]
+    Empty,
+}
+
+/// Why a request could not be mapped to an (operation, resource).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// The path is ambiguous or hostile: dot segments, encoded slashes,
+    /// empty segments, bad percent-encoding, control characters, too long.
+    #[error("the request path is not in canonical form")]
+    BadPath,
+    /// No route matches the method and path.
+    #[error("no route matches this request")]
+    NoRoute,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param(String),
+}
+
+/// One rule of the table.
+#[derive(Debug, Clone)]
+struct Route {
+    methods: BTreeSet<String>,
+    template: String,
+    segments: Vec<Segment>,
+    operation: Operation,
+    resource: ResourceKind,
+}
+
+/// The loaded, validated route table.
+#[derive(Debug, Clone)]
+pub struct RouteTable {
+    routes: Vec<Route>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteFile {
+    route: Vec<RouteSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteSpec {
+    methods: Vec<String>,
+    path: String,
+    operation: Operation,
+    resource: ResourceKind,
+}
+
+impl RouteTable {
+    /// Parses and validates a route table: well-formed templates, a parameter
+    /// named after each route's resource, and no two routes overlapping.
+    pub fn from_toml(text: &str) -> Result<Self, RouteTableError> {
+        let file: RouteFile =
+            toml::from_str(text).map_err(|e| RouteTableError::Syntax(e.message().to_owned()))?;
+        if file.route.is_empty() {
+            return Err(RouteTableError::Empty);
+        }
+        let mut routes = Vec::with_capacity(file.route.len());
+        for (index, spec) in file.route.into_iter().enumerate() {
+            let bad = |problem: &str| RouteTableError::BadTemplate {
+                index,
+                path: spec.path.clone(),
+                problem: problem.to_owned(),
+            };
+            let segments = parse_template(&spec.path).map_err(|p| bad(&p))?;
+            let params: Vec<&String> = segments
+                .iter()
+                .filter_map(|s| match s {
+                    Segment::Param(p) => Some(p),
+                    Segment::Literal(_) => None,
+                })
+                .collect();
+            if params.iter().collect::<BTreeSet<_>>().len() != params.len() {
+                return Err(bad("a parameter name appears twice"));
+            }
+            if !params.iter().any(|p| p.as_str() == spec.resource.as_str()) {
+                return Err(bad(&format!(
+                    "the path has no {{{}}} parameter for its resource",
+                    spec.resource.as_str()
+                )));
+            }
+            if spec.methods.is_empty() {
+                return Err(bad("no methods"));
+            }
+            let mut methods = BTreeSet::new();
+            for m in &spec.methods {
+                if m.is_empty() || !m.bytes().all(|b| b.is_ascii_uppercase()) {
+                    return Err(bad(&format!(
+                        "method {m:?} is not an upper-case HTTP method"
+                    )));
+                }
+                if m == "HEAD" {
+                    return Err(bad("HEAD is implied by GET; list GET"));
+                }
+                methods.insert(m.clone());
+            }
+            routes.push(Route {
+                methods,
+                template: spec.path,
+                segments,
+                operation: spec.operation,
+                resource: spec.resource,
+            });
+        }
+        for (i, a) in routes.iter().enumerate() {
+            for (j, b) in routes.iter().enumerate().skip(i + 1) {
+                if let Some(method) = a.methods.intersection(&b.methods).next() {
+                    if templates_overlap(&a.segments, &b.segments) {
+                        return Err(RouteTableError::Overlap {
+                            first: i,
+                            first_path: a.template.clone(),
+                            second: j,
+                            second_path: b.template.clone(),
+                            method: method.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(RouteTable { routes })
+    }
+
+    /// The embedded default table.
+    pub fn default_table() -> Result<Self, RouteTableError> {
+        RouteTable::from_toml(DEFAULT_ROUTES)
+    }
+
+    /// Maps a method and a raw path (query allowed, it is ignored) to the
+    /// request it makes. The path is normalised exactly once here.
+    pub fn resolve(&self, method: &str, raw_path: &str) -> Result<Request, RouteError> {
+        let segments = normalize_path(raw_path)?;
+        let method = if method == "HEAD" { "GET" } else { method };
+        for route in &self.routes {
+            if !route.methods.contains(method) || route.segments.len() != segments.len() {
+                continue;
+            }
+            let mut resource_id = None;
+            let mut matched = true;
+            for (seg, value) in route.segments.iter().zip(&segments) {
+                match seg {
+                    Segment::Literal(l) => {
+                        if l != value {
+                            matched = false;
+                            break;
+                        }
+                    }
+                    Segment::Param(name) => {
+                        let id = Id::new(value).map_err(|_| RouteError::BadPath)?;
+                        if name == route.resource.as_str() {
+                            resource_id = Some(id);
+                        }
+                    }
+                }
+            }
+            if matched {
+                let id = resource_id.ok_or(RouteError::NoRoute)?;
+                return Ok(Request {
+                    operation: route.operation,
+                    resource: Resource {
+                        kind: route.resource,
+                        id,
+                    },
+                });
+            }
+        }
+        Err(RouteError::NoRoute)
+    }
+
+    /// How many routes the table holds.
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// True when the table holds no route (never, once loaded).
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+}
+
+impl fmt::Display for RouteTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in &self.routes {
+            let methods: Vec<&str> = r.methods.iter().map(String::as_str).collect();
+            writeln!(
+                f,
+                "{:<24} {:<44} {} {}",
+                methods.join(","),
+                r.template,
+                r.operation,
+                r.resource.as_str()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn parse_template(path: &str) -> Result<Vec<Segment>, String> {
+    let rest = path
+        .strip_prefix('/')
+        .ok_or_else(|| "a path must start with '/'".to_owned())?;
+    rest.split('/')
+        .map(|s| {
+            if let Some(name) = s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                    return Err(format!("parameter {{{name}}} must be lower-case letters"));
+                }
+                Ok(Segment::Param(name.to_owned()))
+            } else if !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+                && s != "."
+                && s != ".."
+            {
+                Ok(Segment::Literal(s.to_owned()))
+            } else {
+                Err(format!(
+                    "segment {s:?} is not a plain literal or a {{parameter}}"
+                ))
+            }
+        })
+        .collect()
+}
+
+fn templates_overlap(a: &[Segment], b: &[Segment]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|pair| match pair {
+            (Segment::Literal(x), Segment::Literal(y)) => x == y,
+            _ => true,
+        })
+}
+
+/// Splits a raw request path into percent-decoded segments, refusing
+/// anything another component could read differently: dot segments (also
+/// encoded), encoded slashes or backslashes, empty segments (`//`), a
+/// decoded `%` (double encoding), control characters, invalid UTF-8. A single
+/// trailing slash is dropped. The query string and fragment are ignored.
+pub fn normalize_path(raw: &str) -> Result<Vec<String>, RouteError> {
+    let path = raw.split(['?', '#']).next().unwrap_or("");
+    if path.len() > MAX_PATH_BYTES || !path.starts_with('/') {
+        return Err(RouteError::BadPath);
+    }
+    let body = &path[1..];
+    let body = body.strip_suffix('/').unwrap_or(body);
+    if body.is_empty() {
+        return Ok(Vec::new());
+    }
+    body.split('/')
+        .map(|raw_segment| {
+            if raw_segment.is_empty() {
+                return Err(RouteError::BadPath);
+            }
+            let decoded = percent_decode_str(raw_segment)
+                .decode_utf8()
+                .map_err(|_| RouteError::BadPath)?;
+            let hostile = decoded == "."
+                || decoded == ".."
+                || decoded
+                    .chars()
+                    .any(|c| c == '/' || c == '\\' || c == '%' || c.is_control());
+            if hostile {
+                return Err(RouteError::BadPath);
+            }
+            Ok(decoded.into_owned())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> RouteTable {
+        RouteTable::default_table().unwrap()
+    }
+
+    fn req(op: Operation, kind: ResourceKind, id: &str) -> Request {
+        Request {
+            operation: op,
+            resource: Resource {
+                kind,
+                id: Id::new(id).unwrap(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_default_table_maps_the_data_api() {
+        let t = table();
+        let v = ResourceKind::View;
+        let cases = [
+            (
+                "GET",
+                "/api/v1/views/v_1/rows",
+                req(Operation::Read, v, "v_1"),
+            ),
+            (
+                "HEAD",
+                "/api/v1/views/v_1/rows?limit=5",
+                req(Operation::Read, v, "v_1"),
+            ),
+            (
+                "POST",
+                "/api/v1/views/v_1/rows",
+                req(Operation::Create, v, "v_1"),
+            ),
+            (
+                "PATCH",
+                "/api/v1/views/v_1/rows/r9",
+                req(Operation::Write, v, "v_1"),
+            ),
+            (
+                "PUT",
+                "/api/v1/views/v_1/rows",
+                req(Operation::Write, v, "v_1"),
+            ),
+            (
+                "DELETE",
+                "/api/v1/views/v_1/rows/r9",
+                req(Operation::Delete, v, "v_1"),
+            ),
+            (
+                "GET",
+                "/api/v1/views/v_1/export",
+                req(Operation::Export, v, "v_1"),
+            ),
+            (
+                "PATCH",
+                "/api/v1/views/v_1/config",
+                req(Operation::Manage, v, "v_1"),
+            ),
+            ("GET", "/views/v_1/", req(Operation::Read, v, "v_1")),
+            (
+                "POST",
+                "/api/v1/tables/t_1/columns",
+                req(Operation::Manage, ResourceKind::Table, "t_1"),
+            ),
+            (
+                "GET",
+                "/api/v1/workspaces/ws_1/tables",
+                req(Operation::Read, ResourceKind::Workspace, "ws_1"),
+            ),
+        ];
+        for (method, path, expected) in cases {
+            assert_eq!(t.resolve(method, path), Ok(expected), "{method} {path}");
+        }
+        assert_eq!(
+            t.resolve("OPTIONS", "/api/v1/views/v_1/rows"),
+            Err(RouteError::NoRoute)
+        );
+        assert_eq!(
+            t.resolve("GET", "/api/v2/views/v_1/rows"),
+            Err(RouteError::NoRoute)
+        );
+        assert_eq!(
+            t.resolve("GET", "/API/v1/views/v_1/rows"),
+            Err(RouteError::NoRoute)
+        );
+    }
+
+    #[test]
+    fn path_tricks_are_refused() {
+        let t = table();
+        for path in [
+            "/api/v1/views/v_1/../../views/v_2/rows",
+            "/api/v1/views/./v_1/rows",
+            "/api/v1/views/%2e%2e/rows",
+            "/api/v1/views/v_1%2frows",
+            "/api/v1/views/v_1%2Frows",
+            "/api/v1/views/v_1%5crows",
+            "/api/v1//views/v_1/rows",
+            "/api/v1/views/v_1//rows",
+            "/api/v1/views/v_1%252frows",
+            "/api/v1/views/v_1%00/rows",
+            "/api/v1/views/v_1%ff/rows",
+            "/api/v1/views/v_1./rows",
+            "/api/v1/views/v%20_1/rows",
+            "api/v1/views/v_1/rows",
+        ] {
+            assert_eq!(t.resolve("GET", path), Err(RouteError::BadPath), "{path}");
+        }
+        let long = format!("/{}", "a/".repeat(1100));
+        assert_eq!(t.resolve("GET", &long), Err(RouteError::BadPath));
+        // Encoded ordinary characters decode once and are fine.
+        assert_eq!(
+            t.resolve("GET", "/api/v1/views/v%5F1/rows")
+                .map(|r| r.resource.id),
+            Ok(Id::new("v_1").unwrap())
+        );
+    }
+
+    #[test]
+    fn bad_tables_are_refused_at_load() {
+        let overlap = r#"
+            [[route]]
+            methods = ["GET"]
+            path = "/a/{view}"
+            operation = "read"
+            resource = "view"
+            [[route]]
+            methods = ["GET", "POST"]
+            path = "/a/{table}"
+            operation = "read"
+            resource = "table"
+        "#;
+        assert!(matches!(
+            RouteTable::from_toml(overlap),
+            Err(RouteTableError::Overlap {
+                first: 0,
+                second: 1,
+                ..
+            })
+        ));
+        let no_param = r#"
+            [[route]]
+            methods = ["GET"]
+            path = "/a/{table}"
+            operation = "read"
+            resource = "view"
+        "#;
+        assert!(matches!(
+            RouteTable::from_toml(no_param),
+            Err(RouteTableError::BadTemplate { .. })
+        ));
+        let bad_op = r#"
+            [[route]]
+            methods = ["GET"]
+            path = "/a/{view}"
+            operation = "fly"
+            resource = "view"
+        "#;
+        assert!(matches!(
+            RouteTable::from_toml(bad_op),
+            Err(RouteTableError::Syntax(_))
+        ));
+        assert!(matches!(
+            RouteTable::from_toml("route = []"),
+            Err(RouteTableError::Empty)
+        ));
+        let dotdot = r#"
+            [[route]]
+            methods = ["GET"]
+            path = "/a/../{view}"
+            operation = "read"
+            resource = "view"
+        "#;
+        assert!(RouteTable::from_toml(dotdot).is_err());
+    }
+}
