@@ -126,11 +126,19 @@ pub enum Reason {
     CheckFailed,
     /// The authorizer hit its run limits (facts, iterations or time).
     Limits,
+    /// The request path is not in canonical form (gateway).
+    BadPath,
+    /// No route of the route table matches the request (gateway).
+    UnknownRoute,
+    /// Forwarded request headers came from a peer that is not trusted (gateway).
+    UntrustedPeer,
+    /// The token is valid but not accepted on this surface (a guest token on the admin API).
+    WrongKind,
 }
 
 impl Reason {
     /// Every reason, for metrics and docs.
-    pub const ALL: [Reason; 11] = [
+    pub const ALL: [Reason; 15] = [
         Reason::MissingToken,
         Reason::Malformed,
         Reason::UnknownKey,
@@ -142,6 +150,10 @@ impl Reason {
         Reason::UnknownResource,
         Reason::CheckFailed,
         Reason::Limits,
+        Reason::BadPath,
+        Reason::UnknownRoute,
+        Reason::UntrustedPeer,
+        Reason::WrongKind,
     ];
 
     /// The snake_case code.
@@ -158,6 +170,10 @@ impl Reason {
             Reason::UnknownResource => "unknown_resource",
             Reason::CheckFailed => "check_failed",
             Reason::Limits => "limits",
+            Reason::BadPath => "bad_path",
+            Reason::UnknownRoute => "unknown_route",
+            Reason::UntrustedPeer => "untrusted_peer",
+            Reason::WrongKind => "wrong_kind",
         }
     }
 
@@ -189,6 +205,12 @@ impl Reason {
             Reason::UnknownResource => "no such resource",
             Reason::CheckFailed => "a restriction in the token does not allow this request",
             Reason::Limits => "the token is too expensive to evaluate",
+            Reason::BadPath => "the request path is not in canonical form",
+            Reason::UnknownRoute => "no route allows this request",
+            Reason::UntrustedPeer => {
+                "forwarded request headers are only accepted from trusted peers"
+            }
+            Reason::WrongKind => "this kind of token is not accepted here",
         }
     }
 }
@@ -258,6 +280,8 @@ pub struct Context<'a> {
     pub policy: &'a Policy,
     /// Largest token text accepted.
     pub max_token_bytes: usize,
+    /// Record the facts and the deciding rule (`--explain`); off on the hot path.
+    pub explain: bool,
 }
 
 /// Decides a request from a token's text (or none): decode, verify, revocation, authorize.
@@ -293,10 +317,9 @@ pub fn authorize(
     request: &Request,
     now: DateTime<Utc>,
 ) -> Decision {
-    let claims = token.map(|t| t.claims().clone());
     if let Some(t) = token {
         if is_revoked(t, ctx.revocations) {
-            return Decision::deny(Reason::Revoked, claims);
+            return Decision::deny(Reason::Revoked, Some(t.claims().clone()));
         }
     }
     let Some(containment) = ctx.registry.containment(&request.resource) else {
@@ -305,7 +328,7 @@ pub fn authorize(
         } else {
             Reason::MissingToken
         };
-        return Decision::deny(reason, claims);
+        return Decision::deny(reason, token.map(|t| t.claims().clone()));
     };
 
     let mut facts: Vec<Fact> = vec![
@@ -344,9 +367,55 @@ pub fn authorize(
             }
         }
     }
-    let explanation_facts: Vec<String> = facts.iter().map(ToString::to_string).collect();
+    let unmatched = if token.is_some() {
+        Reason::NoRight
+    } else {
+        Reason::MissingToken
+    };
+    run(ctx.policy, token, facts, unmatched, ctx.explain)
+}
 
-    let mut builder = ctx.policy.template.clone();
+/// The policy the admin API runs: an admin token, within its own checks
+/// (expiry, attenuations such as read-only).
+pub const ADMIN_POLICY: &str = "allow if kind(\"admin\");\ndeny if true;";
+
+/// Decides an admin API request: `operation` is `read` for reads and
+/// `manage` for changes, on `resource("admin", "api")`. Only a verified,
+/// unrevoked token of kind admin passes; its own checks still apply, so an
+/// admin token attenuated to `read` is a read-only admin token.
+pub fn authorize_admin(
+    admin_policy: &Policy,
+    revocations: &RevocationSet,
+    token: &VerifiedToken,
+    operation: Operation,
+    now: DateTime<Utc>,
+) -> Decision {
+    if is_revoked(token, revocations) {
+        return Decision::deny(Reason::Revoked, Some(token.claims().clone()));
+    }
+    let facts = vec![
+        fact("time", &[date(&SystemTime::from(now))]),
+        fact("operation", &[string(operation.as_str())]),
+        fact("resource", &[string("admin"), string("api")]),
+    ];
+    run(admin_policy, Some(token), facts, Reason::WrongKind, false)
+}
+
+/// Runs the policy over the token and the request's facts.
+/// `unmatched` is the reason when the policy denies without naming one.
+fn run(
+    policy: &Policy,
+    token: Option<&VerifiedToken>,
+    facts: Vec<Fact>,
+    unmatched: Reason,
+    explain: bool,
+) -> Decision {
+    let claims = token.map(|t| t.claims().clone());
+    let mut explanation = Explanation::default();
+    if explain {
+        explanation.facts = facts.iter().map(ToString::to_string).collect();
+    }
+    let mut builder = policy.template.clone();
     for f in facts {
         builder = match builder.fact(f) {
             Ok(b) => b,
@@ -362,16 +431,14 @@ pub fn authorize(
         Err(e) => return Decision::deny(reason_for_build_error(&e), claims),
     };
     let result = authorizer.authorize();
-    let (_, _, _, policies) = authorizer.dump();
-    let policy_text = |i: usize| policies.get(i).map(ToString::to_string);
-
-    let mut explanation = Explanation {
-        facts: explanation_facts,
-        ..Explanation::default()
+    let policy_text = |authorizer: &biscuit_auth::Authorizer, i: usize| {
+        explain
+            .then(|| authorizer.dump().3.get(i).map(ToString::to_string))
+            .flatten()
     };
     let reason = match &result {
         Ok(i) => {
-            explanation.policy = policy_text(*i);
+            explanation.policy = policy_text(&authorizer, *i);
             None
         }
         Err(BiscuitError::FailedLogic(
@@ -384,7 +451,7 @@ pub fn authorize(
             policy: MatchedPolicy::Deny(i),
             ..
         })) => {
-            explanation.policy = policy_text(*i);
+            explanation.policy = policy_text(&authorizer, *i);
             let named: Vec<(String,)> = authorizer
                 .query("reason($r) <- denied($r)")
                 .unwrap_or_default();
@@ -392,20 +459,12 @@ pub fn authorize(
                 named
                     .iter()
                     .find_map(|(r,)| (r == "view_setting").then_some(Reason::ViewSetting))
-                    .unwrap_or(if token.is_some() {
-                        Reason::NoRight
-                    } else {
-                        Reason::MissingToken
-                    }),
+                    .unwrap_or(unmatched),
             )
         }
         Err(BiscuitError::RunLimit(_)) => Some(Reason::Limits),
         Err(BiscuitError::Execution(_)) => Some(Reason::CheckFailed),
-        Err(_) => Some(if token.is_some() {
-            Reason::NoRight
-        } else {
-            Reason::MissingToken
-        }),
+        Err(_) => Some(unmatched),
     };
     Decision {
         allowed: reason.is_none(),

@@ -15,8 +15,11 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 use rand::rngs::OsRng;
 
 use crate::authorize::{self, Context, Decision, Policy, Request, RunLimits};
+use crate::gateway::{Gateway, GatewayConfig};
 use crate::keys::{PrivateKeyring, PublicKeyring};
-use crate::model::{parse_expiry, Grant, Id, LedgerEntry, Operation, Resource, Restriction};
+use crate::model::{
+    parse_expiry, Id, IssueRequest, LedgerEntry, Operation, Resource, Restriction, TokenKind,
+};
 use crate::store::datadir::{self, DataDir, DEFAULT_DATA_DIR};
 use crate::store::Store;
 use crate::token::{self, DEFAULT_MAX_TOKEN_BYTES};
@@ -92,6 +95,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the gateway: forward-auth, reverse proxy, share links, admin API.
+    ///
+    /// With no flags it listens on 127.0.0.1:8080 with the data directory's
+    /// keys, creating keys, store and a bootstrap admin token on first run.
+    /// Every flag has an environment variable; --config reads a TOML file
+    /// whose keys are the flag names with underscores.
+    Serve(Box<ServeArgs>),
     /// Print a share link for a guest token: {base}/s/{token}.
     Link {
         /// The token: text, @FILE, a file path, or - for stdin.
@@ -100,6 +110,126 @@ pub enum Command {
         #[arg(long)]
         base: String,
     },
+}
+
+/// `tessera serve …`: each flag overrides the config file, which overrides the defaults.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A TOML config file (keys as below, with underscores).
+    #[arg(long, env = "TESSERA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "TESSERA_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Verify only, with this Biscuit Web Keys file or http:// URL (no private key needed).
+    #[arg(long, env = "TESSERA_PUBLIC_KEYS")]
+    pub public_keys: Option<String>,
+    /// Reverse-proxy mode: forward authorized requests to this http:// URL.
+    #[arg(long, env = "TESSERA_UPSTREAM")]
+    pub upstream: Option<String>,
+    /// Public base URL for share links returned by the admin API.
+    #[arg(long, env = "TESSERA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// A peer (CIDR) allowed to send forwarded headers; repeat for more [default: loopback].
+    #[arg(
+        long = "trusted-peer",
+        env = "TESSERA_TRUSTED_PEERS",
+        value_delimiter = ','
+    )]
+    pub trusted_peers: Option<Vec<ipnet::IpNet>>,
+    /// Share-link cookies without Secure, for plain-HTTP local use only.
+    #[arg(long, env = "TESSERA_INSECURE_COOKIES")]
+    pub insecure_cookies: bool,
+    /// Where share links land; {view} is replaced [default: /views/{view}].
+    #[arg(long, env = "TESSERA_VIEW_PAGE")]
+    pub view_page: Option<String>,
+    /// A Datalog policy file instead of the embedded default.
+    #[arg(long, env = "TESSERA_POLICY")]
+    pub policy: Option<PathBuf>,
+    /// A route table file instead of the embedded default.
+    #[arg(long, env = "TESSERA_ROUTES")]
+    pub routes: Option<PathBuf>,
+    /// Largest token, in bytes [default: 8192].
+    #[arg(long, env = "TESSERA_MAX_TOKEN_BYTES")]
+    pub max_token_bytes: Option<usize>,
+    /// Largest total request headers, in bytes [default: 16384].
+    #[arg(long, env = "TESSERA_MAX_HEADER_BYTES")]
+    pub max_header_bytes: Option<usize>,
+    /// Request timeout in milliseconds [default: 30000].
+    #[arg(long, env = "TESSERA_REQUEST_TIMEOUT_MS")]
+    pub request_timeout_ms: Option<u64>,
+    /// Authorizer limit: facts [default: 1000].
+    #[arg(long, env = "TESSERA_MAX_FACTS")]
+    pub max_facts: Option<u64>,
+    /// Authorizer limit: iterations [default: 100].
+    #[arg(long, env = "TESSERA_MAX_ITERATIONS")]
+    pub max_iterations: Option<u64>,
+    /// Authorizer limit: milliseconds per run [default: 20].
+    #[arg(long, env = "TESSERA_MAX_AUTHORIZER_MS")]
+    pub max_authorizer_ms: Option<u64>,
+    /// Verified tokens kept in memory [default: 10000].
+    #[arg(long, env = "TESSERA_TOKEN_CACHE_CAPACITY")]
+    pub token_cache_capacity: Option<usize>,
+    /// Seconds between public-key refreshes [default: 300].
+    #[arg(long, env = "TESSERA_KEY_REFRESH_SECS")]
+    pub key_refresh_secs: Option<u64>,
+    /// Least seconds between refreshes triggered by unknown key ids [default: 5].
+    #[arg(long, env = "TESSERA_KEY_REFRESH_MIN_SECS")]
+    pub key_refresh_min_secs: Option<u64>,
+    /// Seconds between ledger writes of last-used times [default: 60].
+    #[arg(long, env = "TESSERA_LAST_USED_FLUSH_SECS")]
+    pub last_used_flush_secs: Option<u64>,
+    /// Log JSON lines instead of text.
+    #[arg(long, env = "TESSERA_LOG_JSON")]
+    pub log_json: bool,
+    /// Log filter, e.g. info, debug, tessera=debug [default: info].
+    #[arg(long, env = "TESSERA_LOG", default_value = "info")]
+    pub log: String,
+}
+
+impl ServeArgs {
+    /// The configuration: defaults, then the file, then these flags.
+    pub fn config(&self) -> Result<GatewayConfig> {
+        let mut c = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config {}", path.display()))?;
+                GatewayConfig::from_toml(&text)
+                    .map_err(|e| anyhow!("config {}: {e}", path.display()))?
+            }
+            None => GatewayConfig::default(),
+        };
+        macro_rules! set {
+            ($($field:ident),*) => {$(
+                if let Some(v) = &self.$field {
+                    c.$field = v.clone().into();
+                }
+            )*};
+        }
+        set!(
+            listen,
+            public_keys,
+            upstream,
+            public_url,
+            trusted_peers,
+            view_page,
+            policy,
+            routes,
+            max_token_bytes,
+            max_header_bytes,
+            request_timeout_ms,
+            max_facts,
+            max_iterations,
+            max_authorizer_ms,
+            token_cache_capacity,
+            key_refresh_secs,
+            key_refresh_min_secs,
+            last_used_flush_secs
+        );
+        c.insecure_cookies |= self.insecure_cookies;
+        c.log_json |= self.log_json;
+        Ok(c)
+    }
 }
 
 /// `tessera keys …`
@@ -412,6 +542,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             json,
         }) => tokens_list(&data, workspace, view, json, now),
         Command::Audit { json } => audit(&data, json),
+        Command::Serve(args) => serve(data.clone(), &args),
         Command::Link { token, base } => {
             let token = read_token(&token)?;
             token::decode(&token, DEFAULT_MAX_TOKEN_BYTES)?;
@@ -419,6 +550,39 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn serve(data: DataDir, args: &ServeArgs) -> Result<ExitCode> {
+    let config = args.config()?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .map_err(|e| anyhow!("--log {:?}: {e}", args.log))?;
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    if config.log_json {
+        subscriber.json().init();
+    } else {
+        subscriber.init();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let gateway = Gateway::open(config, data).await?;
+        eprintln!("tessera: data directory {}", gateway.data_dir().root().display());
+        if let Some(path) = gateway.bootstrap_admin_token() {
+            eprintln!(
+                "tessera: new keys and store created; an admin token was written to {} (mode 0600): use it as `Authorization: Bearer $(cat {})` on /admin/v1",
+                path.display(),
+                path.display()
+            );
+        }
+        crate::gateway::serve(gateway).await?;
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `{base}/s/{token}`, with the prefix the token carries.
@@ -543,55 +707,40 @@ fn keys(data: &DataDir, cmd: KeysCommand, now: DateTime<Utc>) -> Result<ExitCode
 fn issue(data: &DataDir, cmd: IssueCommand, now: DateTime<Utc>) -> Result<ExitCode> {
     let store = open_store(data)?;
     let registry = store.registry()?;
-    let (grant, common) = match cmd {
+    let (mut request, common) = match cmd {
         IssueCommand::Guest {
             workspace,
             view,
             allow,
             common,
-        } => {
-            if registry
-                .workspace_of(&Resource::view(view.clone()))
-                .as_ref()
-                != Some(&workspace)
-            {
-                bail!(
-                    "view {view} is not registered in workspace {workspace}; register it with `tessera view set {view} --table T --workspace {workspace}`"
-                );
-            }
-            (Grant::guest(workspace, view, &allow), common)
-        }
+        } => (
+            IssueRequest {
+                view: Some(view),
+                allow: Some(allow),
+                ..IssueRequest::new(TokenKind::Guest, Some(workspace))
+            },
+            common,
+        ),
         IssueCommand::ApiKey {
             workspace,
             table,
             read_only,
             allow,
             common,
-        } => {
-            let scope = match &table {
-                Some(t) => Resource::table(t.clone()),
-                None => Resource::workspace(workspace.clone()),
-            };
-            if registry.workspace_of(&scope).as_ref() != Some(&workspace) {
-                bail!("{scope} is not registered in workspace {workspace}; register it with `tessera table set` or `tessera workspace set`");
-            }
-            let ops = if read_only {
-                BTreeSet::from([Operation::Read])
-            } else {
-                allow.unwrap_or_else(|| {
-                    Operation::ALL
-                        .into_iter()
-                        .filter(|&op| op != Operation::Share)
-                        .collect()
-                })
-            };
-            (Grant::api_key(workspace, table, &ops), common)
-        }
-        IssueCommand::Admin { common } => (Grant::admin(), common),
+        } => (
+            IssueRequest {
+                table,
+                allow,
+                read_only,
+                ..IssueRequest::new(TokenKind::ApiKey, Some(workspace))
+            },
+            common,
+        ),
+        IssueCommand::Admin { common } => (IssueRequest::new(TokenKind::Admin, None), common),
     };
-    let grant = grant
-        .expires_at(parse_expires(&common.expires, now)?)
-        .label(common.label.clone());
+    request.expires_at = parse_expires(&common.expires, now)?;
+    request.label = common.label.clone();
+    let grant = request.grant(&registry)?;
     let ring = data.read_keyring()?;
     let issued = token::issue_with_rng(&grant, &ring, now, &mut OsRng)?;
     store.record_issued(&issued.entry)?;
@@ -810,6 +959,7 @@ fn check(data: &DataDir, args: CheckArgs, now: DateTime<Utc>) -> Result<ExitCode
         registry: &registry,
         policy: &policy,
         max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+        explain: args.explain,
     };
     let decision = authorize::decide(&ctx, token.as_deref(), &request, args.at.unwrap_or(now));
     print_decision(&decision, &request, args.explain, args.json)?;

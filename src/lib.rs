@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod cli;
+pub mod gateway;
 pub mod keys;
 pub mod model;
 pub mod routes;

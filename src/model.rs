@@ -43,6 +43,25 @@ pub enum ModelError {
         "unknown view setting {0:?}: expected editable, addable, exportable, public or locked"
     )]
     UnknownSetting(String),
+    /// The resource a token would be issued for is not in the registry.
+    #[error("{resource} is not registered in workspace {workspace}; register it first (tessera view set / table set / workspace set)")]
+    NotRegistered {
+        /// The resource asked for.
+        resource: String,
+        /// The workspace it should be in.
+        workspace: String,
+    },
+    /// A field the token kind needs is missing.
+    #[error("a {kind} token needs {field}")]
+    MissingField {
+        /// The token kind.
+        kind: &'static str,
+        /// The missing field.
+        field: &'static str,
+    },
+    /// Two options that exclude each other were both given.
+    #[error("{0}")]
+    Conflict(&'static str),
 }
 
 /// An opaque identifier for a workspace, table, view or token: `[A-Za-z0-9_-]{1,64}`.
@@ -421,6 +440,127 @@ fn validate_expiry(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), 
     match at {
         Some(at) if at <= now => Err(ModelError::ExpiryInPast(at)),
         _ => Ok(()),
+    }
+}
+
+/// What someone asks to have issued (CLI `issue` or the admin API's
+/// `POST /tokens`), before it is checked against the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueRequest {
+    /// guest, api_key or admin.
+    pub kind: TokenKind,
+    /// The workspace (every kind but admin).
+    #[serde(default)]
+    pub workspace: Option<Id>,
+    /// The view (guest tokens).
+    #[serde(default)]
+    pub view: Option<Id>,
+    /// The table (table API keys).
+    #[serde(default)]
+    pub table: Option<Id>,
+    /// The operations; API keys default to everything but `share`.
+    #[serde(default)]
+    pub allow: Option<BTreeSet<Operation>>,
+    /// Only `read` (API keys).
+    #[serde(default)]
+    pub read_only: bool,
+    /// Expiry, already resolved to an instant.
+    #[serde(skip)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// A label.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+impl IssueRequest {
+    /// A request of `kind` in `workspace` with nothing else set yet.
+    pub fn new(kind: TokenKind, workspace: Option<Id>) -> Self {
+        IssueRequest {
+            kind,
+            workspace,
+            view: None,
+            table: None,
+            allow: None,
+            read_only: false,
+            expires_at: None,
+            label: None,
+        }
+    }
+
+    /// The grant this request asks for, when its resource is registered in
+    /// its workspace. Validation of expiry and label happens at issue time.
+    pub fn grant(&self, registry: &Registry) -> Result<Grant, ModelError> {
+        let kind = self.kind.as_str();
+        let workspace = || {
+            self.workspace.clone().ok_or(ModelError::MissingField {
+                kind,
+                field: "a workspace",
+            })
+        };
+        let registered = |resource: Resource, workspace: &Id| {
+            if registry.workspace_of(&resource).as_ref() == Some(workspace) {
+                Ok(())
+            } else {
+                Err(ModelError::NotRegistered {
+                    resource: resource.to_string(),
+                    workspace: workspace.to_string(),
+                })
+            }
+        };
+        let grant = match self.kind {
+            TokenKind::Guest => {
+                let workspace = workspace()?;
+                let view = self.view.clone().ok_or(ModelError::MissingField {
+                    kind,
+                    field: "a view",
+                })?;
+                if self.table.is_some() || self.read_only {
+                    return Err(ModelError::Conflict(
+                        "a guest token is for one view: --table and --read-only do not apply",
+                    ));
+                }
+                let ops = self.allow.clone().ok_or(ModelError::NoOperations)?;
+                registered(Resource::view(view.clone()), &workspace)?;
+                Grant::guest(workspace, view, &ops)
+            }
+            TokenKind::ApiKey => {
+                let workspace = workspace()?;
+                if self.view.is_some() {
+                    return Err(ModelError::Conflict(
+                        "an API key covers a workspace or a table, not a view",
+                    ));
+                }
+                let ops = match (&self.allow, self.read_only) {
+                    (Some(_), true) => {
+                        return Err(ModelError::Conflict(
+                            "--read-only and --allow cannot be used together",
+                        ))
+                    }
+                    (Some(ops), false) => ops.clone(),
+                    (None, true) => BTreeSet::from([Operation::Read]),
+                    (None, false) => Operation::ALL
+                        .into_iter()
+                        .filter(|&op| op != Operation::Share)
+                        .collect(),
+                };
+                let scope = match &self.table {
+                    Some(t) => Resource::table(t.clone()),
+                    None => Resource::workspace(workspace.clone()),
+                };
+                registered(scope, &workspace)?;
+                Grant::api_key(workspace, self.table.clone(), &ops)
+            }
+            TokenKind::Admin => {
+                if self.workspace.is_some() || self.view.is_some() || self.table.is_some() {
+                    return Err(ModelError::Conflict(
+                        "an admin token is for the admin API, not a workspace, table or view",
+                    ));
+                }
+                Grant::admin()
+            }
+        };
+        Ok(grant.expires_at(self.expires_at).label(self.label.clone()))
     }
 }
 

@@ -110,6 +110,11 @@ impl DataDir {
     }
 }
 
+/// Writes a secret (a bootstrap admin token) atomically with mode 0600.
+pub fn write_secret(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_atomically(path, bytes, 0o600)
+}
+
 /// Reads a Biscuit Web Keys file, naming it in every error.
 pub fn read_public_keyring(path: &Path, now: DateTime<Utc>) -> Result<PublicKeyring, StoreError> {
     let text = fs::read_to_string(path).map_err(|e| StoreError::io(path, &e))?;

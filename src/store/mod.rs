@@ -367,6 +367,27 @@ impl Store {
             })
     }
 
+    /// Records when tokens were last used (batched by the gateway). Unknown
+    /// ids are skipped; an older time never replaces a newer one.
+    pub fn touch_last_used(&self, uses: &[(String, DateTime<Utc>)]) -> Result<usize, StoreError> {
+        self.write(|txn| {
+            let mut updated = 0;
+            for (token_id, at) in uses {
+                let Some(mut entry) =
+                    get_json::<&str, LedgerEntry>(txn, LEDGER, token_id.as_str(), "ledger")?
+                else {
+                    continue;
+                };
+                if entry.last_used_at.is_none_or(|prev| prev < *at) {
+                    entry.last_used_at = Some(*at);
+                    put_json(txn, LEDGER, token_id.as_str(), &entry)?;
+                    updated += 1;
+                }
+            }
+            Ok(updated)
+        })
+    }
+
     /// Revokes revocation ids. A ledger token whose authority revocation id
     /// is among them is marked revoked. One transaction, one audit event per id.
     pub fn revoke(

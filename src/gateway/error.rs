@@ -1,0 +1,167 @@
+//! The one place that maps errors and denials to HTTP statuses and bodies.
+//!
+//! Bodies are JSON `{ "error": code, "message": …, "request_id": … }`; the
+//! request id is filled in by the request-id layer, which sees the
+//! [`ErrorBody`] extension on the way out. Internal details go to the log,
+//! never to the body; no body ever echoes a token.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::authorize::Reason;
+use crate::store::StoreError;
+
+/// Everything a gateway handler can answer other than success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A decision said no.
+    #[error("{}", .0.message())]
+    Denied(Reason),
+    /// The request's headers are larger than the limit.
+    #[error("request headers are larger than {0} bytes")]
+    HeadersTooLarge(usize),
+    /// An admin API request is not valid.
+    #[error("{0}")]
+    BadRequest(String),
+    /// An admin API object does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// This gateway holds no private key and cannot issue.
+    #[error(
+        "this gateway holds no private key (it verifies only); issue tokens on the issuing node"
+    )]
+    NoSigningKey,
+    /// The store refused a change (conflict with what is stored).
+    #[error("{0}")]
+    Conflict(String),
+    /// Something failed inside; the detail is logged, not shown.
+    #[error("internal error")]
+    Internal(String),
+}
+
+/// The error code and message a response carries, for the request-id layer
+/// to render with the request id.
+#[derive(Debug, Clone)]
+pub struct ErrorBody {
+    /// The `error` code.
+    pub code: &'static str,
+    /// The `message`.
+    pub message: String,
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Denied(r) if r.is_credential_problem() => StatusCode::UNAUTHORIZED,
+            ApiError::Denied(_) => StatusCode::FORBIDDEN,
+            ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NoSigningKey | ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `error` code of the body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Denied(r) => r.code(),
+            ApiError::HeadersTooLarge(_) => "headers_too_large",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::NoSigningKey => "no_signing_key",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::UnknownToken(_) | StoreError::UnknownView(_) => {
+                ApiError::NotFound(e.to_string())
+            }
+            StoreError::TableInOtherWorkspace { .. } => ApiError::Conflict(e.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let ApiError::Internal(detail) = &self {
+            tracing::error!(detail = %detail, "internal error");
+        }
+        let body = ErrorBody {
+            code: self.code(),
+            message: self.to_string(),
+        };
+        let mut response = (
+            status,
+            Json(serde_json::json!({ "error": body.code, "message": body.message })),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+        }
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response.extensions_mut().insert(body);
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_table() {
+        for reason in Reason::ALL {
+            let status = ApiError::Denied(reason).status();
+            let expected = match reason {
+                Reason::MissingToken
+                | Reason::Malformed
+                | Reason::UnknownKey
+                | Reason::BadSignature
+                | Reason::Expired
+                | Reason::Revoked => StatusCode::UNAUTHORIZED,
+                Reason::NoRight
+                | Reason::ViewSetting
+                | Reason::UnknownResource
+                | Reason::CheckFailed
+                | Reason::Limits
+                | Reason::BadPath
+                | Reason::UnknownRoute
+                | Reason::UntrustedPeer
+                | Reason::WrongKind => StatusCode::FORBIDDEN,
+            };
+            assert_eq!(status, expected, "{reason}");
+        }
+        assert_eq!(ApiError::HeadersTooLarge(1).status().as_u16(), 431);
+        assert_eq!(ApiError::BadRequest(String::new()).status().as_u16(), 400);
+        assert_eq!(ApiError::NotFound(String::new()).status().as_u16(), 404);
+        assert_eq!(ApiError::NoSigningKey.status().as_u16(), 409);
+        assert_eq!(
+            ApiError::Internal("secret detail".into()).status().as_u16(),
+            500
+        );
+        assert_eq!(
+            ApiError::Internal("secret detail".into()).to_string(),
+            "internal error"
+        );
+        let r = ApiError::Denied(Reason::Expired).into_response();
+        assert_eq!(
+            r.headers()[header::WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_token\""
+        );
+    }
+}

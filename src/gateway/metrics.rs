@@ -1,0 +1,161 @@
+//! Counters and a latency histogram, rendered in the Prometheus text format.
+//! Lock-free: every request only adds to atomics.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::authorize::Reason;
+
+/// Upper bounds of the decision latency buckets, in microseconds.
+const BUCKETS_US: [u64; 12] = [
+    5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 50_000,
+];
+
+/// The gateway's metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    allowed: AtomicU64,
+    denied: [AtomicU64; Reason::ALL.len()],
+    buckets: [AtomicU64; BUCKETS_US.len()],
+    latency_sum_us: AtomicU64,
+    latency_count: AtomicU64,
+    cache_hits: AtomicU64,
+    cache_misses: AtomicU64,
+    decision_cache_hits: AtomicU64,
+}
+
+impl Metrics {
+    /// Counts one decision and its latency.
+    pub fn record(&self, reason: Option<Reason>, elapsed: Duration) {
+        match reason {
+            None => self.allowed.fetch_add(1, Relaxed),
+            Some(r) => self.denied[reason_index(r)].fetch_add(1, Relaxed),
+        };
+        let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        if let Some(i) = BUCKETS_US.iter().position(|&b| us <= b) {
+            self.buckets[i].fetch_add(1, Relaxed);
+        }
+        self.latency_sum_us.fetch_add(us, Relaxed);
+        self.latency_count.fetch_add(1, Relaxed);
+    }
+
+    /// Counts a verified-token cache lookup.
+    pub fn token_cache(&self, hit: bool) {
+        if hit {
+            self.cache_hits.fetch_add(1, Relaxed);
+        } else {
+            self.cache_misses.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Counts a decision answered from the decision cache.
+    pub fn decision_cache_hit(&self) {
+        self.decision_cache_hits.fetch_add(1, Relaxed);
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, revoked_ids: usize) -> String {
+        let mut out = String::with_capacity(4096);
+        let _ = writeln!(
+            out,
+            "# HELP tessera_decisions_total Decisions by result and reason."
+        );
+        let _ = writeln!(out, "# TYPE tessera_decisions_total counter");
+        let _ = writeln!(
+            out,
+            "tessera_decisions_total{{result=\"allow\",reason=\"none\"}} {}",
+            self.allowed.load(Relaxed)
+        );
+        for r in Reason::ALL {
+            let _ = writeln!(
+                out,
+                "tessera_decisions_total{{result=\"deny\",reason=\"{}\"}} {}",
+                r.code(),
+                self.denied[reason_index(r)].load(Relaxed)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP tessera_decision_duration_microseconds Time to decide one request."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE tessera_decision_duration_microseconds histogram"
+        );
+        let mut cumulative = 0;
+        for (bound, count) in BUCKETS_US.iter().zip(&self.buckets) {
+            cumulative += count.load(Relaxed);
+            let _ = writeln!(
+                out,
+                "tessera_decision_duration_microseconds_bucket{{le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        let count = self.latency_count.load(Relaxed);
+        let _ = writeln!(
+            out,
+            "tessera_decision_duration_microseconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "tessera_decision_duration_microseconds_sum {}",
+            self.latency_sum_us.load(Relaxed)
+        );
+        let _ = writeln!(out, "tessera_decision_duration_microseconds_count {count}");
+        for (name, help, value) in [
+            (
+                "tessera_token_cache_hits_total",
+                "Verified-token cache hits.",
+                &self.cache_hits,
+            ),
+            (
+                "tessera_token_cache_misses_total",
+                "Verified-token cache misses (a full parse and signature check).",
+                &self.cache_misses,
+            ),
+            (
+                "tessera_decision_cache_hits_total",
+                "Decisions answered from the decision cache.",
+                &self.decision_cache_hits,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", value.load(Relaxed));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP tessera_revoked_ids Revocation ids in the in-memory set."
+        );
+        let _ = writeln!(out, "# TYPE tessera_revoked_ids gauge");
+        let _ = writeln!(out, "tessera_revoked_ids {revoked_ids}");
+        out
+    }
+}
+
+fn reason_index(r: Reason) -> usize {
+    Reason::ALL.iter().position(|&x| x == r).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_and_a_cumulative_histogram() {
+        let m = Metrics::default();
+        m.record(None, Duration::from_micros(7));
+        m.record(Some(Reason::Revoked), Duration::from_micros(300));
+        m.record(Some(Reason::Revoked), Duration::from_secs(1));
+        m.token_cache(true);
+        let text = m.render(42);
+        assert!(text.contains("tessera_decisions_total{result=\"allow\",reason=\"none\"} 1"));
+        assert!(text.contains("tessera_decisions_total{result=\"deny\",reason=\"revoked\"} 2"));
+        assert!(text.contains("tessera_decision_duration_microseconds_bucket{le=\"5\"} 0"));
+        assert!(text.contains("tessera_decision_duration_microseconds_bucket{le=\"10\"} 1"));
+        assert!(text.contains("tessera_decision_duration_microseconds_bucket{le=\"500\"} 2"));
+        assert!(text.contains("tessera_decision_duration_microseconds_bucket{le=\"+Inf\"} 3"));
+        assert!(text.contains("tessera_token_cache_hits_total 1"));
+        assert!(text.contains("tessera_revoked_ids 42"));
+    }
+}

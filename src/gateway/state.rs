@@ -1,0 +1,659 @@
+//! The gateway's shared state and its decision core: keys, the revocation
+//! set and the registry in memory, the policy, the route table, the
+//! verified-token cache, and the store behind them for changes.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use rand::rngs::OsRng;
+use sha2::{Digest, Sha256};
+
+use crate::authorize::{self, Context, Decision, Policy, Reason, Request, ADMIN_POLICY};
+use crate::keys::{PrivateKeyring, PublicKeyring};
+use crate::model::{Grant, Operation, Registry, RevocationSet};
+use crate::routes::{RouteError, RouteTable};
+use crate::store::datadir::{self, DataDir};
+use crate::store::{Revoked, Store, StoreError};
+use crate::token::{self, SecretToken, TokenError, VerifiedToken};
+
+use super::config::GatewayConfig;
+use super::error::ApiError;
+use super::metrics::Metrics;
+
+/// The HTTP client used for the upstream and for key URLs.
+pub type HttpClient = Client<HttpConnector, axum::body::Body>;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The store or a key file could not be used.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The public keyring could not be fetched or read.
+    #[error("cannot load public keys from {source_name}: {detail}")]
+    PublicKeys {
+        /// The file or URL.
+        source_name: String,
+        /// Why.
+        detail: String,
+    },
+    /// The policy does not load.
+    #[error("policy {path}: {detail}")]
+    Policy {
+        /// The policy file, or "embedded default".
+        path: String,
+        /// Why.
+        detail: String,
+    },
+    /// The route table does not load.
+    #[error("route table {path}: {detail}")]
+    Routes {
+        /// The route file, or "embedded default".
+        path: String,
+        /// Why.
+        detail: String,
+    },
+    /// The upstream URL is not usable.
+    #[error("upstream {0:?} is not an http:// URL with a host")]
+    Upstream(String),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, String),
+    /// The server stopped with an error.
+    #[error("server error: {0}")]
+    Serve(String),
+}
+
+/// Where the verifying keys come from.
+#[derive(Debug, Clone)]
+enum KeySource {
+    /// The data directory's private keyring (an issuing node).
+    DataDir,
+    /// A Biscuit Web Keys file.
+    File(PathBuf),
+    /// A Biscuit Web Keys URL (http).
+    Url(hyper::Uri),
+}
+
+/// The result of an allowed decision, for the upstream headers.
+#[derive(Debug, Clone)]
+pub struct Allowed {
+    /// What was asked.
+    pub request: Request,
+    /// The decision, with the token's claims (none for an anonymous public read).
+    pub decision: Decision,
+}
+
+/// The shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct Gateway(Arc<Inner>);
+
+struct Inner {
+    config: GatewayConfig,
+    data: DataDir,
+    key_source: KeySource,
+    keyring: RwLock<Arc<PublicKeyring>>,
+    signing: RwLock<Option<Arc<PrivateKeyring>>>,
+    last_on_demand_refresh: Mutex<Option<Instant>>,
+    revocations: RwLock<RevocationSet>,
+    registry: RwLock<Arc<Registry>>,
+    policy: Policy,
+    admin_policy: Policy,
+    routes: RouteTable,
+    store: Store,
+    tokens: quick_cache::sync::Cache<[u8; 32], Arc<VerifiedToken>>,
+    metrics: Metrics,
+    last_used: Mutex<LastUsed>,
+    http: HttpClient,
+    upstream: Option<hyper::Uri>,
+    started: Instant,
+    bootstrap_admin_token: Option<PathBuf>,
+    bound: std::sync::OnceLock<SocketAddr>,
+}
+
+/// "Last used" times waiting to be written, and when each token was last written.
+#[derive(Default)]
+struct LastUsed {
+    pending: HashMap<String, DateTime<Utc>>,
+    written: HashMap<String, DateTime<Utc>>,
+}
+
+/// How often at most a token's "last used" time is written.
+const LAST_USED_GRANULARITY: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("listen", &self.0.config.listen)
+            .finish_non_exhaustive()
+    }
+}
+
+fn load_text(path: &Option<PathBuf>, default: &str) -> Result<(String, String), (String, String)> {
+    match path {
+        None => Ok(("embedded default".to_owned(), default.to_owned())),
+        Some(p) => std::fs::read_to_string(p)
+            .map(|t| (p.display().to_string(), t))
+            .map_err(|e| (p.display().to_string(), e.to_string())),
+    }
+}
+
+impl Gateway {
+    /// Opens the data directory (initialising keys and store on a fresh one,
+    /// unless verifying with `public_keys`), loads policy, routes and keys.
+    pub async fn open(config: GatewayConfig, data: DataDir) -> Result<Gateway, GatewayError> {
+        let now = Utc::now();
+        let (policy_name, policy_text) = load_text(&config.policy, authorize::DEFAULT_POLICY)
+            .map_err(|(path, detail)| GatewayError::Policy { path, detail })?;
+        let policy = Policy::from_source(&policy_text, config.run_limits()).map_err(|e| {
+            GatewayError::Policy {
+                path: policy_name,
+                detail: e.to_string(),
+            }
+        })?;
+        let admin_policy = Policy::from_source(ADMIN_POLICY, config.run_limits()).map_err(|e| {
+            GatewayError::Policy {
+                path: "admin policy".into(),
+                detail: e.to_string(),
+            }
+        })?;
+        let (routes_name, routes_text) =
+            load_text(&config.routes, crate::routes::DEFAULT_ROUTES)
+                .map_err(|(path, detail)| GatewayError::Routes { path, detail })?;
+        let routes = RouteTable::from_toml(&routes_text).map_err(|e| GatewayError::Routes {
+            path: routes_name,
+            detail: e.to_string(),
+        })?;
+        let upstream = config
+            .upstream
+            .as_deref()
+            .map(|u| {
+                u.parse::<hyper::Uri>()
+                    .ok()
+                    .filter(|uri| uri.scheme_str() == Some("http") && uri.host().is_some())
+                    .ok_or_else(|| GatewayError::Upstream(u.to_owned()))
+            })
+            .transpose()?;
+        let http: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+
+        let key_source = match &config.public_keys {
+            None => KeySource::DataDir,
+            Some(s) if s.starts_with("http://") => {
+                KeySource::Url(s.parse().map_err(|_| GatewayError::PublicKeys {
+                    source_name: s.clone(),
+                    detail: "not a valid URL".into(),
+                })?)
+            }
+            Some(s) if s.contains("://") => return Err(GatewayError::PublicKeys {
+                source_name: s.clone(),
+                detail:
+                    "only http:// URLs and files are supported (put TLS in front, or copy the file)"
+                        .into(),
+            }),
+            Some(s) => KeySource::File(PathBuf::from(s)),
+        };
+
+        data.create()?;
+        let mut bootstrap_admin_token = None;
+        let fresh_store = !data.store_path().exists();
+        let store = if fresh_store {
+            Store::create(&data.store_path())?
+        } else {
+            Store::open(&data.store_path())?
+        };
+        let signing = match key_source {
+            KeySource::DataDir => {
+                if data.has_keyring() {
+                    Some(Arc::new(data.read_keyring()?))
+                } else {
+                    let ring = PrivateKeyring::generate_with_rng(&mut OsRng, now);
+                    data.write_keyring(&ring, false)?;
+                    store.record_event(
+                        "keys_initialised",
+                        format!("active root key {} (by tessera serve)", ring.active().id()),
+                        now,
+                    )?;
+                    let issued = token::issue_with_rng(
+                        &Grant::admin().label(Some("bootstrap admin (tessera serve)".into())),
+                        &ring,
+                        now,
+                        &mut OsRng,
+                    )
+                    .map_err(|e| {
+                        GatewayError::Store(StoreError::Io {
+                            path: data.root().to_owned(),
+                            detail: e.to_string(),
+                        })
+                    })?;
+                    store.record_issued(&issued.entry)?;
+                    let path = data.root().join("admin.token");
+                    datadir::write_secret(&path, issued.token.expose().as_bytes())?;
+                    bootstrap_admin_token = Some(path);
+                    Some(Arc::new(ring))
+                }
+            }
+            _ => None,
+        };
+        let revocations = store.revocations()?;
+        let registry = store.registry()?;
+        let gateway = Gateway(Arc::new(Inner {
+            keyring: RwLock::new(Arc::new(
+                signing.as_ref().map(|s| s.public()).unwrap_or_default(),
+            )),
+            signing: RwLock::new(signing),
+            last_on_demand_refresh: Mutex::new(None),
+            revocations: RwLock::new(revocations),
+            registry: RwLock::new(Arc::new(registry)),
+            policy,
+            admin_policy,
+            routes,
+            store,
+            tokens: quick_cache::sync::Cache::new(config.token_cache_capacity.max(1)),
+            metrics: Metrics::default(),
+            last_used: Mutex::new(LastUsed::default()),
+            http,
+            upstream,
+            started: Instant::now(),
+            bootstrap_admin_token,
+            bound: std::sync::OnceLock::new(),
+            key_source,
+            data,
+            config,
+        }));
+        if !matches!(gateway.0.key_source, KeySource::DataDir) {
+            gateway.refresh_keys().await?;
+        }
+        Ok(gateway)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &GatewayConfig {
+        &self.0.config
+    }
+
+    /// Records the address the listener was bound to.
+    pub fn set_bound(&self, addr: SocketAddr) {
+        let _ = self.0.bound.set(addr);
+    }
+
+    /// The base URL of share links: the configured public URL, else the bound address.
+    pub fn share_base(&self) -> String {
+        self.0
+            .config
+            .share_base(self.0.bound.get().copied().unwrap_or(self.0.config.listen))
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.0.data
+    }
+
+    /// Where the bootstrap admin token was written, when this start created the keys.
+    pub fn bootstrap_admin_token(&self) -> Option<&PathBuf> {
+        self.0.bootstrap_admin_token.as_ref()
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    /// The HTTP client.
+    pub fn http(&self) -> &HttpClient {
+        &self.0.http
+    }
+
+    /// The upstream, in reverse-proxy mode.
+    pub fn upstream(&self) -> Option<&hyper::Uri> {
+        self.0.upstream.as_ref()
+    }
+
+    /// The store, for admin changes.
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    /// How long the gateway has been up.
+    pub fn uptime(&self) -> Duration {
+        self.0.started.elapsed()
+    }
+
+    /// The current public keyring.
+    pub fn keyring(&self) -> Arc<PublicKeyring> {
+        read(&self.0.keyring).clone()
+    }
+
+    /// The current registry.
+    pub fn registry(&self) -> Arc<Registry> {
+        read(&self.0.registry).clone()
+    }
+
+    /// How many revocation ids are revoked.
+    pub fn revoked_count(&self) -> usize {
+        read(&self.0.revocations).len()
+    }
+
+    /// True when `peer` may send forwarded headers.
+    pub fn is_trusted(&self, peer: IpAddr) -> bool {
+        let peer = match peer {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+            v4 => v4,
+        };
+        self.0
+            .config
+            .trusted_peers
+            .iter()
+            .any(|n| n.contains(&peer))
+    }
+
+    /// Verifies a token, through the bounded cache keyed by a hash of its text.
+    fn verified(&self, text: &str) -> Result<Arc<VerifiedToken>, TokenError> {
+        let text = text.trim();
+        if text.len() > self.0.config.max_token_bytes {
+            return Err(TokenError::Malformed("token is larger than the limit"));
+        }
+        let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        if let Some(t) = self.0.tokens.get(&key) {
+            self.0.metrics.token_cache(true);
+            return Ok(t);
+        }
+        self.0.metrics.token_cache(false);
+        let keyring = self.keyring();
+        let verified = Arc::new(token::verify(
+            token::decode(text, self.0.config.max_token_bytes)?,
+            &keyring,
+        )?);
+        self.0.tokens.insert(key, verified.clone());
+        Ok(verified)
+    }
+
+    /// Verifies a token; on an unknown key id, refreshes the keyring (rate
+    /// limited) and tries once more.
+    pub async fn verify_token(&self, text: &str) -> Result<Arc<VerifiedToken>, TokenError> {
+        match self.verified(text) {
+            Err(TokenError::UnknownKey(_)) if self.may_refresh_on_demand() => {
+                if let Err(e) = self.refresh_keys().await {
+                    tracing::warn!(error = %e, "public key refresh failed");
+                }
+                self.verified(text)
+            }
+            other => other,
+        }
+    }
+
+    fn may_refresh_on_demand(&self) -> bool {
+        if matches!(self.0.key_source, KeySource::DataDir) {
+            return false;
+        }
+        let mut last = lock(&self.0.last_on_demand_refresh);
+        let min = Duration::from_secs(self.0.config.key_refresh_min_secs);
+        if last.is_some_and(|t| t.elapsed() < min) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        true
+    }
+
+    /// Reloads the public keys from their source; clears the verified-token
+    /// cache when they changed.
+    pub async fn refresh_keys(&self) -> Result<bool, GatewayError> {
+        let now = Utc::now();
+        let fresh = match &self.0.key_source {
+            KeySource::DataDir => return Ok(false),
+            KeySource::File(path) => datadir::read_public_keyring(path, now)?,
+            KeySource::Url(uri) => {
+                let fail = |detail: String| GatewayError::PublicKeys {
+                    source_name: uri.to_string(),
+                    detail,
+                };
+                let response =
+                    tokio::time::timeout(Duration::from_secs(10), self.0.http.get(uri.clone()))
+                        .await
+                        .map_err(|_| fail("timed out".into()))?
+                        .map_err(|e| fail(e.to_string()))?;
+                if !response.status().is_success() {
+                    return Err(fail(format!("status {}", response.status())));
+                }
+                let body = http_body_util::Limited::new(response.into_body(), 1 << 20)
+                    .collect()
+                    .await
+                    .map_err(|e| fail(e.to_string()))?
+                    .to_bytes();
+                let text = std::str::from_utf8(&body).map_err(|e| fail(e.to_string()))?;
+                PublicKeyring::from_bwk_json(text, now).map_err(|e| fail(e.to_string()))?
+            }
+        };
+        let changed = {
+            let mut current = write(&self.0.keyring);
+            let changed = **current != fresh;
+            if changed {
+                *current = Arc::new(fresh);
+            }
+            changed
+        };
+        if changed {
+            self.0.tokens.clear();
+            tracing::info!("public keys reloaded");
+        }
+        Ok(changed)
+    }
+
+    /// The decision for one HTTP request: route, credential, revocation,
+    /// registry, policy. Every front door calls this.
+    pub async fn decide(
+        &self,
+        credential: Option<&str>,
+        method: &str,
+        raw_path: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Allowed, ApiError> {
+        let start = Instant::now();
+        let result = self.decide_inner(credential, method, raw_path, now).await;
+        self.0
+            .metrics
+            .record(result.as_ref().err().copied(), start.elapsed());
+        match result {
+            Ok(allowed) => {
+                if let Some(id) = allowed
+                    .decision
+                    .claims
+                    .as_ref()
+                    .and_then(|c| c.token_id.clone())
+                {
+                    self.note_use(id, now);
+                }
+                Ok(allowed)
+            }
+            Err(reason) => Err(ApiError::Denied(reason)),
+        }
+    }
+
+    async fn decide_inner(
+        &self,
+        credential: Option<&str>,
+        method: &str,
+        raw_path: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Allowed, Reason> {
+        let request = self
+            .0
+            .routes
+            .resolve(method, raw_path)
+            .map_err(|e| match e {
+                RouteError::BadPath => Reason::BadPath,
+                RouteError::NoRoute => Reason::UnknownRoute,
+            })?;
+        let token = match credential {
+            Some(text) => Some(
+                self.verify_token(text)
+                    .await
+                    .map_err(|e| Reason::from(&e))?,
+            ),
+            None => None,
+        };
+        let decision = self.authorize(token.as_deref(), &request, now);
+        match decision.reason {
+            None => Ok(Allowed { request, decision }),
+            Some(reason) => Err(reason),
+        }
+    }
+
+    /// Runs the decision for a verified token (or none) against the current
+    /// revocation set, registry and policy.
+    pub fn authorize(
+        &self,
+        token: Option<&VerifiedToken>,
+        request: &Request,
+        now: DateTime<Utc>,
+    ) -> Decision {
+        let keyring = self.keyring();
+        let registry = self.registry();
+        let revocations = read(&self.0.revocations);
+        let ctx = Context {
+            keyring: &keyring,
+            revocations: &revocations,
+            registry: &registry,
+            policy: &self.0.policy,
+            max_token_bytes: self.0.config.max_token_bytes,
+            explain: false,
+        };
+        authorize::authorize(&ctx, token, request, now)
+    }
+
+    /// Authorizes an admin API request (`read` or `manage`) for a token.
+    pub async fn authorize_admin(
+        &self,
+        credential: Option<&str>,
+        operation: Operation,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<VerifiedToken>, ApiError> {
+        let text = credential.ok_or(ApiError::Denied(Reason::MissingToken))?;
+        let token = self
+            .verify_token(text)
+            .await
+            .map_err(|e| ApiError::Denied(Reason::from(&e)))?;
+        let decision = {
+            let revocations = read(&self.0.revocations);
+            authorize::authorize_admin(&self.0.admin_policy, &revocations, &token, operation, now)
+        };
+        match decision.reason {
+            None => Ok(token),
+            Some(r) => Err(ApiError::Denied(r)),
+        }
+    }
+
+    /// Issues a token with the signing keyring and records it. Blocking
+    /// (a redb commit): call from `spawn_blocking`.
+    pub fn issue(
+        &self,
+        grant: &Grant,
+        now: DateTime<Utc>,
+    ) -> Result<(SecretToken, crate::model::LedgerEntry), ApiError> {
+        let ring = read(&self.0.signing)
+            .clone()
+            .ok_or(ApiError::NoSigningKey)?;
+        let issued = token::issue_with_rng(grant, &ring, now, &mut OsRng)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        self.0.store.record_issued(&issued.entry)?;
+        Ok((issued.token, issued.entry))
+    }
+
+    /// Applies a committed revocation to the in-memory set: the very next
+    /// request sees it. Blocking.
+    pub fn apply_revoked(&self, revoked: &Revoked) {
+        let mut set = write(&self.0.revocations);
+        for id in &revoked.revocation_ids {
+            if let Ok(bytes) = hex::decode(id) {
+                set.insert(&bytes);
+            }
+        }
+    }
+
+    /// Reloads the registry after a committed change. Blocking.
+    pub fn reload_registry(&self) -> Result<(), ApiError> {
+        let fresh = self.0.store.registry()?;
+        *write(&self.0.registry) = Arc::new(fresh);
+        Ok(())
+    }
+
+    fn note_use(&self, token_id: String, now: DateTime<Utc>) {
+        let mut lu = lock(&self.0.last_used);
+        let due = lu
+            .written
+            .get(&token_id)
+            .is_none_or(|&at| now - at >= LAST_USED_GRANULARITY);
+        if due && !lu.pending.contains_key(&token_id) {
+            lu.pending.insert(token_id, now);
+        }
+    }
+
+    /// Writes pending "last used" times to the ledger in one transaction.
+    pub async fn flush_last_used(&self) {
+        let batch: Vec<(String, DateTime<Utc>)> = {
+            let mut lu = lock(&self.0.last_used);
+            let batch: Vec<_> = lu.pending.drain().collect();
+            for (id, at) in &batch {
+                lu.written.insert(id.clone(), *at);
+            }
+            batch
+        };
+        if batch.is_empty() {
+            return;
+        }
+        let gateway = self.clone();
+        let result =
+            tokio::task::spawn_blocking(move || gateway.0.store.touch_last_used(&batch)).await;
+        match result {
+            Ok(Ok(n)) => tracing::debug!(updated = n, "last-used times written"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not write last-used times"),
+            Err(e) => tracing::warn!(error = %e, "last-used writer failed"),
+        }
+    }
+
+    /// Starts the periodic key refresh and last-used writer.
+    pub fn spawn_background_tasks(&self) -> tokio::task::JoinHandle<()> {
+        let gateway = self.clone();
+        tokio::spawn(async move {
+            let mut flush = tokio::time::interval(Duration::from_secs(
+                gateway.0.config.last_used_flush_secs.max(1),
+            ));
+            let mut keys = tokio::time::interval(Duration::from_secs(
+                gateway.0.config.key_refresh_secs.max(1),
+            ));
+            flush.tick().await;
+            keys.tick().await;
+            loop {
+                tokio::select! {
+                    _ = flush.tick() => gateway.flush_last_used().await,
+                    _ = keys.tick() => {
+                        if let Err(e) = gateway.refresh_keys().await {
+                            tracing::warn!(error = %e, "periodic public key refresh failed");
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
