@@ -232,7 +232,7 @@ impl From<&TokenError> for Reason {
 }
 
 /// How the decision was reached, for `--explain` and debugging.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Explanation {
     /// The facts the request contributed, in Datalog.
     pub facts: Vec<String>,
@@ -243,7 +243,7 @@ pub struct Explanation {
 }
 
 /// The outcome of one decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
     /// Allowed or not.
     pub allowed: bool,
@@ -252,6 +252,7 @@ pub struct Decision {
     /// What the token claims, when it verified.
     pub claims: Option<Claims>,
     /// How the decision was reached.
+    #[serde(default)]
     pub explanation: Explanation,
 }
 

@@ -63,6 +63,11 @@ pub enum TokenError {
 pub struct SecretToken(String);
 
 impl SecretToken {
+    /// Wraps token text received from an issuer (the admin API).
+    pub(crate) fn from_issued(text: String) -> Self {
+        SecretToken(text)
+    }
+
     /// The token text, to hand to its holder. Never log it.
     pub fn expose(&self) -> &str {
         &self.0
@@ -389,7 +394,7 @@ pub fn verify(
 
 /// What a token's authority block says in Tessera's vocabulary, plus the
 /// effective expiry over all blocks. Fields are `None` for a foreign biscuit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Claims {
     /// `tessera(N)`: the vocabulary version.
     pub vocabulary: Option<i64>,
@@ -411,7 +416,7 @@ pub struct Claims {
 
 /// One `right(kind, id, operation)` fact as written, whether or not its
 /// terms are in Tessera's vocabulary.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RightClaim {
     /// Resource kind.
     pub kind: String,

@@ -34,6 +34,7 @@ pub fn router(gateway: Gateway) -> Router<Gateway> {
         .route("/tables/{id}", get(get_table).put(put_table))
         .route("/views/{id}", get(get_view).put(put_view))
         .route("/audit", get(audit))
+        .route("/decisions", post(decide))
         .layer(axum::middleware::from_fn_with_state(gateway, guard))
 }
 
@@ -416,4 +417,37 @@ async fn audit(State(gw): State<Gateway>) -> Result<Json<Value>, ApiError> {
     let worker = gw.clone();
     let events = blocking(move || Ok(worker.store().audit()?)).await?;
     Ok(Json(json!({ "events": events })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    token: Option<String>,
+    operation: Operation,
+    resource: crate::model::Resource,
+    at: Option<chrono::DateTime<Utc>>,
+    #[serde(default)]
+    explain: bool,
+}
+
+/// `POST /decisions` `{token, operation, resource: {kind, id}, at, explain}`:
+/// the gateway's decision for any request, as `tessera check --server` shows it.
+async fn decide(
+    State(gw): State<Gateway>,
+    body: axum::body::Bytes,
+) -> Result<Json<crate::authorize::Decision>, ApiError> {
+    let body: DecisionBody = serde_json::from_slice(&body).map_err(bad_json)?;
+    let request = crate::authorize::Request {
+        operation: body.operation,
+        resource: body.resource,
+    };
+    Ok(Json(
+        gw.check(
+            body.token.as_deref(),
+            &request,
+            body.at.unwrap_or_else(Utc::now),
+            body.explain,
+        )
+        .await,
+    ))
 }

@@ -506,6 +506,32 @@ impl Gateway {
         }
     }
 
+    /// The decision `tessera check --server` asks for: any operation on any
+    /// resource, at any time, optionally explained.
+    pub async fn check(
+        &self,
+        credential: Option<&str>,
+        request: &Request,
+        at: DateTime<Utc>,
+        explain: bool,
+    ) -> Decision {
+        let token = match credential {
+            Some(text) => match self.verify_token(text).await {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    return Decision {
+                        allowed: false,
+                        reason: Some(Reason::from(&e)),
+                        claims: None,
+                        explanation: Default::default(),
+                    }
+                }
+            },
+            None => None,
+        };
+        self.authorize_with(token.as_deref(), request, at, explain)
+    }
+
     /// Runs the decision for a verified token (or none) against the current
     /// revocation set, registry and policy.
     pub fn authorize(
@@ -513,6 +539,16 @@ impl Gateway {
         token: Option<&VerifiedToken>,
         request: &Request,
         now: DateTime<Utc>,
+    ) -> Decision {
+        self.authorize_with(token, request, now, false)
+    }
+
+    fn authorize_with(
+        &self,
+        token: Option<&VerifiedToken>,
+        request: &Request,
+        now: DateTime<Utc>,
+        explain: bool,
     ) -> Decision {
         let keyring = self.keyring();
         let registry = self.registry();
@@ -523,7 +559,7 @@ impl Gateway {
             registry: &registry,
             policy: &self.0.policy,
             max_token_bytes: self.0.config.max_token_bytes,
-            explain: false,
+            explain,
         };
         authorize::authorize(&ctx, token, request, now)
     }

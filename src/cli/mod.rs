@@ -14,8 +14,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{ArgGroup, Args, Parser, Subcommand};
 use rand::rngs::OsRng;
 
-use crate::authorize::{self, Context, Decision, Policy, Request, RunLimits};
+use crate::authorize::{self, Decision, Policy, Request, RunLimits};
 use crate::gateway::{Gateway, GatewayConfig};
+
+mod backend;
+
 use crate::keys::{PrivateKeyring, PublicKeyring};
 use crate::model::{
     parse_expiry, Id, IssueRequest, LedgerEntry, Operation, Resource, Restriction, TokenKind,
@@ -23,6 +26,8 @@ use crate::model::{
 use crate::store::datadir::{self, DataDir, DEFAULT_DATA_DIR};
 use crate::store::Store;
 use crate::token::{self, DEFAULT_MAX_TOKEN_BYTES};
+pub use backend::ServerArgs;
+use backend::{Backend, CheckOptions, Revocation};
 
 /// Tessera: biscuit capability tokens for data workspaces.
 #[derive(Debug, Parser)]
@@ -33,6 +38,10 @@ pub struct Cli {
     /// Created by `tessera init`. The private keyring inside it is mode 0600.
     #[arg(long, global = true, env = "TESSERA_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
     pub data_dir: PathBuf,
+
+    /// Where store commands go while `tessera serve` runs.
+    #[command(flatten)]
+    pub server: ServerArgs,
 
     /// What to do.
     #[command(subcommand)]
@@ -517,31 +526,32 @@ pub enum TokensCommand {
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let data = DataDir::new(&cli.data_dir);
     let now = Utc::now();
+    let backend = || Backend::open(&data, &cli.server);
     match cli.command {
         Command::Init { force } => init(&data, force, now),
         Command::Keys(cmd) => keys(&data, cmd, now),
-        Command::Issue(cmd) => issue(&data, cmd, now),
+        Command::Issue(cmd) => issue(&backend()?, cmd, now),
         Command::Attenuate(args) => attenuate(args, now),
         Command::Inspect(args) => inspect(&data, args, now),
-        Command::Check(args) => check(&data, args, now),
-        Command::View(cmd) => view(&data, cmd, now),
+        Command::Check(args) => check(&backend()?, args, now),
+        Command::View(cmd) => view(&backend()?, cmd, now),
         Command::Table(TableCommand::Set { table, workspace }) => {
-            open_store(&data)?.set_table(&table, &workspace, now)?;
+            backend()?.set_table(&table, &workspace, now)?;
             println!("table {table} registered in workspace {workspace}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Workspace(WorkspaceCommand::Set { workspace }) => {
-            open_store(&data)?.set_workspace(&workspace, now)?;
+            backend()?.set_workspace(&workspace, now)?;
             println!("workspace {workspace} registered");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Revoke(args) => revoke(&data, args, now),
+        Command::Revoke(args) => revoke(&backend()?, args, now),
         Command::Tokens(TokensCommand::List {
             workspace,
             view,
             json,
-        }) => tokens_list(&data, workspace, view, json, now),
-        Command::Audit { json } => audit(&data, json),
+        }) => tokens_list(&backend()?, workspace, view, json, now),
+        Command::Audit { json } => audit(&backend()?, json),
         Command::Serve(args) => serve(data.clone(), &args),
         Command::Link { token, base } => {
             let token = read_token(&token)?;
@@ -663,21 +673,27 @@ fn init(data: &DataDir, force: bool, now: DateTime<Utc>) -> Result<ExitCode> {
 
 fn keys(data: &DataDir, cmd: KeysCommand, now: DateTime<Utc>) -> Result<ExitCode> {
     let mut ring = data.read_keyring()?;
+    // Changes are audited: open the store before writing keys, so a store held
+    // by `tessera serve` stops the command before anything changes.
+    let store = match cmd {
+        KeysCommand::Rotate | KeysCommand::Retire { .. } => Some(open_store(data)?),
+        KeysCommand::List | KeysCommand::ExportPublic { .. } => None,
+    };
     match cmd {
         KeysCommand::Rotate => {
             let id = ring.rotate_with_rng(&mut OsRng, now);
             data.write_keyring(&ring, true)?;
-            open_store(data)?.record_event(
-                "key_rotated",
-                format!("new active root key {id}"),
-                now,
-            )?;
+            if let Some(store) = &store {
+                store.record_event("key_rotated", format!("new active root key {id}"), now)?;
+            }
             println!("rotated: key {id} now signs; older keys keep verifying until retired");
         }
         KeysCommand::Retire { id } => {
             ring.retire(id)?;
             data.write_keyring(&ring, true)?;
-            open_store(data)?.record_event("key_retired", format!("root key {id}"), now)?;
+            if let Some(store) = &store {
+                store.record_event("key_retired", format!("root key {id}"), now)?;
+            }
             println!("retired key {id}: tokens it signed no longer verify");
         }
         KeysCommand::List => {
@@ -704,9 +720,7 @@ fn keys(data: &DataDir, cmd: KeysCommand, now: DateTime<Utc>) -> Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-fn issue(data: &DataDir, cmd: IssueCommand, now: DateTime<Utc>) -> Result<ExitCode> {
-    let store = open_store(data)?;
-    let registry = store.registry()?;
+fn issue(backend: &Backend, cmd: IssueCommand, now: DateTime<Utc>) -> Result<ExitCode> {
     let (mut request, common) = match cmd {
         IssueCommand::Guest {
             workspace,
@@ -740,23 +754,19 @@ fn issue(data: &DataDir, cmd: IssueCommand, now: DateTime<Utc>) -> Result<ExitCo
     };
     request.expires_at = parse_expires(&common.expires, now)?;
     request.label = common.label.clone();
-    let grant = request.grant(&registry)?;
-    let ring = data.read_keyring()?;
-    let issued = token::issue_with_rng(&grant, &ring, now, &mut OsRng)?;
-    store.record_issued(&issued.entry)?;
+    let (token, entry) = backend.issue(&request, now)?;
     if common.json {
-        let mut v = serde_json::to_value(&issued.entry)?;
-        v["token"] = serde_json::Value::String(issued.token.expose().to_owned());
+        let mut v = serde_json::to_value(&entry)?;
+        v["token"] = serde_json::Value::String(token.expose().to_owned());
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!("{}", issued.token.expose());
+        println!("{}", token.expose());
         eprintln!(
             "issued {} token {} ({}){}",
-            issued.entry.kind,
-            issued.entry.token_id,
-            describe_rights(&issued.entry),
-            issued
-                .entry
+            entry.kind,
+            entry.token_id,
+            describe_rights(&entry),
+            entry
                 .expires_at
                 .map(|t| format!(", expires {}", fmt_time(t)))
                 .unwrap_or_default()
@@ -831,7 +841,9 @@ fn inspect(data: &DataDir, args: InspectArgs, now: DateTime<Utc>) -> Result<Exit
                             .any(|id| set.contains(&id)),
                     )
                 }
-                Err(crate::store::StoreError::Missing(_)) => None,
+                Err(crate::store::StoreError::Missing(_) | crate::store::StoreError::Locked(_)) => {
+                    None
+                }
                 Err(e) => return Err(e.into()),
             };
             Some((signature.err(), revoked))
@@ -928,7 +940,7 @@ fn inspect(data: &DataDir, args: InspectArgs, now: DateTime<Utc>) -> Result<Exit
     })
 }
 
-fn check(data: &DataDir, args: CheckArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+fn check(backend: &Backend, args: CheckArgs, now: DateTime<Utc>) -> Result<ExitCode> {
     let resource = match (&args.view, &args.table, &args.workspace) {
         (Some(v), _, _) => Resource::view(v.clone()),
         (_, Some(t), _) => Resource::table(t.clone()),
@@ -944,24 +956,29 @@ fn check(data: &DataDir, args: CheckArgs, now: DateTime<Utc>) -> Result<ExitCode
         Some(path) => {
             let source = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read policy {}", path.display()))?;
-            Policy::from_source(&source, RunLimits::default())
-                .with_context(|| format!("policy {}", path.display()))?
+            Some(
+                Policy::from_source(&source, RunLimits::default())
+                    .with_context(|| format!("policy {}", path.display()))?,
+            )
         }
-        None => Policy::default_with_limits(RunLimits::default())?,
+        None => None,
     };
-    let keyring = load_public_keyring(data, args.public_keys.as_deref(), now)?;
-    let store = open_store(data)?;
-    let revocations = store.revocations()?;
-    let registry = store.registry()?;
-    let ctx = Context {
-        keyring: &keyring,
-        revocations: &revocations,
-        registry: &registry,
-        policy: &policy,
-        max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
-        explain: args.explain,
-    };
-    let decision = authorize::decide(&ctx, token.as_deref(), &request, args.at.unwrap_or(now));
+    let at = args.at.unwrap_or(now);
+    let public_keys = args
+        .public_keys
+        .as_deref()
+        .map(|p| datadir::read_public_keyring(p, at))
+        .transpose()?;
+    let decision = backend.decide(
+        token.as_deref(),
+        &request,
+        CheckOptions {
+            at,
+            explain: args.explain,
+            policy,
+            public_keys,
+        },
+    )?;
     print_decision(&decision, &request, args.explain, args.json)?;
     Ok(if decision.allowed {
         ExitCode::SUCCESS
@@ -970,14 +987,9 @@ fn check(data: &DataDir, args: CheckArgs, now: DateTime<Utc>) -> Result<ExitCode
     })
 }
 
-fn load_public_keyring(
-    data: &DataDir,
-    explicit: Option<&Path>,
-    now: DateTime<Utc>,
-) -> Result<PublicKeyring> {
-    if let Some(path) = explicit {
-        return Ok(datadir::read_public_keyring(path, now)?);
-    }
+/// The data directory's verifying keys: from the private keyring when
+/// present, else from its public keyring.
+pub(crate) fn local_public_keyring(data: &DataDir, now: DateTime<Utc>) -> Result<PublicKeyring> {
     if data.keyring_path().exists() {
         return Ok(data.read_keyring()?.public());
     }
@@ -1029,9 +1041,8 @@ fn print_decision(decision: &Decision, request: &Request, explain: bool, json: b
     Ok(())
 }
 
-fn view(data: &DataDir, cmd: ViewCommand, now: DateTime<Utc>) -> Result<ExitCode> {
-    let store = open_store(data)?;
-    match cmd {
+fn view(backend: &Backend, cmd: ViewCommand, now: DateTime<Utc>) -> Result<ExitCode> {
+    let (view, info, json) = match cmd {
         ViewCommand::Set {
             view,
             table,
@@ -1039,54 +1050,41 @@ fn view(data: &DataDir, cmd: ViewCommand, now: DateTime<Utc>) -> Result<ExitCode
             settings,
         } => {
             let placement = table.as_ref().zip(workspace.as_ref());
-            let entry = store.set_view(&view, placement, &settings.changes(), now)?;
-            print_view(&view, &entry, &store.registry()?, false)?;
+            let info = backend.set_view(&view, placement, &settings.changes(), now)?;
+            (view, info, false)
         }
         ViewCommand::Show { view, json } => {
-            let registry = store.registry()?;
-            let entry = registry
-                .views
-                .get(&view)
-                .ok_or_else(|| anyhow!("view {view} is not registered"))?;
-            print_view(&view, entry, &registry, json)?;
+            let info = backend.view(&view)?;
+            (view, info, json)
         }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_view(
-    view: &Id,
-    entry: &crate::model::ViewEntry,
-    registry: &crate::model::Registry,
-    json: bool,
-) -> Result<()> {
-    let workspace = registry.tables.get(&entry.table);
+    };
     if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "view": view,
-                "table": entry.table,
-                "workspace": workspace,
-                "settings": entry.settings,
+                "table": info.table,
+                "workspace": info.workspace,
+                "settings": info.settings,
             }))?
         );
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
     println!("view        {view}");
-    println!("table       {}", entry.table);
-    println!("workspace   {}", workspace.map(Id::as_str).unwrap_or("-"));
-    for (name, value) in entry.settings.entries() {
+    println!("table       {}", info.table);
+    println!(
+        "workspace   {}",
+        info.workspace.as_ref().map(Id::as_str).unwrap_or("-")
+    );
+    for (name, value) in info.settings.entries() {
         println!("{name:<11} {value}");
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-fn revoke(data: &DataDir, args: RevokeArgs, now: DateTime<Utc>) -> Result<ExitCode> {
-    let store = open_store(data)?;
-    let reason = args.reason.as_deref();
-    let revoked = if let Some(id) = &args.token_id {
-        store.revoke_token_id(id, reason, now)?
+fn revoke(backend: &Backend, args: RevokeArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    let what = if let Some(id) = &args.token_id {
+        Revocation::TokenId(id.clone())
     } else if let Some(t) = &args.token {
         let text = read_token(t)?;
         let ids = token::decode(&text, DEFAULT_MAX_TOKEN_BYTES)?.revocation_identifiers();
@@ -1094,19 +1092,20 @@ fn revoke(data: &DataDir, args: RevokeArgs, now: DateTime<Utc>) -> Result<ExitCo
             .last()
             .cloned()
             .ok_or_else(|| anyhow!("token has no blocks"))?;
-        store.revoke(&[last], reason, now)?
+        Revocation::Ids(vec![last])
     } else if let Some(h) = &args.revocation_id {
         let id = hex::decode(h.trim())
             .map_err(|_| anyhow!("--revocation-id must be hex, as `tessera inspect` prints it"))?;
         if id.is_empty() {
             bail!("--revocation-id is empty");
         }
-        store.revoke(&[id], reason, now)?
+        Revocation::Ids(vec![id])
     } else if let Some(v) = &args.view {
-        store.revoke_view(v, reason, now)?
+        Revocation::View(v.clone())
     } else {
         bail!("say what to revoke: TOKEN_ID, --token, --revocation-id or --view");
     };
+    let revoked = backend.revoke(what, args.reason.as_deref(), now)?;
     println!(
         "revoked {} revocation id(s){}",
         revoked.revocation_ids.len(),
@@ -1128,13 +1127,13 @@ fn revoke(data: &DataDir, args: RevokeArgs, now: DateTime<Utc>) -> Result<ExitCo
 }
 
 fn tokens_list(
-    data: &DataDir,
+    backend: &Backend,
     workspace: Option<Id>,
     view: Option<Id>,
     json: bool,
     now: DateTime<Utc>,
 ) -> Result<ExitCode> {
-    let entries: Vec<LedgerEntry> = open_store(data)?
+    let entries: Vec<LedgerEntry> = backend
         .ledger()?
         .into_iter()
         .filter(|e| workspace.is_none() || e.workspace == workspace)
@@ -1171,8 +1170,8 @@ fn tokens_list(
     Ok(ExitCode::SUCCESS)
 }
 
-fn audit(data: &DataDir, json: bool) -> Result<ExitCode> {
-    for e in open_store(data)?.audit()? {
+fn audit(backend: &Backend, json: bool) -> Result<ExitCode> {
+    for e in backend.audit()? {
         if json {
             println!("{}", serde_json::to_string(&e)?);
         } else {
