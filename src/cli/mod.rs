@@ -179,6 +179,12 @@ pub struct ServeArgs {
     /// Verified tokens kept in memory [default: 10000].
     #[arg(long, env = "TESSERA_TOKEN_CACHE_CAPACITY")]
     pub token_cache_capacity: Option<usize>,
+    /// Decisions kept in the decision cache [default: 100000].
+    #[arg(long, env = "TESSERA_DECISION_CACHE_CAPACITY")]
+    pub decision_cache_capacity: Option<usize>,
+    /// Milliseconds a cached decision may be served; 0 disables the cache [default: 1000].
+    #[arg(long, env = "TESSERA_DECISION_CACHE_MS")]
+    pub decision_cache_ms: Option<u64>,
     /// Seconds between public-key refreshes [default: 300].
     #[arg(long, env = "TESSERA_KEY_REFRESH_SECS")]
     pub key_refresh_secs: Option<u64>,

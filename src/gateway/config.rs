@@ -49,6 +49,12 @@ pub struct GatewayConfig {
     pub max_authorizer_ms: u64,
     /// Verified tokens kept in memory.
     pub token_cache_capacity: usize,
+    /// Decisions kept, keyed by token hash, operation and resource.
+    pub decision_cache_capacity: usize,
+    /// How long a cached decision may be served, in milliseconds (0: no
+    /// decision cache). Every revocation, registry or key change makes all
+    /// cached decisions stale at once; none outlives its token's expiry.
+    pub decision_cache_ms: u64,
     /// Seconds between public-key refreshes (file or URL source).
     pub key_refresh_secs: u64,
     /// Least seconds between two refreshes triggered by unknown key ids.
@@ -82,6 +88,8 @@ impl Default for GatewayConfig {
             max_iterations: limits.max_iterations,
             max_authorizer_ms: u64::try_from(limits.max_time.as_millis()).unwrap_or(20),
             token_cache_capacity: 10_000,
+            decision_cache_capacity: 100_000,
+            decision_cache_ms: 1000,
             key_refresh_secs: 300,
             key_refresh_min_secs: 5,
             last_used_flush_secs: 60,

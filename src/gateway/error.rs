@@ -35,6 +35,12 @@ pub enum ApiError {
     /// The store refused a change (conflict with what is stored).
     #[error("{0}")]
     Conflict(String),
+    /// The request took longer than the configured timeout.
+    #[error("the request took longer than {0} ms")]
+    Timeout(u64),
+    /// The upstream could not be reached (reverse-proxy mode).
+    #[error("the upstream could not be reached")]
+    BadGateway(String),
     /// Something failed inside; the detail is logged, not shown.
     #[error("internal error")]
     Internal(String),
@@ -60,6 +66,8 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::NoSigningKey | ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -73,6 +81,8 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::NoSigningKey => "no_signing_key",
             ApiError::Conflict(_) => "conflict",
+            ApiError::Timeout(_) => "timeout",
+            ApiError::BadGateway(_) => "bad_gateway",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -93,8 +103,12 @@ impl From<StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let ApiError::Internal(detail) = &self {
-            tracing::error!(detail = %detail, "internal error");
+        match &self {
+            ApiError::Internal(detail) => tracing::error!(detail = %detail, "internal error"),
+            ApiError::BadGateway(detail) => {
+                tracing::warn!(detail = %detail, "upstream unreachable")
+            }
+            _ => {}
         }
         let body = ErrorBody {
             code: self.code(),
@@ -150,6 +164,12 @@ mod tests {
         assert_eq!(ApiError::BadRequest(String::new()).status().as_u16(), 400);
         assert_eq!(ApiError::NotFound(String::new()).status().as_u16(), 404);
         assert_eq!(ApiError::NoSigningKey.status().as_u16(), 409);
+        assert_eq!(ApiError::Timeout(1).status().as_u16(), 408);
+        assert_eq!(ApiError::BadGateway(String::new()).status().as_u16(), 502);
+        assert_eq!(
+            ApiError::BadGateway("10.0.0.1 refused".into()).to_string(),
+            "the upstream could not be reached"
+        );
         assert_eq!(
             ApiError::Internal("secret detail".into()).status().as_u16(),
             500

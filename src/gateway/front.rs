@@ -5,7 +5,7 @@
 //! extract, call [`Gateway::decide`], and map the result.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, Request, State};
@@ -67,6 +67,23 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The first of `names` that is present. A present header that is not
+/// visible ASCII is an error, never skipped in favour of the next one.
+fn first_forwarded<'a>(
+    headers: &'a HeaderMap,
+    names: &[&str],
+) -> Result<Option<&'a str>, ApiError> {
+    for name in names {
+        if let Some(v) = headers.get(*name) {
+            return v
+                .to_str()
+                .map(Some)
+                .map_err(|_| ApiError::Denied(Reason::BadPath));
+        }
+    }
+    Ok(None)
+}
+
 /// The 200 answer to an allowed forward-auth request: headers describing
 /// the grant, for the upstream.
 fn allow_response(allowed: &Allowed) -> Response {
@@ -125,19 +142,16 @@ pub async fn forward_auth(
             .record(Some(Reason::UntrustedPeer), std::time::Duration::ZERO);
         return Err(ApiError::Denied(Reason::UntrustedPeer));
     }
-    let original_method = header_str(&headers, "x-forwarded-method")
-        .or_else(|| header_str(&headers, "x-original-method"))
+    let original_method = first_forwarded(&headers, &["x-forwarded-method", "x-original-method"])?
         .unwrap_or(method.as_str())
         .to_ascii_uppercase();
-    let uri = header_str(&headers, "x-forwarded-uri")
-        .or_else(|| header_str(&headers, "x-original-uri"))
-        .map(str::to_owned)
-        .or_else(|| {
-            header_str(&headers, "x-original-url")
-                .and_then(|u| u.parse::<Uri>().ok())
-                .and_then(|u| u.path_and_query().map(ToString::to_string))
-        })
-        .ok_or(ApiError::Denied(Reason::BadPath))?;
+    let uri = match first_forwarded(&headers, &["x-forwarded-uri", "x-original-uri"])? {
+        Some(uri) => uri.to_owned(),
+        None => first_forwarded(&headers, &["x-original-url"])?
+            .and_then(|u| u.parse::<Uri>().ok())
+            .and_then(|u| u.path_and_query().map(ToString::to_string))
+            .ok_or(ApiError::Denied(Reason::BadPath))?,
+    };
     let allowed = gw
         .decide(
             credential(&headers).as_deref(),
@@ -228,7 +242,7 @@ pub async fn proxy(State(gw): State<Gateway>, request: Request) -> Result<Respon
         .http()
         .request(upstream_request)
         .await
-        .map_err(|e| ApiError::Internal(format!("upstream: {e}")))?;
+        .map_err(|e| ApiError::BadGateway(e.to_string()))?;
     let (mut parts, body) = response.into_parts();
     remove_hop_by_hop(&mut parts.headers);
     Ok(Response::from_parts(parts, Body::new(body)))
@@ -436,7 +450,11 @@ pub async fn envelope(
         request
             .extensions_mut()
             .insert(RequestId(request_id.clone()));
-        next.run(request).await
+        let limit = gw.config().request_timeout_ms;
+        match tokio::time::timeout(Duration::from_millis(limit), next.run(request)).await {
+            Ok(response) => response,
+            Err(_) => ApiError::Timeout(limit).into_response(),
+        }
     };
     let error = response.extensions_mut().remove::<ErrorBody>();
     if let Some(body) = &error {
@@ -460,11 +478,7 @@ pub async fn envelope(
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", v);
     }
-    let log_path = if path.starts_with("/s/") {
-        "/s/…"
-    } else {
-        path.as_str()
-    };
+    let log_path = loggable_path(&path);
     tracing::info!(
         request_id = %request_id,
         peer = %peer.ip(),
@@ -478,9 +492,29 @@ pub async fn envelope(
     response
 }
 
+/// The path as logged: everything after a share-link segment (`/s/`) is
+/// cut, wherever it appears (`/s/{token}`, Envoy's `/auth/s/{token}`), so a
+/// token in a path never reaches the log.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.find("/s/") {
+        Some(i) => format!("{}/s/…", &path[..i]).into(),
+        None => path.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn share_link_tokens_never_reach_the_log() {
+        assert_eq!(loggable_path("/s/tsr_abc"), "/s/…");
+        assert_eq!(loggable_path("/auth/s/tsr_abc"), "/auth/s/…");
+        assert_eq!(
+            loggable_path("/api/v1/views/v_1/rows"),
+            "/api/v1/views/v_1/rows"
+        );
+    }
 
     #[test]
     fn credentials_come_from_bearer_then_cookie() {

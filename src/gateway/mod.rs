@@ -11,13 +11,10 @@ pub mod front;
 pub mod metrics;
 pub mod state;
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get};
 use axum::Router;
-use tower_http::timeout::TimeoutLayer;
+use std::net::SocketAddr;
 
 pub use config::GatewayConfig;
 pub use error::ApiError;
@@ -26,10 +23,10 @@ pub use state::{Gateway, GatewayError};
 /// Largest admin API request body.
 const ADMIN_BODY_LIMIT: usize = 64 * 1024;
 
-/// Builds the application: every route and the operational layers, set up
-/// in this one place.
+/// Builds the application: every route, and the operational layer
+/// ([`front::envelope`]: request id, header limit, timeout, access log) set
+/// up in this one place.
 pub fn app(gateway: Gateway) -> Router {
-    let timeout = Duration::from_millis(gateway.config().request_timeout_ms);
     Router::new()
         .route("/auth", any(front::forward_auth))
         .route("/auth/", any(front::envoy_auth_root))
@@ -47,10 +44,6 @@ pub fn app(gateway: Gateway) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             gateway.clone(),
             front::envelope,
-        ))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            timeout,
         ))
         .with_state(gateway)
 }

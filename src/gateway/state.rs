@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -110,6 +111,8 @@ struct Inner {
     routes: RouteTable,
     store: Store,
     tokens: quick_cache::sync::Cache<[u8; 32], Arc<VerifiedToken>>,
+    decisions: quick_cache::sync::Cache<DecisionKey, CachedDecision>,
+    epoch: AtomicU64,
     metrics: Metrics,
     last_used: Mutex<LastUsed>,
     http: HttpClient,
@@ -117,6 +120,22 @@ struct Inner {
     started: Instant,
     bootstrap_admin_token: Option<PathBuf>,
     bound: std::sync::OnceLock<SocketAddr>,
+}
+
+/// A decision cache key: a hash of the token text (none: anonymous) and the request.
+type DecisionKey = (Option<[u8; 32]>, Request);
+
+/// The outcome of a decision.
+type Outcome = Result<Arc<Allowed>, Reason>;
+
+/// A cached decision: valid while the epoch is unchanged, for at most the
+/// configured time, and never past the token's expiry.
+#[derive(Clone)]
+struct CachedDecision {
+    epoch: u64,
+    until: Instant,
+    token_expires: Option<DateTime<Utc>>,
+    outcome: Outcome,
 }
 
 /// "Last used" times waiting to be written, and when each token was last written.
@@ -257,6 +276,8 @@ impl Gateway {
             routes,
             store,
             tokens: quick_cache::sync::Cache::new(config.token_cache_capacity.max(1)),
+            decisions: quick_cache::sync::Cache::new(config.decision_cache_capacity.max(1)),
+            epoch: AtomicU64::new(0),
             metrics: Metrics::default(),
             last_used: Mutex::new(LastUsed::default()),
             http,
@@ -356,11 +377,7 @@ impl Gateway {
 
     /// Verifies a token, through the bounded cache keyed by a hash of its text.
     fn verified(&self, text: &str) -> Result<Arc<VerifiedToken>, TokenError> {
-        let text = text.trim();
-        if text.len() > self.0.config.max_token_bytes {
-            return Err(TokenError::Malformed("token is larger than the limit"));
-        }
-        let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        let key = self.token_key(text)?;
         if let Some(t) = self.0.tokens.get(&key) {
             self.0.metrics.token_cache(true);
             return Ok(t);
@@ -368,11 +385,27 @@ impl Gateway {
         self.0.metrics.token_cache(false);
         let keyring = self.keyring();
         let verified = Arc::new(token::verify(
-            token::decode(text, self.0.config.max_token_bytes)?,
+            token::decode(text.trim(), self.0.config.max_token_bytes)?,
             &keyring,
         )?);
         self.0.tokens.insert(key, verified.clone());
         Ok(verified)
+    }
+
+    /// The cache key of a token: a hash of its text. Refuses oversize text
+    /// before hashing it.
+    fn token_key(&self, text: &str) -> Result<[u8; 32], TokenError> {
+        let text = text.trim();
+        if text.len() > self.0.config.max_token_bytes {
+            return Err(TokenError::Malformed("token is larger than the limit"));
+        }
+        Ok(Sha256::digest(text.as_bytes()).into())
+    }
+
+    /// Marks every cached decision stale: called after each revocation,
+    /// registry change and key change.
+    fn bump_epoch(&self) {
+        self.0.epoch.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Verifies a token; on an unknown key id, refreshes the keyring (rate
@@ -441,6 +474,7 @@ impl Gateway {
         };
         if changed {
             self.0.tokens.clear();
+            self.bump_epoch();
             tracing::info!("public keys reloaded");
         }
         Ok(changed)
@@ -454,7 +488,7 @@ impl Gateway {
         method: &str,
         raw_path: &str,
         now: DateTime<Utc>,
-    ) -> Result<Allowed, ApiError> {
+    ) -> Result<Arc<Allowed>, ApiError> {
         let start = Instant::now();
         let result = self.decide_inner(credential, method, raw_path, now).await;
         self.0
@@ -482,7 +516,7 @@ impl Gateway {
         method: &str,
         raw_path: &str,
         now: DateTime<Utc>,
-    ) -> Result<Allowed, Reason> {
+    ) -> Outcome {
         let request = self
             .0
             .routes
@@ -491,19 +525,70 @@ impl Gateway {
                 RouteError::BadPath => Reason::BadPath,
                 RouteError::NoRoute => Reason::UnknownRoute,
             })?;
+        let token_key = credential
+            .map(|c| self.token_key(c))
+            .transpose()
+            .map_err(|e| Reason::from(&e))?;
+        // Read the epoch before deciding: a decision made while a change
+        // lands is stored under the old epoch and never served.
+        let epoch = self.0.epoch.load(Ordering::Acquire);
+        let ttl = Duration::from_millis(self.0.config.decision_cache_ms);
+        let key = (token_key, request);
+        if !ttl.is_zero() {
+            if let Some(hit) = self.0.decisions.get(&key) {
+                if hit.epoch == epoch
+                    && hit.until > Instant::now()
+                    && hit.token_expires.is_none_or(|at| now < at)
+                {
+                    self.0.metrics.decision_cache_hit();
+                    return hit.outcome;
+                }
+            }
+        }
         let token = match credential {
-            Some(text) => Some(
-                self.verify_token(text)
-                    .await
-                    .map_err(|e| Reason::from(&e))?,
-            ),
+            Some(text) => match self.verify_token(text).await {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    let outcome = Err(Reason::from(&e));
+                    self.remember(key, epoch, ttl, None, &outcome);
+                    return outcome;
+                }
+            },
             None => None,
         };
-        let decision = self.authorize(token.as_deref(), &request, now);
-        match decision.reason {
-            None => Ok(Allowed { request, decision }),
+        let decision = self.authorize(token.as_deref(), &key.1, now);
+        let token_expires = token.as_ref().and_then(|t| t.claims().expires_at);
+        let outcome = match decision.reason {
+            None => Ok(Arc::new(Allowed {
+                request: key.1.clone(),
+                decision,
+            })),
             Some(reason) => Err(reason),
+        };
+        self.remember(key, epoch, ttl, token_expires, &outcome);
+        outcome
+    }
+
+    fn remember(
+        &self,
+        key: DecisionKey,
+        epoch: u64,
+        ttl: Duration,
+        token_expires: Option<DateTime<Utc>>,
+        outcome: &Outcome,
+    ) {
+        if ttl.is_zero() {
+            return;
         }
+        self.0.decisions.insert(
+            key,
+            CachedDecision {
+                epoch,
+                until: Instant::now() + ttl,
+                token_expires,
+                outcome: outcome.clone(),
+            },
+        );
     }
 
     /// The decision `tessera check --server` asks for: any operation on any
@@ -605,18 +690,22 @@ impl Gateway {
     /// Applies a committed revocation to the in-memory set: the very next
     /// request sees it. Blocking.
     pub fn apply_revoked(&self, revoked: &Revoked) {
-        let mut set = write(&self.0.revocations);
-        for id in &revoked.revocation_ids {
-            if let Ok(bytes) = hex::decode(id) {
-                set.insert(&bytes);
+        {
+            let mut set = write(&self.0.revocations);
+            for id in &revoked.revocation_ids {
+                if let Ok(bytes) = hex::decode(id) {
+                    set.insert(&bytes);
+                }
             }
         }
+        self.bump_epoch();
     }
 
     /// Reloads the registry after a committed change. Blocking.
     pub fn reload_registry(&self) -> Result<(), ApiError> {
         let fresh = self.0.store.registry()?;
         *write(&self.0.registry) = Arc::new(fresh);
+        self.bump_epoch();
         Ok(())
     }
 
