@@ -134,11 +134,14 @@ pub enum Reason {
     UntrustedPeer,
     /// The token is valid but not accepted on this surface (a guest token on the admin API).
     WrongKind,
+    /// The forwarded request is described twice (X-Forwarded-* and X-Original-*,
+    /// or one header repeated): a client may have supplied one of them (gateway).
+    AmbiguousForward,
 }
 
 impl Reason {
     /// Every reason, for metrics and docs.
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 16] = [
         Reason::MissingToken,
         Reason::Malformed,
         Reason::UnknownKey,
@@ -154,6 +157,7 @@ impl Reason {
         Reason::UnknownRoute,
         Reason::UntrustedPeer,
         Reason::WrongKind,
+        Reason::AmbiguousForward,
     ];
 
     /// The snake_case code.
@@ -174,6 +178,7 @@ impl Reason {
             Reason::UnknownRoute => "unknown_route",
             Reason::UntrustedPeer => "untrusted_peer",
             Reason::WrongKind => "wrong_kind",
+            Reason::AmbiguousForward => "ambiguous_forward",
         }
     }
 
@@ -211,6 +216,9 @@ impl Reason {
                 "forwarded request headers are only accepted from trusted peers"
             }
             Reason::WrongKind => "this kind of token is not accepted here",
+            Reason::AmbiguousForward => {
+                "the forwarded request is described more than once (X-Forwarded-* and X-Original-*)"
+            }
         }
     }
 }

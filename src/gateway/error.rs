@@ -156,7 +156,8 @@ mod tests {
                 | Reason::BadPath
                 | Reason::UnknownRoute
                 | Reason::UntrustedPeer
-                | Reason::WrongKind => StatusCode::FORBIDDEN,
+                | Reason::WrongKind
+                | Reason::AmbiguousForward => StatusCode::FORBIDDEN,
             };
             assert_eq!(status, expected, "{reason}");
         }

@@ -67,21 +67,41 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The first of `names` that is present. A present header that is not
-/// visible ASCII is an error, never skipped in favour of the next one.
-fn first_forwarded<'a>(
-    headers: &'a HeaderMap,
-    names: &[&str],
-) -> Result<Option<&'a str>, ApiError> {
-    for name in names {
-        if let Some(v) = headers.get(*name) {
-            return v
+/// The forwarding headers a proxy may use to describe the original request.
+const FORWARDED: [&str; 2] = ["x-forwarded-method", "x-forwarded-uri"];
+const ORIGINAL: [&str; 3] = ["x-original-method", "x-original-uri", "x-original-url"];
+
+/// The original method and URI from forwarding headers. Exactly one family
+/// may be present (a proxy sets one; nginx's auth_request also passes on
+/// whatever the client sent), each header at most once and readable:
+/// anything else is ambiguous and refused, never resolved by precedence.
+fn forwarded_request(headers: &HeaderMap) -> Result<(Option<String>, String), ApiError> {
+    let present = |names: &[&str]| names.iter().any(|n| headers.contains_key(*n));
+    if present(&FORWARDED) && present(&ORIGINAL) {
+        return Err(ApiError::Denied(Reason::AmbiguousForward));
+    }
+    let get = |name: &str| -> Result<Option<&str>, ApiError> {
+        let mut values = headers.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (None, _) => Ok(None),
+            (Some(v), None) => v
                 .to_str()
                 .map(Some)
-                .map_err(|_| ApiError::Denied(Reason::BadPath));
+                .map_err(|_| ApiError::Denied(Reason::BadPath)),
+            (Some(_), Some(_)) => Err(ApiError::Denied(Reason::AmbiguousForward)),
         }
-    }
-    Ok(None)
+    };
+    let method = get("x-forwarded-method")?
+        .or(get("x-original-method")?)
+        .map(str::to_ascii_uppercase);
+    let uri = match get("x-forwarded-uri")?.or(get("x-original-uri")?) {
+        Some(uri) => uri.to_owned(),
+        None => get("x-original-url")?
+            .and_then(|u| u.parse::<Uri>().ok())
+            .and_then(|u| u.path_and_query().map(ToString::to_string))
+            .ok_or(ApiError::Denied(Reason::BadPath))?,
+    };
+    Ok((method, uri))
 }
 
 /// The 200 answer to an allowed forward-auth request: headers describing
@@ -130,7 +150,8 @@ fn set_identity_headers(headers: &mut HeaderMap, allowed: &Allowed) {
 
 /// `/auth`: the original request comes from `X-Forwarded-Method` +
 /// `X-Forwarded-Uri` (Traefik, Caddy, APISIX) or `X-Original-Method` +
-/// `X-Original-URI` / `X-Original-URL` (nginx), only from trusted peers.
+/// `X-Original-URI` / `X-Original-URL` (nginx), only from trusted peers,
+/// and never from both families at once.
 pub async fn forward_auth(
     State(gw): State<Gateway>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -142,16 +163,8 @@ pub async fn forward_auth(
             .record(Some(Reason::UntrustedPeer), std::time::Duration::ZERO);
         return Err(ApiError::Denied(Reason::UntrustedPeer));
     }
-    let original_method = first_forwarded(&headers, &["x-forwarded-method", "x-original-method"])?
-        .unwrap_or(method.as_str())
-        .to_ascii_uppercase();
-    let uri = match first_forwarded(&headers, &["x-forwarded-uri", "x-original-uri"])? {
-        Some(uri) => uri.to_owned(),
-        None => first_forwarded(&headers, &["x-original-url"])?
-            .and_then(|u| u.parse::<Uri>().ok())
-            .and_then(|u| u.path_and_query().map(ToString::to_string))
-            .ok_or(ApiError::Denied(Reason::BadPath))?,
-    };
+    let (original_method, uri) = forwarded_request(&headers)?;
+    let original_method = original_method.unwrap_or_else(|| method.as_str().to_owned());
     let allowed = gw
         .decide(
             credential(&headers).as_deref(),
@@ -505,6 +518,40 @@ fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_requests_must_be_unambiguous() {
+        let mut h = HeaderMap::new();
+        h.insert("x-original-method", HeaderValue::from_static("delete"));
+        h.insert("x-original-uri", HeaderValue::from_static("/a?b"));
+        assert_eq!(
+            forwarded_request(&h).unwrap(),
+            (Some("DELETE".into()), "/a?b".into())
+        );
+        // A client's X-Forwarded-* next to the proxy's X-Original-*: refused.
+        h.insert("x-forwarded-method", HeaderValue::from_static("GET"));
+        assert!(matches!(
+            forwarded_request(&h),
+            Err(ApiError::Denied(Reason::AmbiguousForward))
+        ));
+        let mut twice = HeaderMap::new();
+        twice.append("x-forwarded-uri", HeaderValue::from_static("/a"));
+        twice.append("x-forwarded-uri", HeaderValue::from_static("/b"));
+        assert!(matches!(
+            forwarded_request(&twice),
+            Err(ApiError::Denied(Reason::AmbiguousForward))
+        ));
+        let mut url = HeaderMap::new();
+        url.insert(
+            "x-original-url",
+            HeaderValue::from_static("https://h.example/x/y?z=1"),
+        );
+        assert_eq!(forwarded_request(&url).unwrap(), (None, "/x/y?z=1".into()));
+        assert!(matches!(
+            forwarded_request(&HeaderMap::new()),
+            Err(ApiError::Denied(Reason::BadPath))
+        ));
+    }
 
     #[test]
     fn share_link_tokens_never_reach_the_log() {

@@ -1,6 +1,6 @@
 //! A real `tessera serve` process on an ephemeral loopback port, for tests
 //! that go over HTTP. Dropping the handle kills the process.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -152,7 +152,11 @@ pub fn client() -> reqwest::Client {
 pub async fn seed_registry(server: &Server) {
     let admin = server.admin_token();
     let c = client();
-    for (view, table, ws) in [("v_1", "t_1", "ws_1"), ("v_2", "t_1", "ws_1"), ("v_3", "t_2", "ws_2")] {
+    for (view, table, ws) in [
+        ("v_1", "t_1", "ws_1"),
+        ("v_2", "t_1", "ws_1"),
+        ("v_3", "t_2", "ws_2"),
+    ] {
         let r = c
             .put(server.url(&format!("/admin/v1/views/{view}")))
             .bearer_auth(&admin)
