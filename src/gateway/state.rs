@@ -577,7 +577,9 @@ impl Gateway {
         token_expires: Option<DateTime<Utc>>,
         outcome: &Outcome,
     ) {
-        if ttl.is_zero() {
+        // A run-limit denial may be the machine's load (the time budget), not
+        // the token: it is never served again from the cache.
+        if ttl.is_zero() || matches!(outcome, Err(Reason::Limits)) {
             return;
         }
         self.0.decisions.insert(
