@@ -234,6 +234,7 @@ impl From<&TokenError> for Reason {
         match e {
             TokenError::UnknownKey(_) => Reason::UnknownKey,
             TokenError::BadSignature => Reason::BadSignature,
+            TokenError::TooExpensive(_) => Reason::Limits,
             _ => Reason::Malformed,
         }
     }

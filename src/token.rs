@@ -6,6 +6,7 @@
 //! padding. Every function here accepts the text with or without the prefix
 //! and with or without padding.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::time::SystemTime;
 
@@ -53,6 +54,10 @@ pub enum TokenError {
     /// The grant or restriction is not valid.
     #[error(transparent)]
     Invalid(#[from] ModelError),
+    /// The token carries more than the limits allow (blocks, facts, rules,
+    /// checks, or a query whose joins could explode).
+    #[error("token is too expensive to evaluate: {0}")]
+    TooExpensive(&'static str),
     /// biscuit-auth refused to build the block (should not happen for valid input).
     #[error("could not build the token block")]
     Build,
@@ -266,7 +271,28 @@ fn restriction_block(restriction: &Restriction) -> Result<BlockBuilder, TokenErr
                 &[string(resource.kind.as_str()), string(resource.id.as_str())],
             )],
         )];
-        if resource.kind == ResourceKind::Table {
+        let container = [string(resource.kind.as_str()), string(resource.id.as_str())];
+        if resource.kind != ResourceKind::View {
+            // What the table or workspace contains directly…
+            queries.push(rule(
+                "query",
+                &[] as &[Term],
+                &[
+                    pred("resource", &[var("k"), var("x")]),
+                    pred(
+                        "parent",
+                        &[
+                            var("k"),
+                            var("x"),
+                            container[0].clone(),
+                            container[1].clone(),
+                        ],
+                    ),
+                ],
+            ));
+        }
+        if resource.kind == ResourceKind::Workspace {
+            // …and the views of a workspace's tables.
             queries.push(rule(
                 "query",
                 &[] as &[Term],
@@ -274,11 +300,15 @@ fn restriction_block(restriction: &Restriction) -> Result<BlockBuilder, TokenErr
                     pred("resource", &[string("view"), var("v")]),
                     pred(
                         "parent",
+                        &[string("view"), var("v"), string("table"), var("t")],
+                    ),
+                    pred(
+                        "parent",
                         &[
-                            string("view"),
-                            var("v"),
                             string("table"),
-                            string(resource.id.as_str()),
+                            var("t"),
+                            container[0].clone(),
+                            container[1].clone(),
                         ],
                     ),
                 ],
@@ -313,7 +343,8 @@ pub fn attenuate_with_rng<R: RngCore + CryptoRng>(
     let appended = unverified
         .append_with_keypair(&keypair, block)
         .map_err(|e| match e {
-            biscuit_auth::error::Token::AppendOnSealed => TokenError::Sealed,
+            biscuit_auth::error::Token::AppendOnSealed
+            | biscuit_auth::error::Token::AlreadySealed => TokenError::Sealed,
             _ => TokenError::Build,
         })?;
     Ok(encode(&appended.to_vec().map_err(build_error)?))
@@ -371,11 +402,24 @@ impl VerifiedToken {
     }
 }
 
-/// Checks every signature of `unverified` against the key its root key id names.
+/// Checks every signature of `unverified` against the key its root key id
+/// names, then admits the token under the default [`TokenLimits`].
 pub fn verify(
     unverified: UnverifiedBiscuit,
     keyring: &PublicKeyring,
 ) -> Result<VerifiedToken, TokenError> {
+    verify_with_limits(unverified, keyring, &TokenLimits::default())
+}
+
+/// [`verify`] with explicit limits.
+pub fn verify_with_limits(
+    unverified: UnverifiedBiscuit,
+    keyring: &PublicKeyring,
+    limits: &TokenLimits,
+) -> Result<VerifiedToken, TokenError> {
+    if unverified.block_count() > limits.max_blocks {
+        return Err(TokenError::TooExpensive("too many blocks"));
+    }
     let key_id = unverified.root_key_id();
     let biscuit = unverified.verify(keyring).map_err(|e| match e {
         biscuit_auth::error::Format::UnknownPublicKey => TokenError::UnknownKey(key_id),
@@ -388,8 +432,130 @@ pub fn verify(
         }
         _ => TokenError::Malformed("token could not be verified"),
     })?;
-    let claims = describe_blocks(&biscuit)?.claims;
-    Ok(VerifiedToken { biscuit, claims })
+    let (description, parsed) = read_blocks(&biscuit)?;
+    admit(&parsed, limits)?;
+    Ok(VerifiedToken {
+        biscuit,
+        claims: description.claims,
+    })
+}
+
+/// What a token may carry, checked once at verification, before any Datalog
+/// runs. biscuit-auth checks its run limits only between rounds, so a single
+/// check joining many predicates (written by anyone who holds a token, in an
+/// attenuation block) could run for seconds; such blocks are refused here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenLimits {
+    /// Most blocks, authority included.
+    pub max_blocks: usize,
+    /// Most facts in one attenuation block.
+    pub max_facts_per_block: usize,
+    /// Most rules in one attenuation block.
+    pub max_rules_per_block: usize,
+    /// Most checks in one attenuation block.
+    pub max_checks_per_block: usize,
+    /// Highest estimated cost of one rule or check query: the product, over
+    /// its body predicates, of how many facts each could match.
+    pub max_query_cost: u64,
+}
+
+impl TokenLimits {
+    /// No limits: for reading a token's signature (`inspect`), never for
+    /// deciding.
+    pub fn unlimited() -> Self {
+        TokenLimits {
+            max_blocks: usize::MAX,
+            max_facts_per_block: usize::MAX,
+            max_rules_per_block: usize::MAX,
+            max_checks_per_block: usize::MAX,
+            max_query_cost: u64::MAX,
+        }
+    }
+}
+
+impl Default for TokenLimits {
+    fn default() -> Self {
+        TokenLimits {
+            max_blocks: 16,
+            max_facts_per_block: 64,
+            max_rules_per_block: 16,
+            max_checks_per_block: 32,
+            max_query_cost: 20_000,
+        }
+    }
+}
+
+/// Facts the verifier adds for every request, by predicate, at most.
+const REQUEST_FACTS: [(&str, u64); 5] = [
+    ("time", 1),
+    ("operation", 1),
+    ("resource", 1),
+    ("parent", 2),
+    ("view_setting", 5),
+];
+
+/// Bound used for a predicate whose facts are derived by rules (or unknown).
+const DERIVED_FACTS_BOUND: u64 = 1000;
+
+/// Refuses attenuation blocks that are too large or whose queries could
+/// explode: a static, conservative estimate of each query's join size.
+fn admit(blocks: &[BlockBuilder], limits: &TokenLimits) -> Result<(), TokenError> {
+    let mut counts: HashMap<&str, u64> = REQUEST_FACTS.into_iter().collect();
+    let mut derived: HashSet<&str> = HashSet::new();
+    for block in blocks {
+        for f in &block.facts {
+            *counts.entry(f.predicate.name.as_str()).or_default() += 1;
+        }
+    }
+    for block in blocks.iter().skip(1) {
+        for r in &block.rules {
+            derived.insert(r.head.name.as_str());
+        }
+    }
+    let bound = |name: &str| {
+        if derived.contains(name) {
+            DERIVED_FACTS_BOUND
+        } else {
+            counts.get(name).copied().unwrap_or(DERIVED_FACTS_BOUND)
+        }
+    };
+    // A predicate with no variable matches at most one fact.
+    let factor = |p: &builder::Predicate| {
+        if p.terms.iter().any(|t| matches!(t, Term::Variable(_))) {
+            bound(&p.name)
+        } else {
+            1
+        }
+    };
+    let cost = |rule: &builder::Rule| {
+        rule.body
+            .iter()
+            .fold(1u64, |acc, p| acc.saturating_mul(factor(p)))
+    };
+    for block in blocks.iter().skip(1) {
+        if block.facts.len() > limits.max_facts_per_block {
+            return Err(TokenError::TooExpensive("too many facts in a block"));
+        }
+        if block.rules.len() > limits.max_rules_per_block {
+            return Err(TokenError::TooExpensive("too many rules in a block"));
+        }
+        if block.checks.len() > limits.max_checks_per_block {
+            return Err(TokenError::TooExpensive("too many checks in a block"));
+        }
+        let queries = block
+            .rules
+            .iter()
+            .chain(block.checks.iter().flat_map(|c| c.queries.iter()));
+        for query in queries {
+            if cost(query) > limits.max_query_cost {
+                return Err(TokenError::TooExpensive(
+                    "a rule or check could match too many facts",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What a token's authority block says in Tessera's vocabulary, plus the
@@ -505,10 +671,12 @@ impl_blocks!(Biscuit);
 
 /// Reads every block of a token, without any key.
 pub fn describe(unverified: &UnverifiedBiscuit) -> Result<Description, TokenError> {
-    describe_blocks(unverified)
+    Ok(read_blocks(unverified)?.0)
 }
 
-fn describe_blocks(token: &impl Blocks) -> Result<Description, TokenError> {
+/// Reads every block: the description, and each block parsed back into
+/// builder values (for the admission check).
+fn read_blocks(token: &impl Blocks) -> Result<(Description, Vec<BlockBuilder>), TokenError> {
     let contexts = block_contexts(
         &token
             .bytes()
@@ -517,6 +685,7 @@ fn describe_blocks(token: &impl Blocks) -> Result<Description, TokenError> {
     let revocation_ids: Vec<String> = token.revocation_ids().iter().map(hex::encode).collect();
     let mut claims = Claims::default();
     let mut blocks = Vec::with_capacity(token.count());
+    let mut parsed_blocks = Vec::with_capacity(token.count());
     for index in 0..token.count() {
         let source = token
             .source(index)
@@ -553,13 +722,17 @@ fn describe_blocks(token: &impl Blocks) -> Result<Description, TokenError> {
             list.push(statement);
         }
         blocks.push(block);
+        parsed_blocks.push(parsed);
     }
-    Ok(Description {
-        claims,
-        root_key_id: token.key_id(),
-        revocation_ids,
-        blocks,
-    })
+    Ok((
+        Description {
+            claims,
+            root_key_id: token.key_id(),
+            revocation_ids,
+            blocks,
+        },
+        parsed_blocks,
+    ))
 }
 
 /// Parses a printed block back into builder values. biscuit-auth prints some

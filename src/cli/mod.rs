@@ -835,7 +835,8 @@ fn inspect(data: &DataDir, args: InspectArgs, now: DateTime<Utc>) -> Result<Exit
         None => None,
         Some(path) => {
             let ring = datadir::read_public_keyring(path, now)?;
-            let signature = token::verify(unverified, &ring);
+            let signature =
+                token::verify_with_limits(unverified, &ring, &token::TokenLimits::unlimited());
             let revoked = match Store::open(&data.store_path()) {
                 Ok(store) => {
                     let set = store.revocations()?;

@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use crate::authorize::RunLimits;
-use crate::token::DEFAULT_MAX_TOKEN_BYTES;
+use crate::token::{TokenLimits, DEFAULT_MAX_TOKEN_BYTES};
 
 /// Everything `tessera serve` can be told. Every field has a default, so an
 /// empty TOML file (or none) is a working configuration.
@@ -37,6 +37,9 @@ pub struct GatewayConfig {
     pub routes: Option<PathBuf>,
     /// Largest token accepted, in bytes of text (larger: 401 malformed).
     pub max_token_bytes: usize,
+    /// What an attenuation block may carry (blocks, facts, rules, checks,
+    /// estimated query cost); larger tokens are refused with `limits`.
+    pub token_limits: TokenLimits,
     /// Largest total request header size, in bytes (larger: 431).
     pub max_header_bytes: usize,
     /// Time allowed to produce a response, in milliseconds (then 408).
@@ -82,6 +85,7 @@ impl Default for GatewayConfig {
             policy: None,
             routes: None,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            token_limits: TokenLimits::default(),
             max_header_bytes: 16 * 1024,
             request_timeout_ms: 30_000,
             max_facts: limits.max_facts,

@@ -384,9 +384,10 @@ impl Gateway {
         }
         self.0.metrics.token_cache(false);
         let keyring = self.keyring();
-        let verified = Arc::new(token::verify(
+        let verified = Arc::new(token::verify_with_limits(
             token::decode(text.trim(), self.0.config.max_token_bytes)?,
             &keyring,
+            &self.0.config.token_limits,
         )?);
         self.0.tokens.insert(key, verified.clone());
         Ok(verified)
