@@ -861,6 +861,59 @@ mod tests {
     }
 
     #[test]
+    fn tokens_use_only_datalog_3_0_so_every_biscuit_library_reads_them() {
+        let (ring, mut rng, now) = setup();
+        let ops = Operation::parse_list("read,write,export").unwrap();
+        let grant = Grant::guest(Id::new("ws").unwrap(), Id::new("v").unwrap(), &ops)
+            .expires_at(Some(now + chrono::Duration::days(1)))
+            .label(Some("l".into()));
+        let issued = issue_with_rng(&grant, &ring, now, &mut rng).unwrap();
+        let restriction = Restriction {
+            operations: Some(Operation::parse_list("read,export").unwrap()),
+            resource: Some(Resource::workspace(Id::new("ws").unwrap())),
+            expires_at: Some(now + chrono::Duration::hours(1)),
+            label: Some("c".into()),
+        };
+        let child =
+            attenuate_with_rng(issued.token.expose(), &restriction, now, 8192, &mut rng).unwrap();
+        let token = decode(child.expose(), 8192).unwrap();
+        for i in 0..token.block_count() {
+            // Block version 3 is Datalog 3.0, the oldest the v6 format writes.
+            assert_eq!(token.block_version(i).unwrap(), 3, "block {i}");
+        }
+    }
+
+    #[test]
+    fn admission_refuses_join_bombs_and_admits_tessera_attenuations() {
+        let block = |code: &str| BlockBuilder::new().code(code).unwrap();
+        let authority = block("right(\"view\", \"v\", \"read\"); kind(\"guest\");");
+        let limits = TokenLimits::default();
+        let ours = restriction_block(&Restriction {
+            operations: Some(Operation::parse_list("read").unwrap()),
+            resource: Some(Resource::workspace(Id::new("ws").unwrap())),
+            expires_at: None,
+            label: None,
+        })
+        .unwrap();
+        assert_eq!(admit(&[authority.clone(), ours], &limits), Ok(()));
+        let bomb = block("check if view_setting($a, $b, $c), view_setting($d, $e, $f), view_setting($g, $h, $i), view_setting($j, $k, $l), view_setting($m, $n, $o), view_setting($p, $q, $r), view_setting($s, $t, $u);");
+        assert_eq!(
+            admit(&[authority.clone(), bomb], &limits),
+            Err(TokenError::TooExpensive(
+                "a rule or check could match too many facts"
+            ))
+        );
+        let constants =
+            block("check if query(1), query(2), query(3), query(4); q($x) <- query($x);");
+        assert_eq!(admit(&[authority.clone(), constants], &limits), Ok(()));
+        let facts: String = (0..65).map(|i| format!("f({i});")).collect();
+        assert_eq!(
+            admit(&[authority, block(&facts)], &limits),
+            Err(TokenError::TooExpensive("too many facts in a block"))
+        );
+    }
+
+    #[test]
     fn decoding_rejects_garbage_and_oversize() {
         assert_eq!(
             decode_bytes("tsr_", 100).unwrap_err(),
