@@ -739,27 +739,39 @@ impl Registry {
 
 /// The revocation ids currently revoked: checked on every request, before
 /// and independent of any cache.
+///
+/// Kept as the first 16 bytes of each id (zero-padded when shorter): a
+/// revocation id is a block signature, so 128 bits tell ids apart (a
+/// collision could only deny a token, never allow one), and a million
+/// revoked ids take about 35 MB instead of about 110.
 #[derive(Debug, Clone, Default)]
 pub struct RevocationSet {
-    ids: HashSet<Box<[u8]>>,
+    ids: HashSet<u128>,
+}
+
+fn revocation_key(id: &[u8]) -> u128 {
+    let mut key = [0u8; 16];
+    let n = id.len().min(16);
+    key[..n].copy_from_slice(&id[..n]);
+    u128::from_le_bytes(key)
 }
 
 impl RevocationSet {
     /// A set holding `ids`.
     pub fn from_ids<I: IntoIterator<Item = Vec<u8>>>(ids: I) -> Self {
         RevocationSet {
-            ids: ids.into_iter().map(Vec::into_boxed_slice).collect(),
+            ids: ids.into_iter().map(|id| revocation_key(&id)).collect(),
         }
     }
 
     /// Adds one id.
     pub fn insert(&mut self, id: &[u8]) {
-        self.ids.insert(id.into());
+        self.ids.insert(revocation_key(id));
     }
 
     /// True when `id` is revoked.
     pub fn contains(&self, id: &[u8]) -> bool {
-        self.ids.contains(id)
+        self.ids.contains(&revocation_key(id))
     }
 
     /// How many ids are revoked.

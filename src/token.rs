@@ -432,11 +432,15 @@ pub fn verify_with_limits(
         }
         _ => TokenError::Malformed("token could not be verified"),
     })?;
-    let (description, parsed) = read_blocks(&biscuit)?;
-    admit(&parsed, limits)?;
+    let bytes = biscuit
+        .to_vec()
+        .map_err(|_| TokenError::Malformed("unreadable token"))?;
+    let blocks = decode_blocks(&bytes)?;
+    let builders: Vec<&BlockBuilder> = blocks.iter().map(|b| &b.builder).collect();
+    admit(&builders, limits)?;
     Ok(VerifiedToken {
         biscuit,
-        claims: description.claims,
+        claims: claims_of(&blocks),
     })
 }
 
@@ -500,7 +504,7 @@ const DERIVED_FACTS_BOUND: u64 = 1000;
 
 /// Refuses attenuation blocks that are too large or whose queries could
 /// explode: a static, conservative estimate of each query's join size.
-fn admit(blocks: &[BlockBuilder], limits: &TokenLimits) -> Result<(), TokenError> {
+fn admit(blocks: &[&BlockBuilder], limits: &TokenLimits) -> Result<(), TokenError> {
     let mut counts: HashMap<&str, u64> = REQUEST_FACTS.into_iter().collect();
     let mut derived: HashSet<&str> = HashSet::new();
     for block in blocks {
@@ -636,122 +640,115 @@ pub struct Description {
     pub blocks: Vec<BlockDescription>,
 }
 
-/// What `describe` needs of a token, verified or not.
-trait Blocks {
-    fn count(&self) -> usize;
-    fn source(&self, index: usize) -> Result<String, biscuit_auth::error::Token>;
-    fn revocation_ids(&self) -> Vec<Vec<u8>>;
-    fn key_id(&self) -> Option<u32>;
-    fn bytes(&self) -> Result<Vec<u8>, biscuit_auth::error::Token>;
-}
-
-macro_rules! impl_blocks {
-    ($t:ty) => {
-        impl Blocks for $t {
-            fn count(&self) -> usize {
-                self.block_count()
-            }
-            fn source(&self, index: usize) -> Result<String, biscuit_auth::error::Token> {
-                self.print_block_source(index)
-            }
-            fn revocation_ids(&self) -> Vec<Vec<u8>> {
-                self.revocation_identifiers()
-            }
-            fn key_id(&self) -> Option<u32> {
-                self.root_key_id()
-            }
-            fn bytes(&self) -> Result<Vec<u8>, biscuit_auth::error::Token> {
-                self.to_vec()
-            }
-        }
-    };
-}
-impl_blocks!(UnverifiedBiscuit);
-impl_blocks!(Biscuit);
-
 /// Reads every block of a token, without any key.
 pub fn describe(unverified: &UnverifiedBiscuit) -> Result<Description, TokenError> {
-    Ok(read_blocks(unverified)?.0)
+    let bytes = unverified
+        .to_vec()
+        .map_err(|_| TokenError::Malformed("unreadable token"))?;
+    let blocks = decode_blocks(&bytes)?;
+    let revocation_ids: Vec<String> = unverified
+        .revocation_identifiers()
+        .iter()
+        .map(hex::encode)
+        .collect();
+    Ok(Description {
+        claims: claims_of(&blocks),
+        root_key_id: unverified.root_key_id(),
+        blocks: blocks
+            .iter()
+            .enumerate()
+            .map(|(index, b)| BlockDescription {
+                index,
+                context: b.context.clone(),
+                facts: b.builder.facts.iter().map(ToString::to_string).collect(),
+                rules: b.builder.rules.iter().map(ToString::to_string).collect(),
+                checks: b.builder.checks.iter().map(ToString::to_string).collect(),
+                revocation_id: revocation_ids.get(index).cloned().unwrap_or_default(),
+            })
+            .collect(),
+        revocation_ids,
+    })
 }
 
-/// Reads every block: the description, and each block parsed back into
-/// builder values (for the admission check).
-fn read_blocks(token: &impl Blocks) -> Result<(Description, Vec<BlockBuilder>), TokenError> {
-    let contexts = block_contexts(
-        &token
-            .bytes()
-            .map_err(|_| TokenError::Malformed("unreadable token"))?,
-    )?;
-    let revocation_ids: Vec<String> = token.revocation_ids().iter().map(hex::encode).collect();
-    let mut claims = Claims::default();
-    let mut blocks = Vec::with_capacity(token.count());
-    let mut parsed_blocks = Vec::with_capacity(token.count());
-    for index in 0..token.count() {
-        let source = token
-            .source(index)
+/// One block read back from the serialized token.
+struct DecodedBlock {
+    builder: BlockBuilder,
+    context: Option<String>,
+}
+
+/// Reads every block's facts, rules and checks from the serialized token,
+/// resolving symbols as biscuit does: first-party blocks share the token's
+/// table, a third-party block has its own.
+fn decode_blocks(bytes: &[u8]) -> Result<Vec<DecodedBlock>, TokenError> {
+    use biscuit_auth::builder::Convert;
+    use biscuit_auth::format::{convert, schema};
+
+    let unreadable = |_| TokenError::Malformed("unreadable block");
+    let container =
+        schema::Biscuit::decode(bytes).map_err(|_| TokenError::Malformed("unreadable token"))?;
+    let mut symbols = biscuit_auth::datalog::SymbolTable::new();
+    let mut out = Vec::with_capacity(1 + container.blocks.len());
+    for signed in std::iter::once(&container.authority).chain(&container.blocks) {
+        let proto = schema::Block::decode(signed.block.as_slice())
             .map_err(|_| TokenError::Malformed("unreadable block"))?;
-        let (parsed, unparsed) = parse_block(&source);
-        if index == 0 {
-            read_authority_claims(&parsed, &mut claims);
-        }
-        for check in &parsed.checks {
+        let external = signed
+            .external_signature
+            .as_ref()
+            .map(|s| biscuit_auth::PublicKey::from_proto(&s.public_key))
+            .transpose()
+            .map_err(unreadable)?;
+        let block = convert::proto_block_to_token_block(&proto, external).map_err(unreadable)?;
+        let table = if external.is_some() {
+            &block.symbols
+        } else {
+            symbols.extend(&block.symbols).map_err(unreadable)?;
+            &symbols
+        };
+        let mut builder = BlockBuilder::new();
+        builder.facts = block
+            .facts
+            .iter()
+            .map(|f| builder::Fact::convert_from(f, table))
+            .collect::<Result<_, _>>()
+            .map_err(unreadable)?;
+        builder.rules = block
+            .rules
+            .iter()
+            .map(|r| builder::Rule::convert_from(r, table))
+            .collect::<Result<_, _>>()
+            .map_err(unreadable)?;
+        builder.checks = block
+            .checks
+            .iter()
+            .map(|c| Check::convert_from(c, table))
+            .collect::<Result<_, _>>()
+            .map_err(unreadable)?;
+        out.push(DecodedBlock {
+            builder,
+            context: block.context.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// The claims: the authority block's vocabulary facts, the earliest expiry
+/// any block states, every block's label.
+fn claims_of(blocks: &[DecodedBlock]) -> Claims {
+    let mut claims = Claims::default();
+    if let Some(authority) = blocks.first() {
+        read_authority_claims(&authority.builder, &mut claims);
+    }
+    for block in blocks {
+        for check in &block.builder.checks {
             if let Some(at) = expiry_of(check) {
                 claims.expires_at = Some(claims.expires_at.map_or(at, |e| e.min(at)));
             }
         }
-        let context = contexts.get(index).cloned().flatten();
-        if let Some(label) = &context {
+        if let Some(label) = &block.context {
             claims.labels.push(label.clone());
         }
-        let mut block = BlockDescription {
-            index,
-            context,
-            facts: parsed.facts.iter().map(ToString::to_string).collect(),
-            rules: parsed.rules.iter().map(ToString::to_string).collect(),
-            checks: parsed.checks.iter().map(ToString::to_string).collect(),
-            revocation_id: revocation_ids.get(index).cloned().unwrap_or_default(),
-        };
-        for statement in unparsed {
-            let list = if statement.starts_with("check ") || statement.starts_with("reject ") {
-                &mut block.checks
-            } else if statement.contains("<-") {
-                &mut block.rules
-            } else {
-                &mut block.facts
-            };
-            list.push(statement);
-        }
-        blocks.push(block);
-        parsed_blocks.push(parsed);
     }
-    Ok((
-        Description {
-            claims,
-            root_key_id: token.key_id(),
-            revocation_ids,
-            blocks,
-        },
-        parsed_blocks,
-    ))
-}
-
-/// Parses a printed block back into builder values. biscuit-auth prints some
-/// statements its own parser refuses (a rule head with an unbound variable,
-/// which only fails at authorization): those are kept as text.
-fn parse_block(source: &str) -> (BlockBuilder, Vec<String>) {
-    if let Ok(block) = BlockBuilder::new().code(source) {
-        return (block, Vec::new());
-    }
-    let mut block = BlockBuilder::new();
-    let mut unparsed = Vec::new();
-    for statement in source.split(";\n").map(str::trim).filter(|s| !s.is_empty()) {
-        let statement = statement.trim_end_matches(';');
-        match BlockBuilder::new().code(format!("{statement};")) {
-            Ok(one) => block = block.merge(one),
-            Err(_) => unparsed.push(statement.to_owned()),
-        }
-    }
-    (block, unparsed)
+    claims
 }
 
 fn read_authority_claims(block: &BlockBuilder, claims: &mut Claims) {
@@ -773,21 +770,6 @@ fn read_authority_claims(block: &BlockBuilder, claims: &mut Claims) {
             _ => {}
         }
     }
-}
-
-/// Each block's context string, read from the serialized token (biscuit-auth
-/// exposes contexts only on verified tokens; `inspect` needs them without a key).
-fn block_contexts(bytes: &[u8]) -> Result<Vec<Option<String>>, TokenError> {
-    let container = biscuit_auth::format::schema::Biscuit::decode(bytes)
-        .map_err(|_| TokenError::Malformed("unreadable token"))?;
-    std::iter::once(&container.authority)
-        .chain(container.blocks.iter())
-        .map(|signed| {
-            biscuit_auth::format::schema::Block::decode(signed.block.as_slice())
-                .map(|b| b.context)
-                .map_err(|_| TokenError::Malformed("unreadable block"))
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -895,20 +877,20 @@ mod tests {
             label: None,
         })
         .unwrap();
-        assert_eq!(admit(&[authority.clone(), ours], &limits), Ok(()));
+        assert_eq!(admit(&[&authority, &ours], &limits), Ok(()));
         let bomb = block("check if view_setting($a, $b, $c), view_setting($d, $e, $f), view_setting($g, $h, $i), view_setting($j, $k, $l), view_setting($m, $n, $o), view_setting($p, $q, $r), view_setting($s, $t, $u);");
         assert_eq!(
-            admit(&[authority.clone(), bomb], &limits),
+            admit(&[&authority, &bomb], &limits),
             Err(TokenError::TooExpensive(
                 "a rule or check could match too many facts"
             ))
         );
         let constants =
             block("check if query(1), query(2), query(3), query(4); q($x) <- query($x);");
-        assert_eq!(admit(&[authority.clone(), constants], &limits), Ok(()));
+        assert_eq!(admit(&[&authority, &constants], &limits), Ok(()));
         let facts: String = (0..65).map(|i| format!("f({i});")).collect();
         assert_eq!(
-            admit(&[authority, block(&facts)], &limits),
+            admit(&[&authority, &block(&facts)], &limits),
             Err(TokenError::TooExpensive("too many facts in a block"))
         );
     }

@@ -471,12 +471,12 @@ impl Store {
     pub fn revocations(&self) -> Result<RevocationSet, StoreError> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;
         let t = txn.open_table(REVOCATIONS).map_err(|e| self.err(e))?;
-        let mut ids = Vec::new();
+        let mut set = RevocationSet::default();
         for row in t.iter().map_err(|e| self.err(e))? {
             let (k, _) = row.map_err(|e| self.err(e))?;
-            ids.push(k.value().to_vec());
+            set.insert(k.value());
         }
-        Ok(RevocationSet::from_ids(ids))
+        Ok(set)
     }
 
     /// Appends an audit event outside any other change (key management).
