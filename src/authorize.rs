@@ -304,8 +304,12 @@ pub fn decide(
     let Some(text) = token_text else {
         return authorize(ctx, None, request, now);
     };
-    let verified = token::decode(text, ctx.max_token_bytes)
-        .and_then(|unverified| token::verify(unverified, ctx.keyring));
+    let verified = token::verify_text(
+        text,
+        ctx.max_token_bytes,
+        ctx.keyring,
+        &token::TokenLimits::default(),
+    );
     match verified {
         Ok(token) => authorize(ctx, Some(&token), request, now),
         Err(e) => Decision::deny(Reason::from(&e), None),

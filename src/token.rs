@@ -417,6 +417,32 @@ pub fn verify_with_limits(
     keyring: &PublicKeyring,
     limits: &TokenLimits,
 ) -> Result<VerifiedToken, TokenError> {
+    let bytes = unverified
+        .to_vec()
+        .map_err(|_| TokenError::Malformed("unreadable token"))?;
+    verify_parsed(unverified, &bytes, keyring, limits)
+}
+
+/// Decodes and verifies a token's text form in one go: the hot path, which
+/// reads the bytes once for biscuit and once for the claims.
+pub fn verify_text(
+    text: &str,
+    max_token_bytes: usize,
+    keyring: &PublicKeyring,
+    limits: &TokenLimits,
+) -> Result<VerifiedToken, TokenError> {
+    let bytes = decode_bytes(text, max_token_bytes)?;
+    let unverified = UnverifiedBiscuit::from(&bytes)
+        .map_err(|_| TokenError::Malformed("not a biscuit token"))?;
+    verify_parsed(unverified, &bytes, keyring, limits)
+}
+
+fn verify_parsed(
+    unverified: UnverifiedBiscuit,
+    bytes: &[u8],
+    keyring: &PublicKeyring,
+    limits: &TokenLimits,
+) -> Result<VerifiedToken, TokenError> {
     if unverified.block_count() > limits.max_blocks {
         return Err(TokenError::TooExpensive("too many blocks"));
     }
@@ -432,10 +458,7 @@ pub fn verify_with_limits(
         }
         _ => TokenError::Malformed("token could not be verified"),
     })?;
-    let bytes = biscuit
-        .to_vec()
-        .map_err(|_| TokenError::Malformed("unreadable token"))?;
-    let blocks = decode_blocks(&bytes)?;
+    let blocks = decode_blocks(bytes)?;
     let builders: Vec<&BlockBuilder> = blocks.iter().map(|b| &b.builder).collect();
     admit(&builders, limits)?;
     Ok(VerifiedToken {

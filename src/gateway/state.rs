@@ -384,8 +384,9 @@ impl Gateway {
         }
         self.0.metrics.token_cache(false);
         let keyring = self.keyring();
-        let verified = Arc::new(token::verify_with_limits(
-            token::decode(text.trim(), self.0.config.max_token_bytes)?,
+        let verified = Arc::new(token::verify_text(
+            text,
+            self.0.config.max_token_bytes,
             &keyring,
             &self.0.config.token_limits,
         )?);
