@@ -749,7 +749,8 @@ pub struct RevocationSet {
     ids: HashSet<u128>,
 }
 
-fn revocation_key(id: &[u8]) -> u128 {
+/// The key the revocation set (and the store's index) keeps for an id.
+pub fn revocation_key(id: &[u8]) -> u128 {
     let mut key = [0u8; 16];
     let n = id.len().min(16);
     key[..n].copy_from_slice(&id[..n]);
@@ -762,6 +763,13 @@ impl RevocationSet {
         RevocationSet {
             ids: ids.into_iter().map(|id| revocation_key(&id)).collect(),
         }
+    }
+
+    /// A set holding these keys ([`revocation_key`] of each id).
+    pub fn from_keys(keys: Vec<u128>) -> Self {
+        let mut ids = HashSet::with_capacity(keys.len());
+        ids.extend(keys);
+        RevocationSet { ids }
     }
 
     /// Adds one id.

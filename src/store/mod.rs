@@ -12,16 +12,19 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::KeyError;
-use crate::model::{Id, LedgerEntry, Registry, RevocationSet, ViewEntry};
+use crate::model::{revocation_key, Id, LedgerEntry, Registry, RevocationSet, ViewEntry};
 
 pub use datadir::DataDir;
 
 /// Revocation id (raw bytes) → [`RevocationRecord`] JSON.
 const REVOCATIONS: TableDefinition<&[u8], &str> = TableDefinition::new("revocations");
+/// The in-memory set's key of every revoked id ([`revocation_key`]): 16-byte
+/// rows, so a gateway loads a million revocations quickly at start.
+const REVOCATION_INDEX: TableDefinition<u128, ()> = TableDefinition::new("revocation_index");
 /// `workspace/ID`, `table/ID`, `view/ID` → JSON.
 const REGISTRY: TableDefinition<&str, &str> = TableDefinition::new("registry");
 /// Token id → [`LedgerEntry`] JSON.
@@ -161,13 +164,14 @@ type Txn = redb::WriteTransaction;
 impl Store {
     /// Creates a new store file (or opens an existing one) with every table.
     pub fn create(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::create(path).map_err(|e| db_error(path, e))?;
+        let db = builder().create(path).map_err(|e| db_error(path, e))?;
         let store = Store {
             db,
             path: path.to_owned(),
         };
         store.write(|txn| {
             txn.open_table(REVOCATIONS)?;
+            txn.open_table(REVOCATION_INDEX)?;
             txn.open_table(REGISTRY)?;
             txn.open_table(LEDGER)?;
             txn.open_table(AUDIT)?;
@@ -181,10 +185,44 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::Missing(path.to_owned()));
         }
-        let db = Database::open(path).map_err(|e| db_error(path, e))?;
-        Ok(Store {
+        let db = builder().open(path).map_err(|e| db_error(path, e))?;
+        let store = Store {
             db,
             path: path.to_owned(),
+        };
+        store.repair_revocation_index()?;
+        Ok(store)
+    }
+
+    /// Rebuilds the revocation index when it does not match the revocations
+    /// (a store written before the index existed).
+    fn repair_revocation_index(&self) -> Result<(), StoreError> {
+        let (ids, keys) = {
+            let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+            let count = |r: Result<u64, redb::StorageError>| r.map_err(|e| self.err(e));
+            let ids = match txn.open_table(REVOCATIONS) {
+                Ok(t) => count(t.len())?,
+                Err(redb::TableError::TableDoesNotExist(_)) => 0,
+                Err(e) => return Err(self.err(e)),
+            };
+            let keys = match txn.open_table(REVOCATION_INDEX) {
+                Ok(t) => count(t.len())?,
+                Err(redb::TableError::TableDoesNotExist(_)) => 0,
+                Err(e) => return Err(self.err(e)),
+            };
+            (ids, keys)
+        };
+        if ids == keys {
+            return Ok(());
+        }
+        self.write(|txn| {
+            let source = txn.open_table(REVOCATIONS)?;
+            let mut index = txn.open_table(REVOCATION_INDEX)?;
+            for row in source.iter()? {
+                let (k, _) = row?;
+                index.insert(revocation_key(k.value()), ())?;
+            }
+            Ok(())
         })
     }
 
@@ -400,6 +438,7 @@ impl Store {
         self.write(|txn| {
             let mut revoked = Revoked::default();
             let mut table = txn.open_table(REVOCATIONS)?;
+            let mut index = txn.open_table(REVOCATION_INDEX)?;
             for id in revocation_ids {
                 let hex_id = hex::encode(id);
                 if table.get(id.as_slice())?.is_some() {
@@ -414,6 +453,7 @@ impl Store {
                     token_id: owner.map(|e| e.token_id.clone()),
                 };
                 table.insert(id.as_slice(), serde_json::to_string(&record)?.as_str())?;
+                index.insert(revocation_key(id), ())?;
                 revoked.revocation_ids.push(hex_id.clone());
                 if let Some(entry) = owner.filter(|e| e.revoked_at.is_none()) {
                     let mut entry = entry.clone();
@@ -470,13 +510,14 @@ impl Store {
     /// Every revoked id, for the in-memory set.
     pub fn revocations(&self) -> Result<RevocationSet, StoreError> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;
-        let t = txn.open_table(REVOCATIONS).map_err(|e| self.err(e))?;
-        let mut set = RevocationSet::default();
+        let t = txn.open_table(REVOCATION_INDEX).map_err(|e| self.err(e))?;
+        let mut keys =
+            Vec::with_capacity(usize::try_from(t.len().map_err(|e| self.err(e))?).unwrap_or(0));
         for row in t.iter().map_err(|e| self.err(e))? {
             let (k, _) = row.map_err(|e| self.err(e))?;
-            set.insert(k.value());
+            keys.push(k.value());
         }
-        Ok(set)
+        Ok(RevocationSet::from_keys(keys))
     }
 
     /// Appends an audit event outside any other change (key management).
@@ -505,6 +546,14 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// redb settings: a bounded page cache (reading a million revocations at
+/// start must not keep them all in redb's cache as well as in the set).
+fn builder() -> redb::Builder {
+    let mut b = Database::builder();
+    b.set_cache_size(32 << 20);
+    b
 }
 
 fn decode_hex_ids(ids: &[String], path: &Path) -> Result<Vec<Vec<u8>>, StoreError> {
@@ -668,5 +717,37 @@ fn db_error(path: &Path, e: redb::DatabaseError) -> StoreError {
             path: path.to_owned(),
             detail: other.to_string(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revocations_survive_reopening_and_the_index_is_rebuilt_when_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        let ids: Vec<Vec<u8>> = (0u8..3).map(|i| vec![i; 64]).collect();
+        {
+            let store = Store::create(&path).unwrap();
+            let revoked = store.revoke(&ids, Some("test"), Utc::now()).unwrap();
+            assert_eq!(revoked.revocation_ids.len(), 3);
+            // Revoking again changes nothing.
+            assert!(store.revoke(&ids, None, Utc::now()).unwrap().revocation_ids.is_empty());
+            // A store written before the index existed.
+            store
+                .write(|txn| {
+                    txn.delete_table(REVOCATION_INDEX)?;
+                    Ok(())
+                })
+                .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let set = store.revocations().unwrap();
+        assert_eq!(set.len(), 3);
+        assert!(ids.iter().all(|id| set.contains(id)));
+        assert!(!set.contains(&[9u8; 64]));
+        assert_eq!(store.audit().unwrap().len(), 3);
     }
 }
