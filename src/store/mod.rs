@@ -734,7 +734,11 @@ mod tests {
             let revoked = store.revoke(&ids, Some("test"), Utc::now()).unwrap();
             assert_eq!(revoked.revocation_ids.len(), 3);
             // Revoking again changes nothing.
-            assert!(store.revoke(&ids, None, Utc::now()).unwrap().revocation_ids.is_empty());
+            assert!(store
+                .revoke(&ids, None, Utc::now())
+                .unwrap()
+                .revocation_ids
+                .is_empty());
             // A store written before the index existed.
             store
                 .write(|txn| {
