@@ -796,6 +796,32 @@ fn a_rule_join_bomb_is_refused_promptly() {
     );
 }
 
+/// Expensive expressions in an attenuation block: a long string matched
+/// against a backtracking-style pattern (linear in Rust's regex engine) and
+/// a long arithmetic chain. Bounded by the token size, they are evaluated
+/// promptly and fail as ordinary checks.
+#[test]
+fn expensive_expressions_are_evaluated_promptly() {
+    let fx = strict();
+    let tok = fx.issue(&guest("v_1", "read"), 222);
+    let long = "a".repeat(3000);
+    let sum: Vec<String> = (0..300).map(|i| i.to_string()).collect();
+    for (code, seed) in [
+        (format!("check if \"{long}\".matches(\"^(a|aa)*b$\");"), 223),
+        (format!("check if {} == 1;", sum.join(" + ")), 224),
+    ] {
+        let attacked = append_code(&tok, &code, seed);
+        let start = Instant::now();
+        let d = fx.decide(Some(&attacked), &req(Read, view("v_1")), t0());
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "took {:?}",
+            start.elapsed()
+        );
+        assert_eq!(d.reason, Some(Reason::CheckFailed), "{code:.60}");
+    }
+}
+
 #[test]
 fn unbounded_term_generation_cannot_be_written() {
     // `n($x) <- n($y), $x == $y + 1` would count forever, but biscuit's

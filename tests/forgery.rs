@@ -536,6 +536,20 @@ fn reordered_blocks_are_bad_signature() {
     );
 }
 
+#[test]
+fn a_duplicated_block_is_bad_signature() {
+    let fx = Fixture::new(18);
+    let (_, child) = parent_and_child(&fx);
+    let mut c = container(&child);
+    let copy = c.blocks[0].clone();
+    c.blocks.push(copy);
+    let tok = reencode(&c);
+    assert_denied(
+        &fx.decide(Some(&tok), &read_v1(), t0()),
+        Reason::BadSignature,
+    );
+}
+
 // ------------------------------------------------------- truncation, junk
 
 #[test]
