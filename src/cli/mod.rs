@@ -237,6 +237,8 @@ impl ServeArgs {
             max_iterations,
             max_authorizer_ms,
             token_cache_capacity,
+            decision_cache_capacity,
+            decision_cache_ms,
             key_refresh_secs,
             key_refresh_min_secs,
             last_used_flush_secs

@@ -581,7 +581,9 @@ impl Gateway {
     ) {
         // A run-limit denial may be the machine's load (the time budget), not
         // the token: it is never served again from the cache.
-        if ttl.is_zero() || matches!(outcome, Err(Reason::Limits)) {
+        // Text that is not a token at all is cheap to refuse again, and
+        // caching it would let junk push real decisions out of the cache.
+        if ttl.is_zero() || matches!(outcome, Err(Reason::Limits | Reason::Malformed)) {
             return;
         }
         self.0.decisions.insert(
@@ -694,21 +696,22 @@ impl Gateway {
     /// Applies a committed revocation to the in-memory set: the very next
     /// request sees it. Blocking.
     pub fn apply_revoked(&self, revoked: &Revoked) {
-        {
-            let mut set = write(&self.0.revocations);
-            for id in &revoked.revocation_ids {
-                if let Ok(bytes) = hex::decode(id) {
-                    set.insert(&bytes);
-                }
+        let mut set = write(&self.0.revocations);
+        for id in &revoked.revocation_ids {
+            if let Ok(bytes) = hex::decode(id) {
+                set.insert(&bytes);
             }
         }
+        // After the change and before the lock goes: a decision cached from
+        // here on carries the new epoch and was made with the new set.
         self.bump_epoch();
     }
 
     /// Reloads the registry after a committed change. Blocking.
     pub fn reload_registry(&self) -> Result<(), ApiError> {
         let fresh = self.0.store.registry()?;
-        *write(&self.0.registry) = Arc::new(fresh);
+        let mut registry = write(&self.0.registry);
+        *registry = Arc::new(fresh);
         self.bump_epoch();
         Ok(())
     }
@@ -729,6 +732,10 @@ impl Gateway {
         let batch: Vec<(String, DateTime<Utc>)> = {
             let mut lu = lock(&self.0.last_used);
             let batch: Vec<_> = lu.pending.drain().collect();
+            // Forget tokens whose last write is older than the granularity:
+            // their next use is due anyway, and the map stays bounded.
+            let now = Utc::now();
+            lu.written.retain(|_, at| now - *at < LAST_USED_GRANULARITY);
             for (id, at) in &batch {
                 lu.written.insert(id.clone(), *at);
             }
