@@ -113,8 +113,18 @@ fn allow_response(allowed: &Allowed) -> Response {
 }
 
 fn set_identity_headers(headers: &mut HeaderMap, allowed: &Allowed) {
-    let claims = allowed.decision.claims.as_ref();
-    let values: [(&str, Option<String>); 6] = [
+    for (name, value) in &allowed.headers {
+        headers.insert(name.clone(), value.clone());
+    }
+}
+
+/// The `X-Tessera-*` headers describing an allowed request's grant.
+pub(crate) fn identity_headers(
+    request: &crate::authorize::Request,
+    decision: &crate::authorize::Decision,
+) -> Vec<(HeaderName, HeaderValue)> {
+    let claims = decision.claims.as_ref();
+    let values: [(&'static str, Option<String>); 6] = [
         (
             "x-tessera-token-id",
             claims.and_then(|c| c.token_id.clone()),
@@ -133,19 +143,18 @@ fn set_identity_headers(headers: &mut HeaderMap, allowed: &Allowed) {
         ),
         (
             "x-tessera-operation",
-            Some(allowed.request.operation.as_str().to_owned()),
+            Some(request.operation.as_str().to_owned()),
         ),
-        (
-            "x-tessera-resource",
-            Some(allowed.request.resource.to_string()),
-        ),
+        ("x-tessera-resource", Some(request.resource.to_string())),
         ("x-tessera-user", claims.and_then(|c| c.user.clone())),
     ];
-    for (name, value) in values {
-        if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
-            headers.insert(HeaderName::from_static(name), v);
-        }
-    }
+    values
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let value = HeaderValue::from_str(&value?).ok()?;
+            Some((HeaderName::from_static(name), value))
+        })
+        .collect()
 }
 
 /// `/auth`: the original request comes from `X-Forwarded-Method` +

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -85,12 +85,17 @@ enum KeySource {
 }
 
 /// The result of an allowed decision, for the upstream headers.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Allowed {
     /// What was asked.
     pub request: Request,
     /// The decision, with the token's claims (none for an anonymous public read).
     pub decision: Decision,
+    /// The `X-Tessera-*` headers for the upstream, built once per decision.
+    pub headers: Vec<(axum::http::HeaderName, axum::http::HeaderValue)>,
+    /// When this decision's token use was last noted for the ledger (unix
+    /// seconds): repeats within the granularity skip the shared map.
+    last_noted: AtomicI64,
 }
 
 /// The shared state. Cheap to clone.
@@ -498,13 +503,18 @@ impl Gateway {
             .record(result.as_ref().err().copied(), start.elapsed());
         match result {
             Ok(allowed) => {
-                if let Some(id) = allowed
-                    .decision
-                    .claims
-                    .as_ref()
-                    .and_then(|c| c.token_id.clone())
-                {
-                    self.note_use(id, now);
+                let secs = now.timestamp();
+                let last = allowed.last_noted.load(Ordering::Relaxed);
+                if secs.saturating_sub(last) >= LAST_USED_GRANULARITY.num_seconds() {
+                    allowed.last_noted.store(secs, Ordering::Relaxed);
+                    if let Some(id) = allowed
+                        .decision
+                        .claims
+                        .as_ref()
+                        .and_then(|c| c.token_id.clone())
+                    {
+                        self.note_use(id, now);
+                    }
                 }
                 Ok(allowed)
             }
@@ -562,8 +572,10 @@ impl Gateway {
         let token_expires = token.as_ref().and_then(|t| t.claims().expires_at);
         let outcome = match decision.reason {
             None => Ok(Arc::new(Allowed {
+                headers: super::front::identity_headers(&key.1, &decision),
                 request: key.1.clone(),
                 decision,
+                last_noted: AtomicI64::new(i64::MIN),
             })),
             Some(reason) => Err(reason),
         };
