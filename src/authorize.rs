@@ -68,8 +68,11 @@ impl fmt::Debug for Policy {
 impl Policy {
     /// Parses Datalog policy source and sets the run limits.
     pub fn from_source(source: &str, limits: RunLimits) -> Result<Self, PolicyError> {
-        let template = AuthorizerBuilder::new()
-            .code(source)
+        let parsed =
+            token::guard_parser(|| AuthorizerBuilder::new().code(source)).ok_or_else(|| {
+                PolicyError::Parse("a `trusting` scope names an invalid public key".into())
+            })?;
+        let template = parsed
             .map_err(|e| PolicyError::Parse(e.to_string()))?
             .set_limits(AuthorizerLimits {
                 max_facts: limits.max_facts,
@@ -505,5 +508,23 @@ fn reason_for_failed_checks(checks: &[FailedCheck]) -> Reason {
         Reason::Expired
     } else {
         Reason::CheckFailed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_policy_trusting_an_invalid_key_is_an_error_not_a_panic() {
+        // Found by fuzzing: biscuit-auth's parser panics on this key.
+        let source = "allow if true trusting ed25519/acdd6d5b53bfee478bf689f8e012fe7988bf755e3d7c5112947abc149bc20189;\ndeny if true;";
+        assert!(matches!(
+            Policy::from_source(source, RunLimits::default()),
+            Err(PolicyError::Parse(_))
+        ));
+        assert!(!token::is_expiry_check(
+            "check if time($t) trusting ed25519/acdd6d5b53bfee478bf689f8e012fe7988bf755e3d7c5112947abc149bc20189"
+        ));
     }
 }
