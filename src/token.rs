@@ -690,14 +690,22 @@ pub fn describe(unverified: &UnverifiedBiscuit) -> Result<Description, TokenErro
             .map(|(index, b)| BlockDescription {
                 index,
                 context: b.context.clone(),
-                facts: b.builder.facts.iter().map(ToString::to_string).collect(),
-                rules: b.builder.rules.iter().map(ToString::to_string).collect(),
-                checks: b.builder.checks.iter().map(ToString::to_string).collect(),
+                facts: b.builder.facts.iter().map(printed).collect(),
+                rules: b.builder.rules.iter().map(printed).collect(),
+                checks: b.builder.checks.iter().map(printed).collect(),
                 revocation_id: revocation_ids.get(index).cloned().unwrap_or_default(),
             })
             .collect(),
         revocation_ids,
     })
+}
+
+/// A statement as Datalog text. biscuit-auth 6.0 panics printing an
+/// expression that is not well formed (a lone `+`, found by fuzzing), which a
+/// hand-made token can carry: that is shown as such instead.
+fn printed(statement: &impl fmt::Display) -> String {
+    guard_parser(|| statement.to_string())
+        .unwrap_or_else(|| "/* not printable: malformed expression */".to_owned())
 }
 
 /// One block read back from the serialized token.
