@@ -39,7 +39,12 @@ impl Server {
         let mut child = Command::new(tessera_bin())
             .arg("--data-dir")
             .arg(data)
-            .args(["serve", "--listen", "127.0.0.1:0", "--log", "info"])
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(if args.contains(&"--log") {
+                &[][..]
+            } else {
+                &["--log", "info"][..]
+            })
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
