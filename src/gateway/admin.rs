@@ -168,8 +168,24 @@ async fn list_tokens(
     Ok(Json(json!({ "tokens": rows })))
 }
 
-fn revoked_json(r: &Revoked) -> Json<Value> {
-    Json(json!({ "revoked_ids": r.revocation_ids, "token_ids": r.token_ids }))
+/// Commits a revocation, applies it to the in-memory set (the very next
+/// request sees it), and answers what was revoked.
+async fn revoke(
+    gw: &Gateway,
+    change: impl FnOnce(&crate::store::Store) -> Result<Revoked, crate::store::StoreError>
+        + Send
+        + 'static,
+) -> Result<Json<Value>, ApiError> {
+    let worker = gw.clone();
+    let r = blocking(move || {
+        let r = change(worker.store())?;
+        worker.apply_revoked(&r);
+        Ok(r)
+    })
+    .await?;
+    Ok(Json(
+        json!({ "revoked_ids": r.revocation_ids, "token_ids": r.token_ids }),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -193,16 +209,10 @@ async fn revoke_token(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let reason = optional_reason(&body)?;
-    let worker = gw.clone();
-    let revoked = blocking(move || {
-        let r = worker
-            .store()
-            .revoke_token_id(&token_id, reason.as_deref(), Utc::now())?;
-        worker.apply_revoked(&r);
-        Ok(r)
+    revoke(&gw, move |store| {
+        store.revoke_token_id(&token_id, reason.as_deref(), Utc::now())
     })
-    .await?;
-    Ok(revoked_json(&revoked))
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,16 +232,10 @@ async fn revoke_ids(
         .ok()
         .filter(|id| !id.is_empty() && id.len() <= 128)
         .ok_or_else(|| ApiError::BadRequest("revocation_id must be hex".into()))?;
-    let worker = gw.clone();
-    let revoked = blocking(move || {
-        let r = worker
-            .store()
-            .revoke(&[id], body.reason.as_deref(), Utc::now())?;
-        worker.apply_revoked(&r);
-        Ok(r)
+    revoke(&gw, move |store| {
+        store.revoke(&[id], body.reason.as_deref(), Utc::now())
     })
-    .await?;
-    Ok(revoked_json(&revoked))
+    .await
 }
 
 /// `DELETE /views/{id}/tokens`: revokes every token issued for the view.
@@ -241,16 +245,10 @@ async fn revoke_view(
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let reason = optional_reason(&body)?;
-    let worker = gw.clone();
-    let revoked = blocking(move || {
-        let r = worker
-            .store()
-            .revoke_view(&id, reason.as_deref(), Utc::now())?;
-        worker.apply_revoked(&r);
-        Ok(r)
+    revoke(&gw, move |store| {
+        store.revoke_view(&id, reason.as_deref(), Utc::now())
     })
-    .await?;
-    Ok(revoked_json(&revoked))
+    .await
 }
 
 fn not_registered(kind: &str, id: &Id) -> ApiError {
