@@ -462,7 +462,7 @@ fn run(
             Logic::Unauthorized { checks, .. } | Logic::NoMatchingPolicy { checks },
         )) if !checks.is_empty() => {
             explanation.failed_checks = checks.iter().map(ToString::to_string).collect();
-            Some(reason_for_failed_checks(checks))
+            Some(reason_for_failed_checks(token, checks))
         }
         Err(BiscuitError::FailedLogic(Logic::Unauthorized {
             policy: MatchedPolicy::Deny(i),
@@ -499,10 +499,10 @@ fn reason_for_build_error(e: &BiscuitError) -> Reason {
 }
 
 /// `expired` when a failed check is a block's expiry check, else `check_failed`.
-fn reason_for_failed_checks(checks: &[FailedCheck]) -> Reason {
-    let expired = checks.iter().any(|c| match c {
-        FailedCheck::Block(b) => token::is_expiry_check(&b.rule),
-        FailedCheck::Authorizer(_) => false,
+fn reason_for_failed_checks(token: Option<&VerifiedToken>, checks: &[FailedCheck]) -> Reason {
+    let expired = checks.iter().any(|c| match (c, token) {
+        (FailedCheck::Block(b), Some(t)) => t.is_expiry_check_at(b.block_id, b.check_id),
+        _ => false,
     });
     if expired {
         Reason::Expired

@@ -148,10 +148,35 @@ fn expiry_of(check: &Check) -> Option<DateTime<Utc>> {
 
 /// True when `check_source` (one printed check) is an expiry check.
 pub fn is_expiry_check(check_source: &str) -> bool {
+    if nesting_depth(check_source) > MAX_NESTING {
+        return false;
+    }
     guard_parser(|| BlockBuilder::new().code(format!("{check_source};")))
         .and_then(Result::ok)
         .and_then(|b| b.checks.first().and_then(expiry_of))
         .is_some()
+}
+
+/// Deepest parenthesis nesting Datalog text may have before it reaches
+/// biscuit-auth's parser, which recurses once per level with no limit (a
+/// stack overflow aborts the process; found by fuzzing).
+pub(crate) const MAX_NESTING: usize = 64;
+
+/// The deepest parenthesis nesting in `text`.
+pub(crate) fn nesting_depth(text: &str) -> usize {
+    let mut depth = 0usize;
+    let mut deepest = 0;
+    for b in text.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Runs biscuit-auth's Datalog parser on text that may come from outside;
@@ -392,6 +417,7 @@ pub fn decode(text: &str, max_token_bytes: usize) -> Result<UnverifiedBiscuit, T
 pub struct VerifiedToken {
     biscuit: Biscuit,
     claims: Claims,
+    expiry_checks: Vec<(u32, u32)>,
 }
 
 impl VerifiedToken {
@@ -402,6 +428,11 @@ impl VerifiedToken {
     /// What its authority block says.
     pub fn claims(&self) -> &Claims {
         &self.claims
+    }
+    /// True when check `check` of block `block` is an expiry check
+    /// (`time($t), $t <= date`): a failure there means `expired`.
+    pub fn is_expiry_check_at(&self, block: u32, check: u32) -> bool {
+        self.expiry_checks.contains(&(block, check))
     }
     /// Every block's revocation id, authority first.
     pub fn revocation_ids(&self) -> Vec<Vec<u8>> {
@@ -468,9 +499,22 @@ fn verify_parsed(
     let blocks = decode_blocks(bytes)?;
     let builders: Vec<&BlockBuilder> = blocks.iter().map(|b| &b.builder).collect();
     admit(&builders, limits)?;
+    let expiry_checks = blocks
+        .iter()
+        .zip(0u32..)
+        .flat_map(|(b, block)| {
+            b.builder
+                .checks
+                .iter()
+                .zip(0u32..)
+                .filter(|(c, _)| expiry_of(c).is_some())
+                .map(move |(_, check)| (block, check))
+        })
+        .collect();
     Ok(VerifiedToken {
         biscuit,
         claims: claims_of(&blocks),
+        expiry_checks,
     })
 }
 
@@ -529,6 +573,10 @@ const REQUEST_FACTS: [(&str, u64); 5] = [
     ("view_setting", 5),
 ];
 
+/// Longest expression (in operations) an attenuation block may hold: deep
+/// nesting costs stack in biscuit-auth's printer and parser.
+const MAX_EXPRESSION_OPS: usize = 128;
+
 /// Bound used for a predicate whose facts are derived by rules (or unknown).
 const DERIVED_FACTS_BOUND: u64 = 1000;
 
@@ -582,6 +630,13 @@ fn admit(blocks: &[&BlockBuilder], limits: &TokenLimits) -> Result<(), TokenErro
             .iter()
             .chain(block.checks.iter().flat_map(|c| c.queries.iter()));
         for query in queries {
+            if query
+                .expressions
+                .iter()
+                .any(|e| e.ops.len() > MAX_EXPRESSION_OPS)
+            {
+                return Err(TokenError::TooExpensive("an expression is too long"));
+            }
             if cost(query) > limits.max_query_cost {
                 return Err(TokenError::TooExpensive(
                     "a rule or check could match too many facts",
