@@ -68,6 +68,12 @@ impl fmt::Debug for Policy {
 impl Policy {
     /// Parses Datalog policy source and sets the run limits.
     pub fn from_source(source: &str, limits: RunLimits) -> Result<Self, PolicyError> {
+        if token::nesting_depth(source) > token::MAX_NESTING {
+            return Err(PolicyError::Parse(format!(
+                "nested deeper than {} levels",
+                token::MAX_NESTING
+            )));
+        }
         let parsed =
             token::guard_parser(|| AuthorizerBuilder::new().code(source)).ok_or_else(|| {
                 PolicyError::Parse("a `trusting` scope names an invalid public key".into())
