@@ -4,7 +4,9 @@
 //!
 //! Before measuring, prints the character length of a guest share link
 //! `https://share.example.com/s/<token>` as issued and after one
-//! attenuation; the targets are at most 400 and 700 characters.
+//! attenuation, with the plain (`tsr_`) and the compact (`tsz_`, what links
+//! carry) text forms; the targets are at most 400 and 700 characters. Also
+//! measures making a link (deflate) and reading one (inflate).
 //!
 //! Run with `cargo bench --bench tokens`.
 // criterion's macros and this file's helpers need no docs of their own.
@@ -22,11 +24,12 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 
 use tessera::keys::PrivateKeyring;
+use tessera::link::share_link;
 use tessera::model::{Grant, Id, Operation, Restriction};
 use tessera::token::{self, DEFAULT_MAX_TOKEN_BYTES};
 
 /// The base URL share links are printed on in the length report.
-const SHARE_BASE: &str = "https://share.example.com/s/";
+const SHARE_BASE: &str = "https://share.example.com";
 /// The issue's target for a fresh guest share link.
 const LINK_TARGET: usize = 400;
 /// The issue's target after one attenuation.
@@ -44,8 +47,12 @@ fn id(s: &str) -> Id {
 
 /// A guest grant on one view with two operations and a 90-day expiry.
 fn guest_grant(now: DateTime<Utc>) -> Grant {
+    guest_grant_on("ws_1", "v_1", now)
+}
+
+fn guest_grant_on(workspace: &str, view: &str, now: DateTime<Utc>) -> Grant {
     let ops: BTreeSet<Operation> = [Operation::Read, Operation::Export].into();
-    Grant::guest(id("ws_1"), id("v_1"), &ops).expires_at(Some(now + chrono::Duration::days(90)))
+    Grant::guest(id(workspace), id(view), &ops).expires_at(Some(now + chrono::Duration::days(90)))
 }
 
 /// A restriction to `read` only, expiring 30 days from `now`.
@@ -61,33 +68,46 @@ fn print_share_link_lengths() {
     let now = now();
     let mut rng = StdRng::seed_from_u64(7);
     let ring = PrivateKeyring::generate_with_rng(&mut rng, now);
-    let issued = token::issue_with_rng(&guest_grant(now), &ring, now, &mut rng).expect("issue");
-    let attenuated = token::attenuate_with_rng(
-        issued.token.expose(),
-        &read_only_sooner(now),
-        now,
-        DEFAULT_MAX_TOKEN_BYTES,
-        &mut rng,
-    )
-    .expect("attenuate");
-    let link = format!("{SHARE_BASE}{}", issued.token.expose());
-    let child = format!("{SHARE_BASE}{}", attenuated.expose());
     let verdict = |len: usize, target: usize| if len <= target { "ok" } else { "OVER" };
-    eprintln!("share link length (https://share.example.com/s/<token>):");
-    eprintln!(
-        "  guest, 1 view, 2 operations, expiry: {:>4} chars (token {:>4}), target <= {LINK_TARGET}: {}",
-        link.chars().count(),
-        issued.token.expose().len(),
-        verdict(link.chars().count(), LINK_TARGET),
-    );
-    eprintln!(
-        "  after one attenuation (ops, expiry): {:>4} chars (token {:>4}), target <= {ATTENUATED_LINK_TARGET}: {}",
-        child.chars().count(),
-        attenuated.expose().len(),
-        verdict(child.chars().count(), ATTENUATED_LINK_TARGET),
-    );
-    print_breakdown("issued", issued.token.expose());
-    print_breakdown("attenuated", attenuated.expose());
+    eprintln!("share link length ({SHARE_BASE}/s/<token>):");
+    // Short ids, and 17-character ids like a workspace product's (Airtable's app…/viw…).
+    for (workspace, view) in [("ws_1", "v_1"), ("appX8k2Lm9Qr3Tz1V", "viwR4t6Y8u0I2o4P6")] {
+        let grant = guest_grant_on(workspace, view, now);
+        let issued = token::issue_with_rng(&grant, &ring, now, &mut rng).expect("issue");
+        let attenuated = token::attenuate_with_rng(
+            issued.token.expose(),
+            &read_only_sooner(now),
+            now,
+            DEFAULT_MAX_TOKEN_BYTES,
+            &mut rng,
+        )
+        .expect("attenuate");
+        eprintln!("  ids {workspace} / {view}:");
+        for (name, text, target) in [
+            (
+                "guest, 1 view, 2 operations, expiry",
+                issued.token.expose(),
+                LINK_TARGET,
+            ),
+            (
+                "after one attenuation (ops, expiry)",
+                attenuated.expose(),
+                ATTENUATED_LINK_TARGET,
+            ),
+        ] {
+            let plain = format!("{SHARE_BASE}/s/{text}").len();
+            let link = share_link(SHARE_BASE, text, DEFAULT_MAX_TOKEN_BYTES).expect("link");
+            eprintln!(
+                "    {name}: {:>4} chars (plain tsr_ form {plain:>4}), target <= {target}: {}",
+                link.len(),
+                verdict(link.len(), target),
+            );
+        }
+        if workspace == "ws_1" {
+            print_breakdown("issued", issued.token.expose());
+            print_breakdown("attenuated", attenuated.expose());
+        }
+    }
 }
 
 /// Where a token's bytes go: each block's payload (and the symbols it
@@ -157,6 +177,21 @@ fn bench_tokens(c: &mut Criterion) {
             )
             .expect("attenuate")
         })
+    });
+
+    group.bench_function("share_link/make", |b| {
+        b.iter(|| {
+            share_link(
+                SHARE_BASE,
+                black_box(parent.expose()),
+                DEFAULT_MAX_TOKEN_BYTES,
+            )
+        })
+    });
+    let link = share_link(SHARE_BASE, parent.expose(), DEFAULT_MAX_TOKEN_BYTES).expect("link");
+    let compact = link.rsplit_once("/s/").expect("a link").1.to_owned();
+    group.bench_function("share_link/read_compact", |b| {
+        b.iter(|| token::decode_bytes(black_box(&compact), DEFAULT_MAX_TOKEN_BYTES))
     });
 
     for (name, text) in [("inspect/1_block", &parent), ("inspect/2_blocks", &child)] {

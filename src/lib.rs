@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod cli;
 pub mod gateway;
 pub mod keys;
+pub mod link;
 pub mod model;
 pub mod routes;
 pub mod store;

@@ -1004,7 +1004,35 @@ fn link_prints_a_share_link() {
     let env = Env::ready();
     let token = env.guest("read");
     let link = env.run(&["link", &token, "--base", "https://share.example.com/"]);
-    assert_eq!(link, format!("https://share.example.com/s/{token}\n"));
+    // The link carries the compact form of the same token: shorter, and
+    // every command reads it like the plain form.
+    let carried = link
+        .trim()
+        .strip_prefix("https://share.example.com/s/")
+        .unwrap();
+    assert!(carried.starts_with("tsz_"), "{link}");
+    assert!(carried.len() < token.len());
+    let described =
+        |t: &str| -> Value { serde_json::from_str(&env.run(&["inspect", t, "--json"])).unwrap() };
+    assert_eq!(described(carried), described(&token));
+    let read = ["--op", "read", "--view", "v_1"];
+    assert_eq!(
+        env.check(Some(carried), &read),
+        (0, "allowed: read on view:v_1\n".into())
+    );
+    let write = ["--op", "write", "--view", "v_1"];
+    assert_eq!(
+        env.check(Some(carried), &write),
+        env.check(Some(&token), &write)
+    );
+    // Attenuating the carried token keeps the compact form; its link is itself.
+    let narrowed = env.run(&["attenuate", carried, "--allow", "read"]);
+    assert!(narrowed.starts_with("tsz_"), "{narrowed}");
+    assert_eq!(
+        env.run(&["link", narrowed.trim(), "--base", "https://x"])
+            .trim(),
+        format!("https://x/s/{}", narrowed.trim())
+    );
     env.cmd()
         .args(["link", "tsr_junk", "--base", "https://x"])
         .assert()

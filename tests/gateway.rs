@@ -869,7 +869,18 @@ async fn share_link_becomes_a_session_cookie_usable_as_a_credential() {
     .await;
     let (tok, tid) = token_and_id(&v);
     let link = v["share_link"].as_str().expect("share_link");
-    assert_eq!(link, format!("{}/s/{tok}", s.base));
+    // The link carries the token's compact form (the same biscuit, deflated).
+    let carried = link
+        .strip_prefix(&format!("{}/s/", s.base))
+        .expect("a link on the gateway");
+    assert!(
+        carried.starts_with(tessera::token::COMPACT_PREFIX),
+        "{link}"
+    );
+    assert_eq!(
+        tessera::token::decode_bytes(carried, 8192).unwrap(),
+        tessera::token::decode_bytes(&tok, 8192).unwrap()
+    );
 
     let r = client().get(link).send().await.unwrap();
     assert_eq!(r.status(), 303);
@@ -882,7 +893,7 @@ async fn share_link_becomes_a_session_cookie_usable_as_a_credential() {
     assert_eq!(cookies.len(), 1);
     let (name, value, attrs) = cookie_attributes(cookies[0].to_str().unwrap());
     assert_eq!(name, "tessera_session");
-    assert_eq!(value, tok);
+    assert_eq!(value, carried);
     for a in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
         assert!(attrs.iter().any(|x| x == a), "cookie lacks {a}: {attrs:?}");
     }
@@ -891,10 +902,19 @@ async fn share_link_becomes_a_session_cookie_usable_as_a_credential() {
         (3500..=3600).contains(&age),
         "Max-Age {age} must not outlive the token (1h)"
     );
+    let body = r.text().await.unwrap();
     assert!(
-        !r.text().await.unwrap().contains(&tok),
+        !body.contains(&tok) && !body.contains(carried),
         "the body never echoes the token"
     );
+    // The compact form is a Bearer credential too.
+    expect_allow(
+        fwd(&s, "GET", "/views/v_1", Some(carried)).await,
+        "guest",
+        "read",
+        "view:v_1",
+    )
+    .await;
 
     // The cookie is a credential like Bearer, and grants no more than the token.
     let cookie = format!("theme=dark; tessera_session={value}; lang=en");
@@ -957,10 +977,15 @@ async fn dead_share_links_all_get_the_same_404_page() {
     // A copy of a token without expiry, attenuated offline to 2 s.
     let (live, _) = guest(&s, "ws_1", "v_2", &["read"]).await;
     let short_copy = attenuate(&live, &["--expires", "2s"]);
+    let short_link = short["share_link"].as_str().unwrap().to_owned();
     assert_eq!(
-        short["share_link"],
-        format!("https://share.example.com/s/{short_tok}")
+        short_link,
+        tessera::link::share_link("https://share.example.com", &short_tok, 8192).unwrap()
     );
+    let short_path = short_link
+        .strip_prefix("https://share.example.com")
+        .unwrap()
+        .to_owned();
     expect_allow(
         fwd(&s, "GET", "/views/v_1", Some(&short_tok)).await,
         "guest",
@@ -1050,8 +1075,13 @@ async fn dead_share_links_all_get_the_same_404_page() {
     let wait = Duration::from_millis(3000).saturating_sub(issued_at.elapsed());
     tokio::time::sleep(wait).await;
     assert_eq!(dead(format!("/s/{short_tok}")).await, page);
+    assert_eq!(dead(short_path).await, page, "the compact link, expired");
     assert_eq!(dead(format!("/s/{short_copy}")).await, page);
-    assert!(!page.1.contains("tsr_"), "the page never echoes a token");
+    assert_eq!(dead("/s/tsz_AAAAAAAAAAAAAAAAAAAAAAAA".into()).await, page);
+    assert!(
+        !page.1.contains("tsr_") && !page.1.contains("tsz_"),
+        "the page never echoes a token"
+    );
 
     // The expired and revoked tokens as credentials: 401 with the reason.
     expect_deny(

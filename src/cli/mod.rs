@@ -564,7 +564,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Link { token, base } => {
             let token = read_token(&token)?;
             token::decode(&token, DEFAULT_MAX_TOKEN_BYTES)?;
-            println!("{}", share_link(&base, &token));
+            println!(
+                "{}",
+                crate::link::share_link(&base, &token, DEFAULT_MAX_TOKEN_BYTES)?
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -601,11 +604,6 @@ fn serve(data: DataDir, args: &ServeArgs) -> Result<ExitCode> {
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `{base}/s/{token}`, with the prefix the token carries.
-pub fn share_link(base: &str, token: &str) -> String {
-    format!("{}/s/{}", base.trim_end_matches('/'), token.trim())
 }
 
 fn open_store(data: &DataDir) -> Result<Store> {

@@ -128,7 +128,13 @@ async fn issue(State(gw): State<Gateway>, body: axum::body::Bytes) -> Result<Res
     let mut out = ledger_json(&entry, now);
     out["token"] = json!(token.expose());
     if entry.kind == TokenKind::Guest {
-        out["share_link"] = json!(crate::cli::share_link(&gw.share_base(), token.expose()));
+        let link = crate::link::share_link(
+            &gw.share_base(),
+            token.expose(),
+            gw.config().max_token_bytes,
+        )
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        out["share_link"] = json!(link);
     }
     Ok((StatusCode::CREATED, Json(out)).into_response())
 }

@@ -130,6 +130,9 @@ fn token_decode(root: &Path, samples: Option<&Path>, tokens: &[String]) {
     for t in tokens {
         s.add(Some(0), &raw(t));
         s.add(Some(1), t.as_bytes());
+        // The compact form share links carry (`tsz_`, deflated).
+        let compact = token::shortest_text(t, DEFAULT_MAX_TOKEN_BYTES).expect("compact");
+        s.add(Some(1), compact.expose().as_bytes());
     }
     let t = &tokens[0];
     let body = t.strip_prefix("tsr_").expect("prefixed");
@@ -141,6 +144,9 @@ fn token_decode(root: &Path, samples: Option<&Path>, tokens: &[String]) {
         "tsr_".to_owned(),
         "tsr_AAAA".to_owned(),
         "tsr_!!!".to_owned(),
+        "tsz_".to_owned(),
+        "tsz_AAAA".to_owned(),
+        "tsz_Y2BgYGBgYGBgYGBgYGBgYGBgYGAAAA".to_owned(),
         "check if time($t), $t <= 2027-02-22T00:00:00Z".to_owned(),
         "check if time($t), $t < 2027-02-22T00:00:00Z".to_owned(),
     ] {

@@ -4,7 +4,8 @@
 //!
 //! The text form is `tsr_` followed by the biscuit's URL-safe base64 without
 //! padding. Every function here accepts the text with or without the prefix
-//! and with or without padding.
+//! and with or without padding, and also the compact form share links use
+//! (`tsz_`, see [`compact`]): the same biscuit, deflated with a dictionary.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -22,10 +23,13 @@ use rand::{CryptoRng, RngCore};
 use serde::Serialize;
 
 use crate::keys::{PrivateKeyring, PublicKeyring};
+
+pub mod compact;
 use crate::model::{
     Grant, Id, LedgerEntry, ModelError, Operation, Resource, ResourceKind, Restriction, Right,
     TokenKind,
 };
+pub use compact::COMPACT_PREFIX;
 
 /// The prefix of every token Tessera prints, so secret scanners can find them.
 pub const TOKEN_PREFIX: &str = "tsr_";
@@ -379,23 +383,63 @@ pub fn attenuate_with_rng<R: RngCore + CryptoRng>(
             | biscuit_auth::error::Token::AlreadySealed => TokenError::Sealed,
             _ => TokenError::Build,
         })?;
-    Ok(encode(&appended.to_vec().map_err(build_error)?))
+    // The copy keeps the form it was given in.
+    let bytes = appended.to_vec().map_err(build_error)?;
+    if is_compact(token) {
+        encode_compact(&bytes)
+    } else {
+        Ok(encode(&bytes))
+    }
 }
 
 fn encode(bytes: &[u8]) -> SecretToken {
-    SecretToken(format!(
-        "{TOKEN_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    ))
+    SecretToken(format!("{TOKEN_PREFIX}{}", base64_text(bytes)))
 }
 
-/// The raw bytes of a token's text form (prefix and padding optional).
+fn encode_compact(bytes: &[u8]) -> Result<SecretToken, TokenError> {
+    Ok(SecretToken(format!(
+        "{COMPACT_PREFIX}{}",
+        base64_text(&compact::deflate(bytes)?)
+    )))
+}
+
+fn base64_text(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn is_compact(text: &str) -> bool {
+    text.trim().starts_with(COMPACT_PREFIX)
+}
+
+/// The shorter of a token's two text forms (plain `tsr_` or compact `tsz_`):
+/// what share links carry. The token itself is unchanged.
+pub fn shortest_text(text: &str, max_token_bytes: usize) -> Result<SecretToken, TokenError> {
+    let bytes = decode_bytes(text, max_token_bytes)?;
+    let plain = encode(&bytes);
+    let compact = encode_compact(&bytes)?;
+    Ok(if compact.0.len() < plain.0.len() {
+        compact
+    } else {
+        plain
+    })
+}
+
+/// The raw bytes of a token's text form (prefix and padding optional; the
+/// compact form inflated).
 pub fn decode_bytes(text: &str, max_token_bytes: usize) -> Result<Vec<u8>, TokenError> {
     let text = text.trim();
     if text.len() > max_token_bytes {
         return Err(TokenError::Malformed("token is larger than the limit"));
     }
-    let body = text.strip_prefix(TOKEN_PREFIX).unwrap_or(text);
+    if let Some(body) = text.strip_prefix(COMPACT_PREFIX) {
+        // Admit a compact token exactly when its plain form would fit.
+        let plain_limit = max_token_bytes.saturating_sub(TOKEN_PREFIX.len()) / 4 * 3;
+        return compact::inflate(&base64_bytes(body)?, plain_limit);
+    }
+    base64_bytes(text.strip_prefix(TOKEN_PREFIX).unwrap_or(text))
+}
+
+fn base64_bytes(body: &str) -> Result<Vec<u8>, TokenError> {
     let body = body.trim_end_matches('=');
     if body.is_empty() {
         return Err(TokenError::Malformed("empty token"));
