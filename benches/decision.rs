@@ -24,7 +24,10 @@
 //!
 //! Every token comes from a seeded RNG and every decision runs at a fixed
 //! `now`. At the end, the cold/baseline ratios are printed from criterion's
-//! estimates. Run with `cargo bench --bench decision`.
+//! estimates, and again from a paired comparison (cold and baseline batches
+//! timed back to back, median ratio over rounds), which a machine whose
+//! speed drifts between criterion's groups cannot skew.
+//! Run with `cargo bench --bench decision`.
 // criterion's macros and this file's helpers need no docs of their own.
 #![allow(missing_docs)]
 
@@ -620,9 +623,76 @@ fn print_summary(since: SystemTime) {
     );
 }
 
+/// Rounds of the paired comparison, and decisions of each kind per round.
+const PAIRED_ROUNDS: usize = 21;
+const PAIRED_BATCH: u32 = 200;
+
+/// cold/baseline measured in pairs: each round times a batch of Tessera's
+/// cold decisions and a batch of the raw biscuit-auth baseline back to back
+/// (alternating which goes first), and the median of the per-round ratios
+/// is printed. On a shared machine whose speed drifts between criterion's
+/// groups (measured minutes apart), pairing keeps both sides under the same
+/// load.
+fn print_paired_ratios() {
+    let fx = Fixture::new();
+    let empty = RevocationSet::default();
+    let ctx = fx.context(&empty);
+    let request = request();
+    let baseline = Baseline::new(fx.public.clone());
+    let now = SystemTime::from(fx.now);
+    eprintln!(
+        "paired cold/baseline (median of {PAIRED_ROUNDS} rounds of {PAIRED_BATCH}+{PAIRED_BATCH} decisions; min..max):"
+    );
+    for (blocks, text) in BLOCKS.iter().zip(&fx.tokens) {
+        let bytes = token::decode_bytes(text.expose(), DEFAULT_MAX_TOKEN_BYTES).expect("bytes");
+        let time_cold = || {
+            let start = Instant::now();
+            for _ in 0..PAIRED_BATCH {
+                black_box(authorize::decide(
+                    &ctx,
+                    Some(black_box(text.expose())),
+                    &request,
+                    fx.now,
+                ));
+            }
+            start.elapsed()
+        };
+        let time_baseline = || {
+            let start = Instant::now();
+            for _ in 0..PAIRED_BATCH {
+                black_box(baseline.decide(black_box(&bytes), now));
+            }
+            start.elapsed()
+        };
+        let mut ratios: Vec<f64> = (0..PAIRED_ROUNDS)
+            .map(|round| {
+                let (cold, base) = if round % 2 == 0 {
+                    let c = time_cold();
+                    (c, time_baseline())
+                } else {
+                    let b = time_baseline();
+                    (time_cold(), b)
+                };
+                cold.as_secs_f64() / base.as_secs_f64()
+            })
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        eprintln!(
+            "  {blocks} block(s): {:.3}x  ({:.3}..{:.3})",
+            ratios[PAIRED_ROUNDS / 2],
+            ratios[0],
+            ratios[PAIRED_ROUNDS - 1],
+        );
+    }
+}
+
 fn main() {
     let since = SystemTime::now();
     benches();
     Criterion::default().configure_from_args().final_summary();
     print_summary(since);
+    // Only when measuring (`cargo bench`), not in `cargo test --benches`.
+    if std::env::args().any(|a| a == "--bench") {
+        print_paired_ratios();
+    }
 }

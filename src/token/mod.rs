@@ -12,10 +12,12 @@ use std::fmt;
 use std::time::SystemTime;
 
 use base64::Engine;
+use biscuit_auth::builder::Convert;
 use biscuit_auth::builder::{
     self, date, fact, int, pred, rule, string, var, BlockBuilder, Check, CheckKind, Expression, Op,
     Term,
 };
+use biscuit_auth::datalog::{self, SymbolTable};
 use biscuit_auth::{Biscuit, KeyPair, UnverifiedBiscuit};
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -123,28 +125,28 @@ fn expiry_check(at: DateTime<Utc>) -> Check {
 }
 
 /// The expiry a check states, when it is the `time($t), $t <= date` (or `<`) form.
-fn expiry_of(check: &Check) -> Option<DateTime<Utc>> {
+fn expiry_of(check: &datalog::Check, symbols: &SymbolTable) -> Option<DateTime<Utc>> {
     let [query] = check.queries.as_slice() else {
         return None;
     };
     let [time] = query.body.as_slice() else {
         return None;
     };
-    let [Term::Variable(t)] = time.terms.as_slice() else {
+    let [datalog::Term::Variable(t)] = time.terms.as_slice() else {
         return None;
     };
     let [expression] = query.expressions.as_slice() else {
         return None;
     };
     match (
-        time.name.as_str(),
-        check.kind.clone(),
+        symbols.get_symbol(time.name),
+        &check.kind,
         expression.ops.as_slice(),
     ) {
         (
-            "time",
+            Some("time"),
             CheckKind::One,
-            [Op::Value(Term::Variable(v)), Op::Value(Term::Date(secs)), Op::Binary(builder::Binary::LessOrEqual | builder::Binary::LessThan)],
+            [datalog::Op::Value(datalog::Term::Variable(v)), datalog::Op::Value(datalog::Term::Date(secs)), datalog::Op::Binary(datalog::Binary::LessOrEqual | datalog::Binary::LessThan)],
         ) if v == t => DateTime::from_timestamp(i64::try_from(*secs).ok()?, 0),
         _ => None,
     }
@@ -155,9 +157,13 @@ pub fn is_expiry_check(check_source: &str) -> bool {
     if nesting_depth(check_source) > MAX_NESTING {
         return false;
     }
+    let mut symbols = SymbolTable::new();
     guard_parser(|| BlockBuilder::new().code(format!("{check_source};")))
         .and_then(Result::ok)
-        .and_then(|b| b.checks.first().and_then(expiry_of))
+        .and_then(|b| {
+            let check = b.checks.first()?.convert(&mut symbols);
+            expiry_of(&check, &symbols)
+        })
         .is_some()
 }
 
@@ -540,24 +546,24 @@ fn verify_parsed(
         }
         _ => TokenError::Malformed("token could not be verified"),
     })?;
-    let blocks = decode_blocks(bytes)?;
-    let builders: Vec<&BlockBuilder> = blocks.iter().map(|b| &b.builder).collect();
-    admit(&builders, limits)?;
-    let expiry_checks = blocks
+    let decoded = decode_blocks(bytes)?;
+    admit(&decoded, limits)?;
+    let expiry_checks = decoded
+        .blocks
         .iter()
         .zip(0u32..)
         .flat_map(|(b, block)| {
-            b.builder
-                .checks
+            let symbols = decoded.symbols_of(b);
+            b.checks
                 .iter()
                 .zip(0u32..)
-                .filter(|(c, _)| expiry_of(c).is_some())
+                .filter(|(c, _)| expiry_of(c, symbols).is_some())
                 .map(move |(_, check)| (block, check))
         })
         .collect();
     Ok(VerifiedToken {
         biscuit,
-        claims: claims_of(&blocks),
+        claims: claims_of(&decoded),
         expiry_checks,
     })
 }
@@ -626,17 +632,19 @@ const DERIVED_FACTS_BOUND: u64 = 1000;
 
 /// Refuses attenuation blocks that are too large or whose queries could
 /// explode: a static, conservative estimate of each query's join size.
-fn admit(blocks: &[&BlockBuilder], limits: &TokenLimits) -> Result<(), TokenError> {
+fn admit(token: &DecodedToken, limits: &TokenLimits) -> Result<(), TokenError> {
     let mut counts: HashMap<&str, u64> = REQUEST_FACTS.into_iter().collect();
     let mut derived: HashSet<&str> = HashSet::new();
-    for block in blocks {
+    for block in &token.blocks {
         for f in &block.facts {
-            *counts.entry(f.predicate.name.as_str()).or_default() += 1;
+            *counts
+                .entry(token.symbol(block, f.predicate.name))
+                .or_default() += 1;
         }
     }
-    for block in blocks.iter().skip(1) {
+    for block in token.blocks.iter().skip(1) {
         for r in &block.rules {
-            derived.insert(r.head.name.as_str());
+            derived.insert(token.symbol(block, r.head.name));
         }
     }
     let bound = |name: &str| {
@@ -647,19 +655,22 @@ fn admit(blocks: &[&BlockBuilder], limits: &TokenLimits) -> Result<(), TokenErro
         }
     };
     // A predicate with no variable matches at most one fact.
-    let factor = |p: &builder::Predicate| {
-        if p.terms.iter().any(|t| matches!(t, Term::Variable(_))) {
-            bound(&p.name)
+    let factor = |block: &DecodedBlock, p: &datalog::Predicate| {
+        if p.terms
+            .iter()
+            .any(|t| matches!(t, datalog::Term::Variable(_)))
+        {
+            bound(token.symbol(block, p.name))
         } else {
             1
         }
     };
-    let cost = |rule: &builder::Rule| {
+    let cost = |block: &DecodedBlock, rule: &datalog::Rule| {
         rule.body
             .iter()
-            .fold(1u64, |acc, p| acc.saturating_mul(factor(p)))
+            .fold(1u64, |acc, p| acc.saturating_mul(factor(block, p)))
     };
-    for block in blocks.iter().skip(1) {
+    for block in token.blocks.iter().skip(1) {
         if block.facts.len() > limits.max_facts_per_block {
             return Err(TokenError::TooExpensive("too many facts in a block"));
         }
@@ -681,7 +692,7 @@ fn admit(blocks: &[&BlockBuilder], limits: &TokenLimits) -> Result<(), TokenErro
             {
                 return Err(TokenError::TooExpensive("an expression is too long"));
             }
-            if cost(query) > limits.max_query_cost {
+            if cost(block, query) > limits.max_query_cost {
                 return Err(TokenError::TooExpensive(
                     "a rule or check could match too many facts",
                 ));
@@ -774,27 +785,31 @@ pub fn describe(unverified: &UnverifiedBiscuit) -> Result<Description, TokenErro
     let bytes = unverified
         .to_vec()
         .map_err(|_| TokenError::Malformed("unreadable token"))?;
-    let blocks = decode_blocks(&bytes)?;
+    let decoded = decode_blocks(&bytes)?;
     let revocation_ids: Vec<String> = unverified
         .revocation_identifiers()
         .iter()
         .map(hex::encode)
         .collect();
     Ok(Description {
-        claims: claims_of(&blocks),
+        claims: claims_of(&decoded),
         root_key_id: unverified.root_key_id(),
-        blocks: blocks
+        blocks: decoded
+            .blocks
             .iter()
             .enumerate()
-            .map(|(index, b)| BlockDescription {
-                index,
-                context: b.context.clone(),
-                facts: b.builder.facts.iter().map(printed).collect(),
-                rules: b.builder.rules.iter().map(printed).collect(),
-                checks: b.builder.checks.iter().map(printed).collect(),
-                revocation_id: revocation_ids.get(index).cloned().unwrap_or_default(),
+            .map(|(index, b)| {
+                let builder = decoded.builder_of(b)?;
+                Ok(BlockDescription {
+                    index,
+                    context: b.context.clone(),
+                    facts: builder.facts.iter().map(printed).collect(),
+                    rules: builder.rules.iter().map(printed).collect(),
+                    checks: builder.checks.iter().map(printed).collect(),
+                    revocation_id: revocation_ids.get(index).cloned().unwrap_or_default(),
+                })
             })
-            .collect(),
+            .collect::<Result<_, TokenError>>()?,
         revocation_ids,
     })
 }
@@ -808,39 +823,40 @@ fn printed(statement: &impl fmt::Display) -> String {
 }
 
 /// One block read back from the serialized token.
+/// One block as biscuit decodes it: Datalog with symbols by index.
 struct DecodedBlock {
-    builder: BlockBuilder,
+    facts: Vec<datalog::Fact>,
+    rules: Vec<datalog::Rule>,
+    checks: Vec<datalog::Check>,
     context: Option<String>,
+    /// A third-party block's own symbols; the others use the token's.
+    own_symbols: Option<SymbolTable>,
 }
 
-/// Reads every block's facts, rules and checks from the serialized token,
-/// resolving symbols as biscuit does: first-party blocks share the token's
-/// table, a third-party block has its own.
-fn decode_blocks(bytes: &[u8]) -> Result<Vec<DecodedBlock>, TokenError> {
-    use biscuit_auth::builder::Convert;
-    use biscuit_auth::format::{convert, schema};
+/// Every block of a token, and the symbol table first-party blocks share.
+/// Read once per verification: claims, admission and expiry checks work on
+/// symbol indexes, so nothing is printed or copied into builder types (that
+/// happens only to describe a token).
+struct DecodedToken {
+    blocks: Vec<DecodedBlock>,
+    symbols: SymbolTable,
+}
 
-    let unreadable = |_| TokenError::Malformed("unreadable block");
-    let container =
-        schema::Biscuit::decode(bytes).map_err(|_| TokenError::Malformed("unreadable token"))?;
-    let mut symbols = biscuit_auth::datalog::SymbolTable::new();
-    let mut out = Vec::with_capacity(1 + container.blocks.len());
-    for signed in std::iter::once(&container.authority).chain(&container.blocks) {
-        let proto = schema::Block::decode(signed.block.as_slice())
-            .map_err(|_| TokenError::Malformed("unreadable block"))?;
-        let external = signed
-            .external_signature
-            .as_ref()
-            .map(|s| biscuit_auth::PublicKey::from_proto(&s.public_key))
-            .transpose()
-            .map_err(unreadable)?;
-        let block = convert::proto_block_to_token_block(&proto, external).map_err(unreadable)?;
-        let table = if external.is_some() {
-            &block.symbols
-        } else {
-            symbols.extend(&block.symbols).map_err(unreadable)?;
-            &symbols
-        };
+impl DecodedToken {
+    fn symbols_of<'a>(&'a self, block: &'a DecodedBlock) -> &'a SymbolTable {
+        block.own_symbols.as_ref().unwrap_or(&self.symbols)
+    }
+
+    /// The text of a symbol of `block` ("" for an unknown index, which
+    /// biscuit has already refused when it parsed the token).
+    fn symbol<'a>(&'a self, block: &'a DecodedBlock, index: u64) -> &'a str {
+        self.symbols_of(block).get_symbol(index).unwrap_or_default()
+    }
+
+    /// The block's statements as builder types, to print them.
+    fn builder_of(&self, block: &DecodedBlock) -> Result<BlockBuilder, TokenError> {
+        let unreadable = |_| TokenError::Malformed("unreadable block");
+        let table = self.symbols_of(block);
         let mut builder = BlockBuilder::new();
         builder.facts = block
             .facts
@@ -860,24 +876,58 @@ fn decode_blocks(bytes: &[u8]) -> Result<Vec<DecodedBlock>, TokenError> {
             .map(|c| Check::convert_from(c, table))
             .collect::<Result<_, _>>()
             .map_err(unreadable)?;
-        out.push(DecodedBlock {
-            builder,
-            context: block.context.clone(),
+        Ok(builder)
+    }
+}
+
+/// Reads every block's facts, rules and checks from the serialized token,
+/// resolving symbols as biscuit does: first-party blocks share the token's
+/// table, a third-party block has its own.
+fn decode_blocks(bytes: &[u8]) -> Result<DecodedToken, TokenError> {
+    use biscuit_auth::format::{convert, schema};
+
+    let unreadable = |_| TokenError::Malformed("unreadable block");
+    let container =
+        schema::Biscuit::decode(bytes).map_err(|_| TokenError::Malformed("unreadable token"))?;
+    let mut symbols = SymbolTable::new();
+    let mut blocks = Vec::with_capacity(1 + container.blocks.len());
+    for signed in std::iter::once(&container.authority).chain(&container.blocks) {
+        let proto = schema::Block::decode(signed.block.as_slice())
+            .map_err(|_| TokenError::Malformed("unreadable block"))?;
+        let external = signed
+            .external_signature
+            .as_ref()
+            .map(|s| biscuit_auth::PublicKey::from_proto(&s.public_key))
+            .transpose()
+            .map_err(unreadable)?;
+        let block = convert::proto_block_to_token_block(&proto, external).map_err(unreadable)?;
+        let own_symbols = if external.is_some() {
+            Some(block.symbols)
+        } else {
+            symbols.extend(&block.symbols).map_err(unreadable)?;
+            None
+        };
+        blocks.push(DecodedBlock {
+            facts: block.facts,
+            rules: block.rules,
+            checks: block.checks,
+            context: block.context,
+            own_symbols,
         });
     }
-    Ok(out)
+    Ok(DecodedToken { blocks, symbols })
 }
 
 /// The claims: the authority block's vocabulary facts, the earliest expiry
 /// any block states, every block's label.
-fn claims_of(blocks: &[DecodedBlock]) -> Claims {
+fn claims_of(token: &DecodedToken) -> Claims {
     let mut claims = Claims::default();
-    if let Some(authority) = blocks.first() {
-        read_authority_claims(&authority.builder, &mut claims);
+    if let Some(authority) = token.blocks.first() {
+        read_authority_claims(authority, token.symbols_of(authority), &mut claims);
     }
-    for block in blocks {
-        for check in &block.builder.checks {
-            if let Some(at) = expiry_of(check) {
+    for block in &token.blocks {
+        for check in &block.checks {
+            if let Some(at) = expiry_of(check, token.symbols_of(block)) {
                 claims.expires_at = Some(claims.expires_at.map_or(at, |e| e.min(at)));
             }
         }
@@ -888,20 +938,22 @@ fn claims_of(blocks: &[DecodedBlock]) -> Claims {
     claims
 }
 
-fn read_authority_claims(block: &BlockBuilder, claims: &mut Claims) {
+fn read_authority_claims(block: &DecodedBlock, symbols: &SymbolTable, claims: &mut Claims) {
+    use datalog::Term::{Integer, Str};
+    let text = |i: &u64| symbols.get_symbol(*i).unwrap_or_default().to_owned();
     for f in &block.facts {
         let terms = f.predicate.terms.as_slice();
-        match (f.predicate.name.as_str(), terms) {
-            ("tessera", [Term::Integer(v)]) => claims.vocabulary = Some(*v),
-            ("token_id", [Term::Str(s)]) => claims.token_id = Some(s.clone()),
-            ("kind", [Term::Str(s)]) => claims.kind = Some(s.clone()),
-            ("workspace", [Term::Str(s)]) => claims.workspace = Some(s.clone()),
-            ("user", [Term::Str(s)]) => claims.user = Some(s.clone()),
-            ("right", [Term::Str(kind), Term::Str(id), Term::Str(operation)]) => {
+        match (symbols.get_symbol(f.predicate.name), terms) {
+            (Some("tessera"), [Integer(v)]) => claims.vocabulary = Some(*v),
+            (Some("token_id"), [Str(s)]) => claims.token_id = Some(text(s)),
+            (Some("kind"), [Str(s)]) => claims.kind = Some(text(s)),
+            (Some("workspace"), [Str(s)]) => claims.workspace = Some(text(s)),
+            (Some("user"), [Str(s)]) => claims.user = Some(text(s)),
+            (Some("right"), [Str(kind), Str(id), Str(operation)]) => {
                 claims.rights.push(RightClaim {
-                    kind: kind.clone(),
-                    id: id.clone(),
-                    operation: operation.clone(),
+                    kind: text(kind),
+                    id: text(id),
+                    operation: text(operation),
                 })
             }
             _ => {}
@@ -1002,11 +1054,28 @@ mod tests {
         }
     }
 
+    /// First-party blocks as a token would carry them (one symbol table).
+    fn decoded(blocks: &[&BlockBuilder]) -> DecodedToken {
+        let mut symbols = SymbolTable::new();
+        let blocks = blocks
+            .iter()
+            .map(|b| DecodedBlock {
+                facts: b.facts.iter().map(|f| f.convert(&mut symbols)).collect(),
+                rules: b.rules.iter().map(|r| r.convert(&mut symbols)).collect(),
+                checks: b.checks.iter().map(|c| c.convert(&mut symbols)).collect(),
+                context: None,
+                own_symbols: None,
+            })
+            .collect();
+        DecodedToken { blocks, symbols }
+    }
+
     #[test]
     fn admission_refuses_join_bombs_and_admits_tessera_attenuations() {
         let block = |code: &str| BlockBuilder::new().code(code).unwrap();
+        let admit = |blocks: &[&BlockBuilder], limits| admit(&decoded(blocks), limits);
         let authority = block("right(\"view\", \"v\", \"read\"); kind(\"guest\");");
-        let limits = TokenLimits::default();
+        let limits = &TokenLimits::default();
         let ours = restriction_block(&Restriction {
             operations: Some(Operation::parse_list("read").unwrap()),
             resource: Some(Resource::workspace(Id::new("ws").unwrap())),
@@ -1014,20 +1083,30 @@ mod tests {
             label: None,
         })
         .unwrap();
-        assert_eq!(admit(&[&authority, &ours], &limits), Ok(()));
+        assert_eq!(admit(&[&authority, &ours], limits), Ok(()));
         let bomb = block("check if view_setting($a, $b, $c), view_setting($d, $e, $f), view_setting($g, $h, $i), view_setting($j, $k, $l), view_setting($m, $n, $o), view_setting($p, $q, $r), view_setting($s, $t, $u);");
         assert_eq!(
-            admit(&[&authority, &bomb], &limits),
+            admit(&[&authority, &bomb], limits),
             Err(TokenError::TooExpensive(
                 "a rule or check could match too many facts"
             ))
         );
+        // The same join in the authority block (the issuer's) is not judged.
+        assert_eq!(admit(&[&bomb], limits), Ok(()));
         let constants =
             block("check if query(1), query(2), query(3), query(4); q($x) <- query($x);");
-        assert_eq!(admit(&[&authority, &constants], &limits), Ok(()));
+        assert_eq!(admit(&[&authority, &constants], limits), Ok(()));
+        // A rule in a later block makes its head unbounded.
+        let derived = block("q($x) <- view_setting($x, $n, $b); check if q($a), q($b), q($c);");
+        assert_eq!(
+            admit(&[&authority, &derived], limits),
+            Err(TokenError::TooExpensive(
+                "a rule or check could match too many facts"
+            ))
+        );
         let facts: String = (0..65).map(|i| format!("f({i});")).collect();
         assert_eq!(
-            admit(&[&authority, &block(&facts)], &limits),
+            admit(&[&authority, &block(&facts)], limits),
             Err(TokenError::TooExpensive("too many facts in a block"))
         );
     }
