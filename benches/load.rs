@@ -46,6 +46,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::json;
 
+use tessera::link::share_link;
 use tessera::model::{Grant, Id, Operation, Restriction};
 use tessera::store::datadir::DataDir;
 use tessera::token::{self, DEFAULT_MAX_TOKEN_BYTES};
@@ -53,7 +54,7 @@ use tessera::token::{self, DEFAULT_MAX_TOKEN_BYTES};
 /// The protected path every forward-auth request asks about.
 const PATH: &str = "/api/v1/views/v_1/rows";
 /// Share links are measured on this base.
-const SHARE_BASE: &str = "https://share.example.com/s/";
+const SHARE_BASE: &str = "https://share.example.com";
 
 /// A `tessera serve` process on 127.0.0.1:0. Dropping it stops it
 /// (SIGTERM, then SIGKILL after 10 s).
@@ -514,10 +515,11 @@ fn print_share_links(token: &str) {
         &mut StdRng::seed_from_u64(5),
     )
     .expect("attenuate");
+    let link = |t: &str| share_link(SHARE_BASE, t, DEFAULT_MAX_TOKEN_BYTES).expect("link");
     eprintln!(
         "share link (admin API guest token: 1 view, read+export, 1d): {} chars (target <= 400); after one attenuation: {} chars (target <= 700)",
-        SHARE_BASE.len() + token.len(),
-        SHARE_BASE.len() + child.expose().len()
+        link(token).len(),
+        link(child.expose()).len()
     );
 }
 
