@@ -17,7 +17,8 @@ use biscuit_auth::builder::{
     self, date, fact, int, pred, rule, string, var, BlockBuilder, Check, CheckKind, Expression, Op,
     Term,
 };
-use biscuit_auth::datalog::{self, SymbolTable};
+use biscuit_auth::datalog::SymbolTable;
+use biscuit_auth::format::{convert, schema};
 use biscuit_auth::{Biscuit, KeyPair, UnverifiedBiscuit};
 use chrono::{DateTime, Utc};
 use prost::Message;
@@ -125,29 +126,45 @@ fn expiry_check(at: DateTime<Utc>) -> Check {
 }
 
 /// The expiry a check states, when it is the `time($t), $t <= date` (or `<`) form.
-fn expiry_of(check: &datalog::Check, symbols: &SymbolTable) -> Option<DateTime<Utc>> {
+fn expiry_of<'a>(check: &schema::Check, symbol: impl Fn(u64) -> &'a str) -> Option<DateTime<Utc>> {
+    use schema::op::Content::{Binary, Value};
+    use schema::op_binary::Kind::{LessOrEqual, LessThan};
+    use schema::term::Content::{Date, Variable};
+    if check.kind.unwrap_or_default() != schema::check::Kind::One as i32 {
+        return None;
+    }
     let [query] = check.queries.as_slice() else {
         return None;
     };
     let [time] = query.body.as_slice() else {
         return None;
     };
-    let [datalog::Term::Variable(t)] = time.terms.as_slice() else {
+    let [schema::Term {
+        content: Some(Variable(t)),
+    }] = time.terms.as_slice()
+    else {
         return None;
     };
     let [expression] = query.expressions.as_slice() else {
         return None;
     };
-    match (
-        symbols.get_symbol(time.name),
-        &check.kind,
-        expression.ops.as_slice(),
-    ) {
-        (
-            Some("time"),
-            CheckKind::One,
-            [datalog::Op::Value(datalog::Term::Variable(v)), datalog::Op::Value(datalog::Term::Date(secs)), datalog::Op::Binary(datalog::Binary::LessOrEqual | datalog::Binary::LessThan)],
-        ) if v == t => DateTime::from_timestamp(i64::try_from(*secs).ok()?, 0),
+    let ops: Vec<_> = expression
+        .ops
+        .iter()
+        .map(|op| op.content.as_ref())
+        .collect();
+    match ops.as_slice() {
+        [Some(Value(schema::Term {
+            content: Some(Variable(v)),
+        })), Some(Value(schema::Term {
+            content: Some(Date(secs)),
+        })), Some(Binary(op))]
+            if v == t
+                && symbol(time.name) == "time"
+                && (op.kind == LessOrEqual as i32 || op.kind == LessThan as i32) =>
+        {
+            DateTime::from_timestamp(i64::try_from(*secs).ok()?, 0)
+        }
         _ => None,
     }
 }
@@ -161,8 +178,9 @@ pub fn is_expiry_check(check_source: &str) -> bool {
     guard_parser(|| BlockBuilder::new().code(format!("{check_source};")))
         .and_then(Result::ok)
         .and_then(|b| {
-            let check = b.checks.first()?.convert(&mut symbols);
-            expiry_of(&check, &symbols)
+            let check =
+                convert::token_check_to_proto_check(&b.checks.first()?.convert(&mut symbols));
+            expiry_of(&check, |i| symbols.get_symbol(i).unwrap_or_default())
         })
         .is_some()
 }
@@ -553,11 +571,12 @@ fn verify_parsed(
         .iter()
         .zip(0u32..)
         .flat_map(|(b, block)| {
-            let symbols = decoded.symbols_of(b);
-            b.checks
+            let decoded = &decoded;
+            b.proto
+                .checks
                 .iter()
                 .zip(0u32..)
-                .filter(|(c, _)| expiry_of(c, symbols).is_some())
+                .filter(move |(c, _)| expiry_of(c, |i| decoded.symbol(b, i)).is_some())
                 .map(move |(_, check)| (block, check))
         })
         .collect();
@@ -636,14 +655,14 @@ fn admit(token: &DecodedToken, limits: &TokenLimits) -> Result<(), TokenError> {
     let mut counts: HashMap<&str, u64> = REQUEST_FACTS.into_iter().collect();
     let mut derived: HashSet<&str> = HashSet::new();
     for block in &token.blocks {
-        for f in &block.facts {
+        for f in &block.proto.facts {
             *counts
                 .entry(token.symbol(block, f.predicate.name))
                 .or_default() += 1;
         }
     }
     for block in token.blocks.iter().skip(1) {
-        for r in &block.rules {
+        for r in &block.proto.rules {
             derived.insert(token.symbol(block, r.head.name));
         }
     }
@@ -655,22 +674,23 @@ fn admit(token: &DecodedToken, limits: &TokenLimits) -> Result<(), TokenError> {
         }
     };
     // A predicate with no variable matches at most one fact.
-    let factor = |block: &DecodedBlock, p: &datalog::Predicate| {
+    let factor = |block: &DecodedBlock, p: &schema::Predicate| {
         if p.terms
             .iter()
-            .any(|t| matches!(t, datalog::Term::Variable(_)))
+            .any(|t| matches!(t.content, Some(schema::term::Content::Variable(_))))
         {
             bound(token.symbol(block, p.name))
         } else {
             1
         }
     };
-    let cost = |block: &DecodedBlock, rule: &datalog::Rule| {
+    let cost = |block: &DecodedBlock, rule: &schema::Rule| {
         rule.body
             .iter()
             .fold(1u64, |acc, p| acc.saturating_mul(factor(block, p)))
     };
-    for block in token.blocks.iter().skip(1) {
+    for decoded in token.blocks.iter().skip(1) {
+        let block = &decoded.proto;
         if block.facts.len() > limits.max_facts_per_block {
             return Err(TokenError::TooExpensive("too many facts in a block"));
         }
@@ -692,7 +712,7 @@ fn admit(token: &DecodedToken, limits: &TokenLimits) -> Result<(), TokenError> {
             {
                 return Err(TokenError::TooExpensive("an expression is too long"));
             }
-            if cost(block, query) > limits.max_query_cost {
+            if cost(decoded, query) > limits.max_query_cost {
                 return Err(TokenError::TooExpensive(
                     "a rule or check could match too many facts",
                 ));
@@ -797,19 +817,17 @@ pub fn describe(unverified: &UnverifiedBiscuit) -> Result<Description, TokenErro
         blocks: decoded
             .blocks
             .iter()
+            .zip(decoded.printed_blocks()?)
             .enumerate()
-            .map(|(index, b)| {
-                let builder = decoded.builder_of(b)?;
-                Ok(BlockDescription {
-                    index,
-                    context: b.context.clone(),
-                    facts: builder.facts.iter().map(printed).collect(),
-                    rules: builder.rules.iter().map(printed).collect(),
-                    checks: builder.checks.iter().map(printed).collect(),
-                    revocation_id: revocation_ids.get(index).cloned().unwrap_or_default(),
-                })
+            .map(|(index, (b, [facts, rules, checks]))| BlockDescription {
+                index,
+                context: b.proto.context.clone(),
+                facts,
+                rules,
+                checks,
+                revocation_id: revocation_ids.get(index).cloned().unwrap_or_default(),
             })
-            .collect::<Result<_, TokenError>>()?,
+            .collect(),
         revocation_ids,
     })
 }
@@ -817,139 +835,161 @@ pub fn describe(unverified: &UnverifiedBiscuit) -> Result<Description, TokenErro
 /// A statement as Datalog text. biscuit-auth 6.0 panics printing an
 /// expression that is not well formed (a lone `+`, found by fuzzing), which a
 /// hand-made token can carry: that is shown as such instead.
-fn printed(statement: &impl fmt::Display) -> String {
-    guard_parser(|| statement.to_string())
+fn printed<T: fmt::Display, E>(statement: Result<T, E>) -> String {
+    statement
+        .ok()
+        .and_then(|s| guard_parser(|| s.to_string()))
         .unwrap_or_else(|| "/* not printable: malformed expression */".to_owned())
 }
 
 /// One block read back from the serialized token.
-/// One block as biscuit decodes it: Datalog with symbols by index.
+/// One block as it is serialized: Datalog with symbols by index.
 struct DecodedBlock {
-    facts: Vec<datalog::Fact>,
-    rules: Vec<datalog::Rule>,
-    checks: Vec<datalog::Check>,
-    context: Option<String>,
-    /// A third-party block's own symbols; the others use the token's.
-    own_symbols: Option<SymbolTable>,
+    proto: schema::Block,
+    /// The third party's key, for a third-party block (whose symbols are
+    /// its own).
+    external_key: Option<biscuit_auth::PublicKey>,
 }
 
-/// Every block of a token, and the symbol table first-party blocks share.
-/// Read once per verification: claims, admission and expiry checks work on
-/// symbol indexes, so nothing is printed or copied into builder types (that
-/// happens only to describe a token).
+/// Every block of a token, and the symbols first-party blocks share. Read
+/// once per verification, straight from the protobuf: claims, admission and
+/// expiry checks work on symbol indexes, so nothing is converted, copied
+/// or printed (that happens only to describe a token). biscuit-auth has
+/// already parsed and validated the same bytes; its parsed blocks are not
+/// public.
 struct DecodedToken {
     blocks: Vec<DecodedBlock>,
-    symbols: SymbolTable,
+    shared: Vec<String>,
 }
 
+/// Symbol indexes below this are biscuit's default symbols.
+const FIRST_BLOCK_SYMBOL: u64 = 1024;
+
 impl DecodedToken {
-    fn symbols_of<'a>(&'a self, block: &'a DecodedBlock) -> &'a SymbolTable {
-        block.own_symbols.as_ref().unwrap_or(&self.symbols)
+    fn symbols_of<'a>(&'a self, block: &'a DecodedBlock) -> &'a [String] {
+        if block.external_key.is_some() {
+            &block.proto.symbols
+        } else {
+            &self.shared
+        }
     }
 
     /// The text of a symbol of `block` ("" for an unknown index, which
     /// biscuit has already refused when it parsed the token).
     fn symbol<'a>(&'a self, block: &'a DecodedBlock, index: u64) -> &'a str {
-        self.symbols_of(block).get_symbol(index).unwrap_or_default()
+        match index.checked_sub(FIRST_BLOCK_SYMBOL) {
+            None => DEFAULT_SYMBOLS.get_symbol(index).unwrap_or_default(),
+            Some(i) => usize::try_from(i)
+                .ok()
+                .and_then(|i| self.symbols_of(block).get(i))
+                .map_or("", String::as_str),
+        }
     }
 
-    /// The block's statements as builder types, to print them.
-    fn builder_of(&self, block: &DecodedBlock) -> Result<BlockBuilder, TokenError> {
+    /// Every block's statements, printed (facts, rules, checks). A
+    /// statement biscuit accepted but that cannot be printed (a malformed
+    /// expression, which fails when evaluated) is shown as such.
+    fn printed_blocks(&self) -> Result<Vec<[Vec<String>; 3]>, TokenError> {
         let unreadable = |_| TokenError::Malformed("unreadable block");
-        let table = self.symbols_of(block);
-        let mut builder = BlockBuilder::new();
-        builder.facts = block
-            .facts
-            .iter()
-            .map(|f| builder::Fact::convert_from(f, table))
-            .collect::<Result<_, _>>()
-            .map_err(unreadable)?;
-        builder.rules = block
-            .rules
-            .iter()
-            .map(|r| builder::Rule::convert_from(r, table))
-            .collect::<Result<_, _>>()
-            .map_err(unreadable)?;
-        builder.checks = block
-            .checks
-            .iter()
-            .map(|c| Check::convert_from(c, table))
-            .collect::<Result<_, _>>()
-            .map_err(unreadable)?;
-        Ok(builder)
+        let mut symbols = SymbolTable::new();
+        let mut out = Vec::with_capacity(self.blocks.len());
+        for b in &self.blocks {
+            let block = convert::proto_block_to_token_block(&b.proto, b.external_key)
+                .map_err(unreadable)?;
+            let table = if b.external_key.is_some() {
+                &block.symbols
+            } else {
+                symbols.extend(&block.symbols).map_err(unreadable)?;
+                &symbols
+            };
+            out.push([
+                block
+                    .facts
+                    .iter()
+                    .map(|f| printed(builder::Fact::convert_from(f, table)))
+                    .collect(),
+                block
+                    .rules
+                    .iter()
+                    .map(|r| printed(builder::Rule::convert_from(r, table)))
+                    .collect(),
+                block
+                    .checks
+                    .iter()
+                    .map(|c| printed(Check::convert_from(c, table)))
+                    .collect(),
+            ]);
+        }
+        Ok(out)
     }
 }
 
-/// Reads every block's facts, rules and checks from the serialized token,
-/// resolving symbols as biscuit does: first-party blocks share the token's
-/// table, a third-party block has its own.
 fn decode_blocks(bytes: &[u8]) -> Result<DecodedToken, TokenError> {
-    use biscuit_auth::format::{convert, schema};
-
-    let unreadable = |_| TokenError::Malformed("unreadable block");
     let container =
         schema::Biscuit::decode(bytes).map_err(|_| TokenError::Malformed("unreadable token"))?;
-    let mut symbols = SymbolTable::new();
+    let mut shared = Vec::new();
     let mut blocks = Vec::with_capacity(1 + container.blocks.len());
     for signed in std::iter::once(&container.authority).chain(&container.blocks) {
         let proto = schema::Block::decode(signed.block.as_slice())
             .map_err(|_| TokenError::Malformed("unreadable block"))?;
-        let external = signed
+        let external_key = signed
             .external_signature
             .as_ref()
             .map(|s| biscuit_auth::PublicKey::from_proto(&s.public_key))
             .transpose()
-            .map_err(unreadable)?;
-        let block = convert::proto_block_to_token_block(&proto, external).map_err(unreadable)?;
-        let own_symbols = if external.is_some() {
-            Some(block.symbols)
-        } else {
-            symbols.extend(&block.symbols).map_err(unreadable)?;
-            None
-        };
+            .map_err(|_| TokenError::Malformed("unreadable block"))?;
+        if external_key.is_none() {
+            shared.extend(proto.symbols.iter().cloned());
+        }
         blocks.push(DecodedBlock {
-            facts: block.facts,
-            rules: block.rules,
-            checks: block.checks,
-            context: block.context,
-            own_symbols,
+            proto,
+            external_key,
         });
     }
-    Ok(DecodedToken { blocks, symbols })
+    Ok(DecodedToken { blocks, shared })
 }
+
+/// biscuit's default symbols (an empty table resolves them).
+static DEFAULT_SYMBOLS: std::sync::LazyLock<SymbolTable> =
+    std::sync::LazyLock::new(SymbolTable::new);
 
 /// The claims: the authority block's vocabulary facts, the earliest expiry
 /// any block states, every block's label.
 fn claims_of(token: &DecodedToken) -> Claims {
     let mut claims = Claims::default();
     if let Some(authority) = token.blocks.first() {
-        read_authority_claims(authority, token.symbols_of(authority), &mut claims);
+        read_authority_claims(token, authority, &mut claims);
     }
     for block in &token.blocks {
-        for check in &block.checks {
-            if let Some(at) = expiry_of(check, token.symbols_of(block)) {
+        for check in &block.proto.checks {
+            if let Some(at) = expiry_of(check, |i| token.symbol(block, i)) {
                 claims.expires_at = Some(claims.expires_at.map_or(at, |e| e.min(at)));
             }
         }
-        if let Some(label) = &block.context {
+        if let Some(label) = &block.proto.context {
             claims.labels.push(label.clone());
         }
     }
     claims
 }
 
-fn read_authority_claims(block: &DecodedBlock, symbols: &SymbolTable, claims: &mut Claims) {
-    use datalog::Term::{Integer, Str};
-    let text = |i: &u64| symbols.get_symbol(*i).unwrap_or_default().to_owned();
-    for f in &block.facts {
-        let terms = f.predicate.terms.as_slice();
-        match (symbols.get_symbol(f.predicate.name), terms) {
-            (Some("tessera"), [Integer(v)]) => claims.vocabulary = Some(*v),
-            (Some("token_id"), [Str(s)]) => claims.token_id = Some(text(s)),
-            (Some("kind"), [Str(s)]) => claims.kind = Some(text(s)),
-            (Some("workspace"), [Str(s)]) => claims.workspace = Some(text(s)),
-            (Some("user"), [Str(s)]) => claims.user = Some(text(s)),
-            (Some("right"), [Str(kind), Str(id), Str(operation)]) => {
+fn read_authority_claims(token: &DecodedToken, block: &DecodedBlock, claims: &mut Claims) {
+    use schema::term::Content::{Integer, String as Str};
+    let text = |i: &u64| token.symbol(block, *i).to_owned();
+    for f in &block.proto.facts {
+        let terms: Vec<_> = f
+            .predicate
+            .terms
+            .iter()
+            .map(|t| t.content.as_ref())
+            .collect();
+        match (token.symbol(block, f.predicate.name), terms.as_slice()) {
+            ("tessera", [Some(Integer(v))]) => claims.vocabulary = Some(*v),
+            ("token_id", [Some(Str(s))]) => claims.token_id = Some(text(s)),
+            ("kind", [Some(Str(s))]) => claims.kind = Some(text(s)),
+            ("workspace", [Some(Str(s))]) => claims.workspace = Some(text(s)),
+            ("user", [Some(Str(s))]) => claims.user = Some(text(s)),
+            ("right", [Some(Str(kind)), Some(Str(id)), Some(Str(operation))]) => {
                 claims.rights.push(RightClaim {
                     kind: text(kind),
                     id: text(id),
@@ -1054,20 +1094,17 @@ mod tests {
         }
     }
 
-    /// First-party blocks as a token would carry them (one symbol table).
+    /// A token made of `blocks` (the first is the authority), decoded.
     fn decoded(blocks: &[&BlockBuilder]) -> DecodedToken {
-        let mut symbols = SymbolTable::new();
-        let blocks = blocks
-            .iter()
-            .map(|b| DecodedBlock {
-                facts: b.facts.iter().map(|f| f.convert(&mut symbols)).collect(),
-                rules: b.rules.iter().map(|r| r.convert(&mut symbols)).collect(),
-                checks: b.checks.iter().map(|c| c.convert(&mut symbols)).collect(),
-                context: None,
-                own_symbols: None,
-            })
-            .collect();
-        DecodedToken { blocks, symbols }
+        let (authority, rest) = blocks.split_first().unwrap();
+        let mut token = Biscuit::builder()
+            .merge((*authority).clone())
+            .build(&KeyPair::new())
+            .unwrap();
+        for block in rest {
+            token = token.append((*block).clone()).unwrap();
+        }
+        decode_blocks(&token.to_vec().unwrap()).unwrap()
     }
 
     #[test]
