@@ -12,10 +12,9 @@ use std::fmt;
 use std::time::SystemTime;
 
 use base64::Engine;
-use biscuit_auth::builder::Convert;
 use biscuit_auth::builder::{
-    self, date, fact, int, pred, rule, string, var, BlockBuilder, Check, CheckKind, Expression, Op,
-    Term,
+    self, date, fact, int, pred, rule, string, var, BlockBuilder, Check, CheckKind, Convert,
+    Expression, Op, Term,
 };
 use biscuit_auth::datalog::SymbolTable;
 use biscuit_auth::format::{convert, schema};
@@ -26,12 +25,12 @@ use rand::{CryptoRng, RngCore};
 use serde::Serialize;
 
 use crate::keys::{PrivateKeyring, PublicKeyring};
-
-pub mod compact;
 use crate::model::{
     Grant, Id, LedgerEntry, ModelError, Operation, Resource, ResourceKind, Restriction, Right,
     TokenKind,
 };
+
+pub mod compact;
 pub use compact::COMPACT_PREFIX;
 
 /// The prefix of every token Tessera prints, so secret scanners can find them.
@@ -148,22 +147,24 @@ fn expiry_of<'a>(check: &schema::Check, symbol: impl Fn(u64) -> &'a str) -> Opti
     let [expression] = query.expressions.as_slice() else {
         return None;
     };
-    let ops: Vec<_> = expression
-        .ops
-        .iter()
-        .map(|op| op.content.as_ref())
-        .collect();
-    match ops.as_slice() {
-        [Some(Value(schema::Term {
-            content: Some(Variable(v)),
-        })), Some(Value(schema::Term {
-            content: Some(Date(secs)),
-        })), Some(Binary(op))]
-            if v == t
-                && symbol(time.name) == "time"
-                && (op.kind == LessOrEqual as i32 || op.kind == LessThan as i32) =>
+    fn value(op: &schema::Op) -> Option<&schema::term::Content> {
+        match &op.content {
+            Some(Value(schema::Term { content })) => content.as_ref(),
+            _ => None,
+        }
+    }
+    match expression.ops.as_slice() {
+        [variable, date, schema::Op {
+            content: Some(Binary(op)),
+        }] if symbol(time.name) == "time"
+            && (op.kind == LessOrEqual as i32 || op.kind == LessThan as i32) =>
         {
-            DateTime::from_timestamp(i64::try_from(*secs).ok()?, 0)
+            match (value(variable), value(date)) {
+                (Some(Variable(v)), Some(Date(secs))) if v == t => {
+                    DateTime::from_timestamp(i64::try_from(*secs).ok()?, 0)
+                }
+                _ => None,
+            }
         }
         _ => None,
     }
@@ -274,11 +275,7 @@ pub fn issue_with_rng<R: RngCore + CryptoRng>(
     let biscuit = Biscuit::builder()
         .merge(block)
         .root_key_id(active.id())
-        .build_with_rng(
-            active.keypair(),
-            biscuit_auth::datalog::SymbolTable::new(),
-            rng,
-        )
+        .build_with_rng(active.keypair(), SymbolTable::new(), rng)
         .map_err(build_error)?;
     Ok(Issued {
         token: encode(&biscuit.to_vec().map_err(build_error)?),
@@ -976,20 +973,23 @@ fn claims_of(token: &DecodedToken) -> Claims {
 fn read_authority_claims(token: &DecodedToken, block: &DecodedBlock, claims: &mut Claims) {
     use schema::term::Content::{Integer, String as Str};
     let text = |i: &u64| token.symbol(block, *i).to_owned();
+    // A term's content, for slice patterns.
+    macro_rules! t {
+        ($p:pat) => {
+            schema::Term { content: Some($p) }
+        };
+    }
     for f in &block.proto.facts {
-        let terms: Vec<_> = f
-            .predicate
-            .terms
-            .iter()
-            .map(|t| t.content.as_ref())
-            .collect();
-        match (token.symbol(block, f.predicate.name), terms.as_slice()) {
-            ("tessera", [Some(Integer(v))]) => claims.vocabulary = Some(*v),
-            ("token_id", [Some(Str(s))]) => claims.token_id = Some(text(s)),
-            ("kind", [Some(Str(s))]) => claims.kind = Some(text(s)),
-            ("workspace", [Some(Str(s))]) => claims.workspace = Some(text(s)),
-            ("user", [Some(Str(s))]) => claims.user = Some(text(s)),
-            ("right", [Some(Str(kind)), Some(Str(id)), Some(Str(operation))]) => {
+        match (
+            token.symbol(block, f.predicate.name),
+            f.predicate.terms.as_slice(),
+        ) {
+            ("tessera", [t!(Integer(v))]) => claims.vocabulary = Some(*v),
+            ("token_id", [t!(Str(s))]) => claims.token_id = Some(text(s)),
+            ("kind", [t!(Str(s))]) => claims.kind = Some(text(s)),
+            ("workspace", [t!(Str(s))]) => claims.workspace = Some(text(s)),
+            ("user", [t!(Str(s))]) => claims.user = Some(text(s)),
+            ("right", [t!(Str(kind)), t!(Str(id)), t!(Str(operation))]) => {
                 claims.rights.push(RightClaim {
                     kind: text(kind),
                     id: text(id),
