@@ -31,7 +31,8 @@
 // criterion's macros and this file's helpers need no docs of their own.
 #![allow(missing_docs)]
 
-use std::collections::BTreeSet;
+mod common;
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
@@ -47,10 +48,12 @@ use tessera::authorize::{self, Context, Policy, Request, RunLimits, DEFAULT_POLI
 use tessera::gateway::{Gateway, GatewayConfig};
 use tessera::keys::{PrivateKeyring, PublicKeyring};
 use tessera::model::{
-    Grant, Id, Operation, Registry, Resource, Restriction, RevocationSet, ViewEntry, ViewSettings,
+    Operation, Registry, Resource, Restriction, RevocationSet, ViewEntry, ViewSettings,
 };
 use tessera::store::datadir::DataDir;
 use tessera::token::{self, SecretToken, DEFAULT_MAX_TOKEN_BYTES};
+
+use common::{guest_grant, id, now};
 
 /// The request every decision asks: `GET /api/v1/views/v_1/rows`, i.e. read on view v_1.
 const PATH: &str = "/api/v1/views/v_1/rows";
@@ -59,27 +62,11 @@ const BLOCKS: [usize; 3] = [1, 2, 4];
 /// The size of the large revocation set.
 const MANY_REVOKED: usize = 1_000_000;
 
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
-        .expect("fixed instant")
-        .with_timezone(&Utc)
-}
-
-fn id(s: &str) -> Id {
-    Id::new(s).expect("valid id")
-}
-
 fn request() -> Request {
     Request {
         operation: Operation::Read,
         resource: Resource::view(id("v_1")),
     }
-}
-
-/// A guest grant on v_1 (workspace ws_1): read and export, 90 days.
-fn guest_grant(now: DateTime<Utc>) -> Grant {
-    let ops: BTreeSet<Operation> = [Operation::Read, Operation::Export].into();
-    Grant::guest(id("ws_1"), id("v_1"), &ops).expires_at(Some(now + chrono::Duration::days(90)))
 }
 
 /// ws_1 ⊃ t_1 ⊃ v_1, default settings.

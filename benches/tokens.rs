@@ -12,7 +12,8 @@
 // criterion's macros and this file's helpers need no docs of their own.
 #![allow(missing_docs)]
 
-use std::collections::BTreeSet;
+mod common;
+
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -25,8 +26,10 @@ use rand::SeedableRng;
 
 use tessera::keys::PrivateKeyring;
 use tessera::link::share_link;
-use tessera::model::{Grant, Id, Operation, Restriction};
+use tessera::model::{Operation, Restriction};
 use tessera::token::{self, DEFAULT_MAX_TOKEN_BYTES};
+
+use common::{guest_grant, guest_grant_on, now};
 
 /// The base URL share links are printed on in the length report.
 const SHARE_BASE: &str = "https://share.example.com";
@@ -34,26 +37,6 @@ const SHARE_BASE: &str = "https://share.example.com";
 const LINK_TARGET: usize = 400;
 /// The target after one attenuation.
 const ATTENUATED_LINK_TARGET: usize = 700;
-
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
-        .expect("fixed instant")
-        .with_timezone(&Utc)
-}
-
-fn id(s: &str) -> Id {
-    Id::new(s).expect("valid id")
-}
-
-/// A guest grant on one view with two operations and a 90-day expiry.
-fn guest_grant(now: DateTime<Utc>) -> Grant {
-    guest_grant_on("ws_1", "v_1", now)
-}
-
-fn guest_grant_on(workspace: &str, view: &str, now: DateTime<Utc>) -> Grant {
-    let ops: BTreeSet<Operation> = [Operation::Read, Operation::Export].into();
-    Grant::guest(id(workspace), id(view), &ops).expires_at(Some(now + chrono::Duration::days(90)))
-}
 
 /// A restriction to `read` only, expiring 30 days from `now`.
 fn read_only_sooner(now: DateTime<Utc>) -> Restriction {
