@@ -157,6 +157,16 @@ pub(crate) fn identity_headers(
         .collect()
 }
 
+/// Forwarded-request front doors answer only trusted peers (`untrusted_peer`).
+fn require_trusted(gw: &Gateway, peer: SocketAddr) -> Result<(), ApiError> {
+    if gw.is_trusted(peer.ip()) {
+        return Ok(());
+    }
+    gw.metrics()
+        .record(Some(Reason::UntrustedPeer), std::time::Duration::ZERO);
+    Err(ApiError::Denied(Reason::UntrustedPeer))
+}
+
 /// `/auth`: the original request comes from `X-Forwarded-Method` +
 /// `X-Forwarded-Uri` (Traefik, Caddy, APISIX) or `X-Original-Method` +
 /// `X-Original-URI` / `X-Original-URL` (nginx), only from trusted peers,
@@ -167,11 +177,7 @@ pub async fn forward_auth(
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if !gw.is_trusted(peer.ip()) {
-        gw.metrics()
-            .record(Some(Reason::UntrustedPeer), std::time::Duration::ZERO);
-        return Err(ApiError::Denied(Reason::UntrustedPeer));
-    }
+    require_trusted(&gw, peer)?;
     let (original_method, uri) = forwarded_request(&headers)?;
     let original_method = original_method.unwrap_or_else(|| method.as_str().to_owned());
     let allowed = gw
@@ -194,11 +200,7 @@ pub async fn envoy_auth(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if !gw.is_trusted(peer.ip()) {
-        gw.metrics()
-            .record(Some(Reason::UntrustedPeer), std::time::Duration::ZERO);
-        return Err(ApiError::Denied(Reason::UntrustedPeer));
-    }
+    require_trusted(&gw, peer)?;
     let original = uri
         .path_and_query()
         .map(|pq| pq.as_str())
