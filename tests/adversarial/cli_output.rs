@@ -1,0 +1,1 @@
+//! (filled in by the cli_output work)

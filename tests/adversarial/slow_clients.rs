@@ -1,0 +1,1 @@
+//! (filled in by the slow_clients work)
