@@ -1,5 +1,5 @@
-//! Conformance: biscuit's own sample tokens (`../shared/biscuit-samples`,
-//! published with biscuit-auth) through Tessera's `decode` / `describe` /
+//! Conformance: biscuit's own sample tokens (`tests/biscuit-samples`, a
+//! copy of those published with biscuit-auth) through Tessera's `decode` / `describe` /
 //! `verify` and through a real `tessera inspect` process.
 //!
 //! Every sample has one row in [`SAMPLES`] stating what Tessera must do with
@@ -175,7 +175,7 @@ const SAMPLES: &[Sample] = &[
 
 /// The samples folder. Missing is a failure, never a skip.
 fn samples_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/biscuit-samples");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/biscuit-samples");
     assert!(
         dir.join("samples.json").is_file(),
         "biscuit samples not found at {}: the conformance tests need them",
