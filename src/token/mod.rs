@@ -69,14 +69,15 @@ pub enum TokenError {
     Build,
 }
 
-/// A bearer token's text. Secret: its `Debug` shows nothing of it.
+/// A bearer token's text. Secret: its `Debug` shows nothing of it, and the
+/// text is zeroized when the value is dropped.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SecretToken(String);
+pub struct SecretToken(zeroize::Zeroizing<String>);
 
 impl SecretToken {
     /// Wraps token text received from an issuer (the admin API).
     pub(crate) fn from_issued(text: String) -> Self {
-        SecretToken(text)
+        SecretToken(zeroize::Zeroizing::new(text))
     }
 
     /// The token text, to hand to its holder. Never log it.
@@ -414,11 +415,11 @@ pub fn attenuate_with_rng<R: RngCore + CryptoRng>(
 }
 
 fn encode(bytes: &[u8]) -> SecretToken {
-    SecretToken(format!("{TOKEN_PREFIX}{}", base64_text(bytes)))
+    SecretToken::from_issued(format!("{TOKEN_PREFIX}{}", base64_text(bytes)))
 }
 
 fn encode_compact(bytes: &[u8]) -> Result<SecretToken, TokenError> {
-    Ok(SecretToken(format!(
+    Ok(SecretToken::from_issued(format!(
         "{COMPACT_PREFIX}{}",
         base64_text(&compact::deflate(bytes)?)
     )))
@@ -478,11 +479,24 @@ pub fn decode(text: &str, max_token_bytes: usize) -> Result<UnverifiedBiscuit, T
 
 /// A token whose every signature verified against the keyring. Only a
 /// verified token can be authorized.
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` is written by hand: biscuit-auth's derived `Debug` on a
+/// `Biscuit` prints every block and the next block's private key, which
+/// would let whoever reads a log line append blocks to this token.
+#[derive(Clone)]
 pub struct VerifiedToken {
     biscuit: Biscuit,
     claims: Claims,
     expiry_checks: Vec<(u32, u32)>,
+}
+
+impl fmt::Debug for VerifiedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedToken")
+            .field("token_id", &self.claims.token_id)
+            .field("blocks", &self.biscuit.block_count())
+            .finish_non_exhaustive()
+    }
 }
 
 impl VerifiedToken {
