@@ -38,7 +38,15 @@ impl Secrets {
             token.to_owned(),
             body[..body.len().min(32)].to_owned(),
             hex::encode(&next),
-            format!("{:?}", &next[..8]),
+            // How a derived Debug prints the key's bytes: `[247, 193, …`.
+            format!(
+                "[{}",
+                next[..8]
+                    .iter()
+                    .map(u8::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             root_hex,
         ])
     }
