@@ -95,9 +95,7 @@ pub struct Freshness {
 impl Freshness {
     fn new(origin: &KeyOrigin, bound: Duration) -> Freshness {
         Freshness {
-            loaded: origin
-                .is_refreshable()
-                .then(|| Mutex::new(Instant::now())),
+            loaded: origin.is_refreshable().then(|| Mutex::new(Instant::now())),
             failures: AtomicU64::new(0),
             bound,
         }

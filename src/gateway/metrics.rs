@@ -153,7 +153,11 @@ fn render_key_freshness(out: &mut String, keys: &Freshness) {
         "# HELP tessera_key_refresh_failures_total Public-key refreshes (file or URL) that failed."
     );
     let _ = writeln!(out, "# TYPE tessera_key_refresh_failures_total counter");
-    let _ = writeln!(out, "tessera_key_refresh_failures_total {}", keys.failures());
+    let _ = writeln!(
+        out,
+        "tessera_key_refresh_failures_total {}",
+        keys.failures()
+    );
     if let Some(age) = keys.age() {
         let _ = writeln!(
             out,
@@ -195,7 +199,10 @@ mod tests {
         assert!(text.contains("tessera_decision_duration_microseconds_bucket{le=\"+Inf\"} 3"));
         assert!(text.contains("tessera_token_cache_hits_total 1"));
         assert!(text.contains("tessera_revoked_ids 42"));
-        assert!(!text.contains("tessera_keys_stale"), "no key source watched");
+        assert!(
+            !text.contains("tessera_keys_stale"),
+            "no key source watched"
+        );
     }
 
     #[test]
@@ -215,6 +222,9 @@ mod tests {
         m.watch_keys(dir.freshness().clone());
         let text = m.render(0);
         assert!(text.contains("tessera_keys_stale 0\n"));
-        assert!(!text.contains("tessera_keys_age_seconds"), "the data directory's keys have no age");
+        assert!(
+            !text.contains("tessera_keys_age_seconds"),
+            "the data directory's keys have no age"
+        );
     }
 }

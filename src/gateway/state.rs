@@ -29,7 +29,7 @@ use super::error::ApiError;
 use super::keysource::{Freshness, KeyOrigin, KeySource, KeySourceError};
 use super::metrics::Metrics;
 
-/// The HTTP client used for the upstream and for key URLs.
+/// The HTTP client used for the upstream.
 pub type HttpClient = Client<HttpConnector, axum::body::Body>;
 
 /// Why the gateway could not start.

@@ -305,7 +305,11 @@ fn expect_read_allowed(r: &reqwest::Response) {
 async fn expect_deny(r: reqwest::Response, status: u16, code: &str) {
     let got = r.status().as_u16();
     let body: Value = r.json().await.expect("json error body");
-    assert_eq!((got, body["error"].as_str()), (status, Some(code)), "{body}");
+    assert_eq!(
+        (got, body["error"].as_str()),
+        (status, Some(code)),
+        "{body}"
+    );
 }
 
 /// `GET /readyz`, answered within `PROMPT`: status and body.
@@ -458,7 +462,10 @@ async fn a_key_server_stalling_at_run_time_makes_the_gateway_unready_not_stuck_a
         json!({ "kind": "guest", "workspace": "ws_1", "view": "v_1", "allow": ["read"] }),
     )
     .await;
-    let (t1, t1_id) = (t1["token"].as_str().expect("token"), t1["token_id"].as_str().expect("id"));
+    let (t1, t1_id) = (
+        t1["token"].as_str().expect("token"),
+        t1["token_id"].as_str().expect("id"),
+    );
     let k1 = client()
         .get(issuer.url(KEYS_PATH))
         .send()
@@ -476,7 +483,17 @@ async fn a_key_server_stalling_at_run_time_makes_the_gateway_unready_not_stuck_a
     let k2 = tessera(&data, &["keys", "export-public"]);
     let t2: Value = serde_json::from_str(&tessera(
         &data,
-        &["issue", "guest", "--workspace", "ws_1", "--view", "v_1", "--allow", "read", "--json"],
+        &[
+            "issue",
+            "guest",
+            "--workspace",
+            "ws_1",
+            "--view",
+            "v_1",
+            "--allow",
+            "read",
+            "--json",
+        ],
     ))
     .expect("issue json");
     let t2 = t2["token"].as_str().expect("token");
@@ -507,7 +524,12 @@ async fn a_key_server_stalling_at_run_time_makes_the_gateway_unready_not_stuck_a
     let (status, ready) = readyz(&v).await;
     assert_eq!(status, 200, "{ready}");
     assert_eq!(
-        (&ready["ready"], &ready["keys"], &ready["keys_stale"], &ready["key_refresh_failures"]),
+        (
+            &ready["ready"],
+            &ready["keys"],
+            &ready["keys_stale"],
+            &ready["key_refresh_failures"]
+        ),
         (&json!(true), &json!(1), &json!(false), &json!(0)),
         "{ready}"
     );
@@ -515,9 +537,11 @@ async fn a_key_server_stalling_at_run_time_makes_the_gateway_unready_not_stuck_a
 
     // The key server now sends headers and half a body, then stalls.
     key_server.set(Answer::StallMidBody(b"[{\"stalled\": true}]".to_vec()));
-    wait_for(Duration::from_secs(5), "a refresh stuck in the stall", || async {
-        key_server.stalled_now() > 0
-    })
+    wait_for(
+        Duration::from_secs(5),
+        "a refresh stuck in the stall",
+        || async { key_server.stalled_now() > 0 },
+    )
     .await;
     let stuck_requests = key_server.requests();
 
@@ -525,9 +549,11 @@ async fn a_key_server_stalling_at_run_time_makes_the_gateway_unready_not_stuck_a
     // the last-used writer still reaches the ledger.
     expect_read_allowed(&fwd(&v, t1).await);
     expect_healthy(&v).await;
-    wait_for(Duration::from_secs(4), "T1's last use in the ledger", || async {
-        !ledger_row(&v, t1_id).await["last_used_at"].is_null()
-    })
+    wait_for(
+        Duration::from_secs(4),
+        "T1's last use in the ledger",
+        || async { !ledger_row(&v, t1_id).await["last_used_at"].is_null() },
+    )
     .await;
     assert!(
         key_server.stalled_now() > 0 && key_server.requests() == stuck_requests,
@@ -547,14 +573,22 @@ async fn a_key_server_stalling_at_run_time_makes_the_gateway_unready_not_stuck_a
         (&json!(false), &json!(true), &json!(1)),
         "{stale}"
     );
-    assert!(stale["keys_age_seconds"].as_u64().expect("age") >= 3, "{stale}");
-    assert!(stale["uptime_seconds"].is_u64() && stale["views"].is_u64(), "{stale}");
+    assert!(
+        stale["keys_age_seconds"].as_u64().expect("age") >= 3,
+        "{stale}"
+    );
+    assert!(
+        stale["uptime_seconds"].is_u64() && stale["views"].is_u64(),
+        "{stale}"
+    );
     expect_read_allowed(&fwd(&v, t1).await);
 
     // The stuck fetch ends at its deadline and counts as a failed refresh.
-    wait_for(Duration::from_secs(12), "a failed refresh counted", || async {
-        metric(&v, "tessera_key_refresh_failures_total").await >= Some(1)
-    })
+    wait_for(
+        Duration::from_secs(12),
+        "a failed refresh counted",
+        || async { metric(&v, "tessera_key_refresh_failures_total").await >= Some(1) },
+    )
     .await;
     assert_eq!(metric(&v, "tessera_keys_stale").await, Some(1));
     assert!(metric(&v, "tessera_keys_age_seconds").await >= Some(3));
@@ -629,7 +663,8 @@ async fn an_unknown_key_id_during_a_stall_is_answered_within_the_deadline() {
         // They waited for the refresh on the stalled server, and no longer
         // than its deadline.
         assert!(
-            took >= Duration::from_millis(1200) && took < Duration::from_millis(1500) + Duration::from_secs(3),
+            took >= Duration::from_millis(1200)
+                && took < Duration::from_millis(1500) + Duration::from_secs(3),
             "answered after {took:?}"
         );
     }
