@@ -191,6 +191,15 @@ pub struct ServeArgs {
     /// Least seconds between refreshes triggered by unknown key ids [default: 5].
     #[arg(long, env = "TESSERA_KEY_REFRESH_MIN_SECS")]
     pub key_refresh_min_secs: Option<u64>,
+    /// One deadline over a whole key fetch from a URL (connect, headers, body), in milliseconds [default: 5000].
+    #[arg(long, env = "TESSERA_KEY_FETCH_TIMEOUT_MS")]
+    pub key_fetch_timeout_ms: Option<u64>,
+    /// Largest key set a --public-keys URL may answer, in bytes [default: 1048576].
+    #[arg(long, env = "TESSERA_MAX_KEY_BYTES")]
+    pub max_key_bytes: Option<usize>,
+    /// Seconds without a successful key refresh before /readyz answers 503 [default: 3 × --key-refresh-secs].
+    #[arg(long, env = "TESSERA_MAX_KEY_STALENESS_SECS")]
+    pub max_key_staleness_secs: Option<u64>,
     /// Seconds between ledger writes of last-used times [default: 60].
     #[arg(long, env = "TESSERA_LAST_USED_FLUSH_SECS")]
     pub last_used_flush_secs: Option<u64>,
@@ -241,6 +250,9 @@ impl ServeArgs {
             decision_cache_ms,
             key_refresh_secs,
             key_refresh_min_secs,
+            key_fetch_timeout_ms,
+            max_key_bytes,
+            max_key_staleness_secs,
             last_used_flush_secs
         );
         c.insecure_cookies |= self.insecure_cookies;

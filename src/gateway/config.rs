@@ -62,6 +62,14 @@ pub struct GatewayConfig {
     pub key_refresh_secs: u64,
     /// Least seconds between two refreshes triggered by unknown key ids.
     pub key_refresh_min_secs: u64,
+    /// One deadline over a whole key fetch from a URL (connect, headers and
+    /// body), in milliseconds.
+    pub key_fetch_timeout_ms: u64,
+    /// Largest key set a URL may answer, in bytes.
+    pub max_key_bytes: usize,
+    /// Seconds without a successful key refresh (file or URL source) after
+    /// which `/readyz` answers 503; none: three refresh intervals.
+    pub max_key_staleness_secs: Option<u64>,
     /// Seconds between writes of "last used" times to the ledger.
     pub last_used_flush_secs: u64,
     /// Log as JSON lines.
@@ -96,6 +104,9 @@ impl Default for GatewayConfig {
             decision_cache_ms: 1000,
             key_refresh_secs: 300,
             key_refresh_min_secs: 5,
+            key_fetch_timeout_ms: 5000,
+            max_key_bytes: 1 << 20,
+            max_key_staleness_secs: None,
             last_used_flush_secs: 60,
             log_json: false,
         }
@@ -115,6 +126,16 @@ impl GatewayConfig {
             max_iterations: self.max_iterations,
             max_time: std::time::Duration::from_millis(self.max_authorizer_ms),
         }
+    }
+
+    /// How long the keys may go without a successful refresh before the
+    /// gateway says it is not ready: `max_key_staleness_secs`, else three
+    /// refresh intervals.
+    pub fn key_staleness_bound(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(
+            self.max_key_staleness_secs
+                .unwrap_or(self.key_refresh_secs.saturating_mul(3)),
+        )
     }
 
     /// The base URL for share links: `public_url`, else the listen address.
@@ -155,5 +176,19 @@ mod tests {
         assert_eq!(c.max_token_bytes, 4096);
         assert_eq!(c.trusted_peers.len(), 1);
         assert!(GatewayConfig::from_toml("lisen = 1").is_err());
+    }
+
+    #[test]
+    fn key_staleness_defaults_to_three_refresh_intervals() {
+        let c = GatewayConfig::default();
+        assert_eq!(c.key_staleness_bound().as_secs(), 900);
+        let c = GatewayConfig::from_toml(
+            "key_refresh_secs = 10\nkey_fetch_timeout_ms = 250\nmax_key_bytes = 4096\n",
+        )
+        .unwrap();
+        assert_eq!(c.key_staleness_bound().as_secs(), 30);
+        assert_eq!((c.key_fetch_timeout_ms, c.max_key_bytes), (250, 4096));
+        let c = GatewayConfig::from_toml("max_key_staleness_secs = 45").unwrap();
+        assert_eq!(c.key_staleness_bound().as_secs(), 45);
     }
 }

@@ -413,17 +413,26 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// `GET /readyz`: keys, policy, routes and store are loaded.
+/// `GET /readyz`: keys, policy, routes and store are loaded, and keys from a
+/// file or URL were refreshed within `max_key_staleness_secs` (503 with
+/// `keys_stale: true` otherwise; the gateway still verifies with the last
+/// good keys, so a load balancer can take it out while it keeps answering).
 pub async fn readyz(State(gw): State<Gateway>) -> Response {
     let keys = gw.keyring().ids().count();
+    let freshness = gw.key_freshness();
+    let stale = freshness.is_stale();
+    let ready = keys > 0 && !stale;
     let body = serde_json::json!({
-        "ready": keys > 0,
+        "ready": ready,
         "keys": keys,
         "revoked_ids": gw.revoked_count(),
         "views": gw.registry().views.len(),
         "uptime_seconds": gw.uptime().as_secs(),
+        "keys_stale": stale,
+        "keys_age_seconds": freshness.age().map(|age| age.as_secs()),
+        "key_refresh_failures": freshness.failures(),
     });
-    let status = if keys > 0 {
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

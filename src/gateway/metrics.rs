@@ -3,9 +3,12 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::authorize::Reason;
+
+use super::keysource::Freshness;
 
 /// Upper bounds of the decision latency buckets, in microseconds.
 const BUCKETS_US: [u64; 12] = [
@@ -23,6 +26,7 @@ pub struct Metrics {
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
     decision_cache_hits: AtomicU64,
+    keys: OnceLock<Arc<Freshness>>,
 }
 
 impl Metrics {
@@ -52,6 +56,11 @@ impl Metrics {
     /// Counts a decision answered from the decision cache.
     pub fn decision_cache_hit(&self) {
         self.decision_cache_hits.fetch_add(1, Relaxed);
+    }
+
+    /// Reports the key source's refresh state from now on (set once).
+    pub fn watch_keys(&self, freshness: Arc<Freshness>) {
+        let _ = self.keys.set(freshness);
     }
 
     /// The Prometheus text exposition.
@@ -129,8 +138,40 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE tessera_revoked_ids gauge");
         let _ = writeln!(out, "tessera_revoked_ids {revoked_ids}");
+        if let Some(keys) = self.keys.get() {
+            render_key_freshness(&mut out, keys);
+        }
         out
     }
+}
+
+/// The key source's series: failed refreshes, and for a file or URL source
+/// the keys' age and whether it is past the staleness bound.
+fn render_key_freshness(out: &mut String, keys: &Freshness) {
+    let _ = writeln!(
+        out,
+        "# HELP tessera_key_refresh_failures_total Public-key refreshes (file or URL) that failed."
+    );
+    let _ = writeln!(out, "# TYPE tessera_key_refresh_failures_total counter");
+    let _ = writeln!(
+        out,
+        "tessera_key_refresh_failures_total {}",
+        keys.failures()
+    );
+    if let Some(age) = keys.age() {
+        let _ = writeln!(
+            out,
+            "# HELP tessera_keys_age_seconds Seconds since the public keys were last loaded from their file or URL."
+        );
+        let _ = writeln!(out, "# TYPE tessera_keys_age_seconds gauge");
+        let _ = writeln!(out, "tessera_keys_age_seconds {}", age.as_secs());
+    }
+    let _ = writeln!(
+        out,
+        "# HELP tessera_keys_stale 1 while the public keys are older than max_key_staleness_secs."
+    );
+    let _ = writeln!(out, "# TYPE tessera_keys_stale gauge");
+    let _ = writeln!(out, "tessera_keys_stale {}", u8::from(keys.is_stale()));
 }
 
 fn reason_index(r: Reason) -> usize {
@@ -139,6 +180,7 @@ fn reason_index(r: Reason) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::super::keysource::{KeyOrigin, KeySource};
     use super::*;
 
     #[test]
@@ -157,5 +199,32 @@ mod tests {
         assert!(text.contains("tessera_decision_duration_microseconds_bucket{le=\"+Inf\"} 3"));
         assert!(text.contains("tessera_token_cache_hits_total 1"));
         assert!(text.contains("tessera_revoked_ids 42"));
+        assert!(
+            !text.contains("tessera_keys_stale"),
+            "no key source watched"
+        );
+    }
+
+    #[test]
+    fn renders_the_key_sources_freshness() {
+        let m = Metrics::default();
+        let config = crate::gateway::GatewayConfig::default();
+        let url = KeyOrigin::parse(Some("http://127.0.0.1:1/keys")).unwrap();
+        let source = KeySource::new(url, &config, Default::default());
+        m.watch_keys(source.freshness().clone());
+        let text = m.render(0);
+        assert!(text.contains("tessera_key_refresh_failures_total 0\n"));
+        assert!(text.contains("tessera_keys_age_seconds 0\n"));
+        assert!(text.contains("tessera_keys_stale 0\n"));
+
+        let m = Metrics::default();
+        let dir = KeySource::new(KeyOrigin::DataDir, &config, Default::default());
+        m.watch_keys(dir.freshness().clone());
+        let text = m.render(0);
+        assert!(text.contains("tessera_keys_stale 0\n"));
+        assert!(
+            !text.contains("tessera_keys_age_seconds"),
+            "the data directory's keys have no age"
+        );
     }
 }

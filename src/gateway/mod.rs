@@ -8,6 +8,7 @@ pub mod admin;
 pub mod config;
 pub mod error;
 pub mod front;
+pub mod keysource;
 pub mod metrics;
 pub mod state;
 

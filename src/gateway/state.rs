@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use http_body_util::BodyExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -27,9 +26,10 @@ use crate::token::{self, SecretToken, TokenError, VerifiedToken};
 
 use super::config::GatewayConfig;
 use super::error::ApiError;
+use super::keysource::{Freshness, KeyOrigin, KeySource, KeySourceError};
 use super::metrics::Metrics;
 
-/// The HTTP client used for the upstream and for key URLs.
+/// The HTTP client used for the upstream.
 pub type HttpClient = Client<HttpConnector, axum::body::Body>;
 
 /// Why the gateway could not start.
@@ -73,15 +73,33 @@ pub enum GatewayError {
     Serve(String),
 }
 
-/// Where the verifying keys come from.
-#[derive(Debug, Clone)]
-enum KeySource {
-    /// The data directory's private keyring (an issuing node).
-    DataDir,
-    /// A Biscuit Web Keys file.
-    File(PathBuf),
-    /// A Biscuit Web Keys URL (http).
-    Url(hyper::Uri),
+impl From<KeySourceError> for GatewayError {
+    fn from(e: KeySourceError) -> Self {
+        match e {
+            KeySourceError::Fetch {
+                source_name,
+                detail,
+            } => GatewayError::PublicKeys {
+                source_name,
+                detail,
+            },
+            KeySourceError::File(e) => GatewayError::Store(e),
+        }
+    }
+}
+
+/// The periodic tasks behind a running gateway: the key refresh and the
+/// last-used writer, each on its own so neither can hold up the other.
+#[derive(Debug)]
+pub struct BackgroundTasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl BackgroundTasks {
+    /// Stops every task (at shutdown).
+    pub fn abort(&self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
 }
 
 /// The result of an allowed decision, for the upstream headers.
@@ -105,10 +123,8 @@ pub struct Gateway(Arc<Inner>);
 struct Inner {
     config: GatewayConfig,
     data: DataDir,
-    key_source: KeySource,
-    keyring: RwLock<Arc<PublicKeyring>>,
+    keys: KeySource,
     signing: RwLock<Option<Arc<PrivateKeyring>>>,
-    last_on_demand_refresh: Mutex<Option<Instant>>,
     revocations: RwLock<RevocationSet>,
     registry: RwLock<Arc<Registry>>,
     policy: Policy,
@@ -208,22 +224,7 @@ impl Gateway {
             .transpose()?;
         let http: HttpClient = Client::builder(TokioExecutor::new()).build_http();
 
-        let key_source = match &config.public_keys {
-            None => KeySource::DataDir,
-            Some(s) if s.starts_with("http://") => {
-                KeySource::Url(s.parse().map_err(|_| GatewayError::PublicKeys {
-                    source_name: s.clone(),
-                    detail: "not a valid URL".into(),
-                })?)
-            }
-            Some(s) if s.contains("://") => return Err(GatewayError::PublicKeys {
-                source_name: s.clone(),
-                detail:
-                    "only http:// URLs and files are supported (put TLS in front, or copy the file)"
-                        .into(),
-            }),
-            Some(s) => KeySource::File(PathBuf::from(s)),
-        };
+        let key_origin = KeyOrigin::parse(config.public_keys.as_deref())?;
 
         data.create()?;
         let mut bootstrap_admin_token = None;
@@ -233,8 +234,8 @@ impl Gateway {
         } else {
             Store::open(&data.store_path())?
         };
-        let signing = match key_source {
-            KeySource::DataDir => {
+        let signing = match key_origin {
+            KeyOrigin::DataDir => {
                 if data.has_keyring() {
                     Some(Arc::new(data.read_keyring()?))
                 } else {
@@ -268,12 +269,16 @@ impl Gateway {
         };
         let revocations = store.revocations()?;
         let registry = store.registry()?;
+        let keys = KeySource::new(
+            key_origin,
+            &config,
+            signing.as_ref().map(|s| s.public()).unwrap_or_default(),
+        );
+        let metrics = Metrics::default();
+        metrics.watch_keys(keys.freshness().clone());
         let gateway = Gateway(Arc::new(Inner {
-            keyring: RwLock::new(Arc::new(
-                signing.as_ref().map(|s| s.public()).unwrap_or_default(),
-            )),
+            keys,
             signing: RwLock::new(signing),
-            last_on_demand_refresh: Mutex::new(None),
             revocations: RwLock::new(revocations),
             registry: RwLock::new(Arc::new(registry)),
             policy,
@@ -283,20 +288,17 @@ impl Gateway {
             tokens: quick_cache::sync::Cache::new(config.token_cache_capacity.max(1)),
             decisions: quick_cache::sync::Cache::new(config.decision_cache_capacity.max(1)),
             epoch: AtomicU64::new(0),
-            metrics: Metrics::default(),
+            metrics,
             last_used: Mutex::new(LastUsed::default()),
             http,
             upstream,
             started: Instant::now(),
             bootstrap_admin_token,
             bound: std::sync::OnceLock::new(),
-            key_source,
             data,
             config,
         }));
-        if !matches!(gateway.0.key_source, KeySource::DataDir) {
-            gateway.refresh_keys().await?;
-        }
+        gateway.refresh_keys().await?;
         Ok(gateway)
     }
 
@@ -354,7 +356,12 @@ impl Gateway {
 
     /// The current public keyring.
     pub fn keyring(&self) -> Arc<PublicKeyring> {
-        read(&self.0.keyring).clone()
+        self.0.keys.keyring()
+    }
+
+    /// How fresh the public keyring is (for `/readyz` and `/metrics`).
+    pub fn key_freshness(&self) -> &Freshness {
+        self.0.keys.freshness()
     }
 
     /// The current registry.
@@ -416,10 +423,10 @@ impl Gateway {
     }
 
     /// Verifies a token; on an unknown key id, refreshes the keyring (rate
-    /// limited) and tries once more.
+    /// limited, bounded by the key-fetch deadline) and tries once more.
     pub async fn verify_token(&self, text: &str) -> Result<Arc<VerifiedToken>, TokenError> {
         match self.verified(text) {
-            Err(TokenError::UnknownKey(_)) if self.may_refresh_on_demand() => {
+            Err(TokenError::UnknownKey(_)) if self.0.keys.may_refresh_on_demand() => {
                 if let Err(e) = self.refresh_keys().await {
                     tracing::warn!(error = %e, "public key refresh failed");
                 }
@@ -429,56 +436,11 @@ impl Gateway {
         }
     }
 
-    fn may_refresh_on_demand(&self) -> bool {
-        if matches!(self.0.key_source, KeySource::DataDir) {
-            return false;
-        }
-        let mut last = lock(&self.0.last_on_demand_refresh);
-        let min = Duration::from_secs(self.0.config.key_refresh_min_secs);
-        if last.is_some_and(|t| t.elapsed() < min) {
-            return false;
-        }
-        *last = Some(Instant::now());
-        true
-    }
-
-    /// Reloads the public keys from their source; clears the verified-token
-    /// cache when they changed.
+    /// Reloads the public keys from their file or URL (a no-op for the data
+    /// directory's keys); clears the verified-token cache and makes cached
+    /// decisions stale when they changed.
     pub async fn refresh_keys(&self) -> Result<bool, GatewayError> {
-        let now = Utc::now();
-        let fresh = match &self.0.key_source {
-            KeySource::DataDir => return Ok(false),
-            KeySource::File(path) => datadir::read_public_keyring(path, now)?,
-            KeySource::Url(uri) => {
-                let fail = |detail: String| GatewayError::PublicKeys {
-                    source_name: uri.to_string(),
-                    detail,
-                };
-                let response =
-                    tokio::time::timeout(Duration::from_secs(10), self.0.http.get(uri.clone()))
-                        .await
-                        .map_err(|_| fail("timed out".into()))?
-                        .map_err(|e| fail(e.to_string()))?;
-                if !response.status().is_success() {
-                    return Err(fail(format!("status {}", response.status())));
-                }
-                let body = http_body_util::Limited::new(response.into_body(), 1 << 20)
-                    .collect()
-                    .await
-                    .map_err(|e| fail(e.to_string()))?
-                    .to_bytes();
-                let text = std::str::from_utf8(&body).map_err(|e| fail(e.to_string()))?;
-                PublicKeyring::from_bwk_json(text, now).map_err(|e| fail(e.to_string()))?
-            }
-        };
-        let changed = {
-            let mut current = write(&self.0.keyring);
-            let changed = **current != fresh;
-            if changed {
-                *current = Arc::new(fresh);
-            }
-            changed
-        };
+        let changed = self.0.keys.refresh().await?;
         if changed {
             self.0.tokens.clear();
             self.bump_epoch();
@@ -766,30 +728,51 @@ impl Gateway {
         }
     }
 
-    /// Starts the periodic key refresh and last-used writer.
-    pub fn spawn_background_tasks(&self) -> tokio::task::JoinHandle<()> {
+    /// Starts the last-used writer and, for a file or URL key source, the
+    /// periodic key refresh: two tasks, so a stalled key server cannot delay
+    /// the ledger writes nor a slow ledger the key refresh.
+    pub fn spawn_background_tasks(&self) -> BackgroundTasks {
+        let mut tasks = vec![self.spawn_last_used_writer()];
+        if self.0.keys.is_refreshable() {
+            tasks.push(self.spawn_key_refresher());
+        }
+        BackgroundTasks(tasks)
+    }
+
+    fn spawn_last_used_writer(&self) -> tokio::task::JoinHandle<()> {
         let gateway = self.clone();
+        let period = Duration::from_secs(self.0.config.last_used_flush_secs.max(1));
         tokio::spawn(async move {
-            let mut flush = tokio::time::interval(Duration::from_secs(
-                gateway.0.config.last_used_flush_secs.max(1),
-            ));
-            let mut keys = tokio::time::interval(Duration::from_secs(
-                gateway.0.config.key_refresh_secs.max(1),
-            ));
-            flush.tick().await;
-            keys.tick().await;
+            let mut ticks = interval_from_now(period).await;
             loop {
-                tokio::select! {
-                    _ = flush.tick() => gateway.flush_last_used().await,
-                    _ = keys.tick() => {
-                        if let Err(e) = gateway.refresh_keys().await {
-                            tracing::warn!(error = %e, "periodic public key refresh failed");
-                        }
-                    }
+                ticks.tick().await;
+                gateway.flush_last_used().await;
+            }
+        })
+    }
+
+    fn spawn_key_refresher(&self) -> tokio::task::JoinHandle<()> {
+        let gateway = self.clone();
+        let period = Duration::from_secs(self.0.config.key_refresh_secs.max(1));
+        tokio::spawn(async move {
+            let mut ticks = interval_from_now(period).await;
+            loop {
+                ticks.tick().await;
+                if let Err(e) = gateway.refresh_keys().await {
+                    tracing::warn!(error = %e, "periodic public key refresh failed");
                 }
             }
         })
     }
+}
+
+/// An interval whose first tick has passed and that, after a slow round,
+/// waits a whole period again instead of catching up in a burst.
+async fn interval_from_now(period: Duration) -> tokio::time::Interval {
+    let mut ticks = tokio::time::interval(period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks.tick().await;
+    ticks
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
