@@ -9,4 +9,5 @@ pub mod link;
 pub mod model;
 pub mod routes;
 pub mod store;
+pub mod text;
 pub mod token;
