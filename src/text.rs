@@ -58,16 +58,18 @@ pub fn escape_char(c: char) -> String {
 /// `text` with every [unsafe](is_unsafe_char) character replaced by its
 /// [escape](escape_char); borrowed unchanged when there is none.
 pub fn terminal_safe(text: &str) -> Cow<'_, str> {
-    escape_with(text, |c, out| out.push_str(&escape_char(c)))
+    escape_with(text, is_unsafe_char, |c, out| out.push_str(&escape_char(c)))
 }
 
 /// JSON text (as serde_json writes it) with every unsafe character still in
 /// it written as `\uXXXX` (a surrogate pair above U+FFFF). serde_json
-/// escapes C0 controls but not DEL, C1 controls or bidirectional controls.
-/// Those can only occur inside JSON strings, so the result parses to the
-/// same value.
+/// escapes C0 controls inside strings, so a raw one is JSON whitespace (the
+/// newlines of pretty output) and stays; DEL, C1 controls, bidirectional
+/// and invisible formatting characters it leaves raw, and those can only
+/// occur inside strings, so the result parses to the same value.
 pub fn json_safe(json: &str) -> Cow<'_, str> {
-    escape_with(json, |c, out| {
+    let raw_in_json = |c: char| is_unsafe_char(c) && !is_c0(c);
+    escape_with(json, raw_in_json, |c, out| {
         let mut units = [0u16; 2];
         for unit in c.encode_utf16(&mut units) {
             // Writing to a String cannot fail.
@@ -76,13 +78,21 @@ pub fn json_safe(json: &str) -> Cow<'_, str> {
     })
 }
 
-fn escape_with(text: &str, escape: impl Fn(char, &mut String)) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe_char) {
+fn is_c0(c: char) -> bool {
+    c < '\u{20}'
+}
+
+fn escape_with(
+    text: &str,
+    unsafe_char: impl Fn(char) -> bool,
+    escape: impl Fn(char, &mut String),
+) -> Cow<'_, str> {
+    if !text.chars().any(&unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if is_unsafe_char(c) {
+        if unsafe_char(c) {
             escape(c, &mut out);
         } else {
             out.push(c);
@@ -159,13 +169,21 @@ mod tests {
         let value = serde_json::json!({
             "label": "\u{202e}gnp.exe \u{1b}[2J\u{9b}\u{7f}\u{2066}\u{e0041} é日本",
         });
-        let text = serde_json::to_string(&value).unwrap();
-        assert!(text.contains('\u{202e}'), "serde_json leaves bidi raw");
-        let safe = json_safe(&text);
-        assert!(!safe.chars().any(is_unsafe_char), "{safe}");
-        assert!(safe.contains("\\u202e") && safe.contains("\\udb40\\udc41"));
-        assert!(safe.contains("é日本"));
-        let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
-        assert_eq!(back, value);
+        for text in [
+            serde_json::to_string(&value).unwrap(),
+            serde_json::to_string_pretty(&value).unwrap(),
+        ] {
+            assert!(text.contains('\u{202e}'), "serde_json leaves bidi raw");
+            let safe = json_safe(&text);
+            assert!(
+                !safe.chars().any(|c| is_unsafe_char(c) && c != '\n'),
+                "{safe}"
+            );
+            assert!(safe.contains("\\u202e") && safe.contains("\\udb40\\udc41"));
+            assert!(safe.contains("\\u001b") && safe.contains("\\u009b"));
+            assert!(safe.contains("é日本"));
+            let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
+            assert_eq!(back, value);
+        }
     }
 }
