@@ -12,7 +12,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // An error can quote a file, a server's answer or a token's text.
-            eprintln!("tessera: {}", tessera::text::terminal_safe(&format!("{e:#}")));
+            eprintln!(
+                "tessera: {}",
+                tessera::text::terminal_safe(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }

@@ -1016,7 +1016,10 @@ mod tests {
                 "{label:?}"
             );
             assert!(err.to_string().starts_with("invalid label: "), "{err}");
-            assert!(!err.to_string().contains(label), "the raw label is not echoed");
+            assert!(
+                !err.to_string().contains(label),
+                "the raw label is not echoed"
+            );
             assert_eq!(validate_label(label), Err(ModelError::InvalidLabel));
         }
         assert_eq!(
@@ -1024,7 +1027,13 @@ mod tests {
             Err(ModelError::InvalidLabel)
         );
         // Twin: ordinary Unicode, up to the bound, is a label.
-        for ok in ["Müller & Söhne", "日本語", "עברית", "👩\u{200d}💻", &"é".repeat(128)] {
+        for ok in [
+            "Müller & Söhne",
+            "日本語",
+            "עברית",
+            "👩\u{200d}💻",
+            &"é".repeat(128),
+        ] {
             assert_eq!(check_label(ok), Ok(()), "{ok}");
         }
     }

@@ -159,7 +159,10 @@ mod tests {
             r#"right("view", "v_1", "read")"#,
             "back\\slash",
         ] {
-            assert!(matches!(terminal_safe(s), Cow::Borrowed(t) if t == s), "{s}");
+            assert!(
+                matches!(terminal_safe(s), Cow::Borrowed(t) if t == s),
+                "{s}"
+            );
             assert!(matches!(json_safe(s), Cow::Borrowed(t) if t == s), "{s}");
         }
     }

@@ -276,7 +276,8 @@ pub struct IssueCommon {
     /// When the token stops working: a duration (90d, 12h, 2w) or an RFC 3339 time.
     #[arg(long)]
     pub expires: Option<String>,
-    /// A note shown by inspect and the ledger (at most 128 characters).
+    /// A note shown by inspect and the ledger (at most 128 printable
+    /// characters; no control, bidi or invisible formatting characters).
     #[arg(long)]
     pub label: Option<String>,
     /// Print JSON {token, token_id, …} instead of the bare token.
@@ -347,7 +348,7 @@ pub struct AttenuateArgs {
     /// Expire no later than this: a duration (7d) or an RFC 3339 time.
     #[arg(long)]
     pub expires: Option<String>,
-    /// A label for this copy.
+    /// A label for this copy (the same rules as `issue --label`).
     #[arg(long)]
     pub label: Option<String>,
 }

@@ -35,7 +35,8 @@ use crate::server::{client, seed_registry, Server};
 const HOSTILE: &str = "\u{1b}[31mRED\u{1b}[0m\rEVIL\u{7}\u{202e}exe.txt\u{2066}\u{9b}2J\u{200b}!";
 
 /// How those characters must show: visible, in order.
-const HOSTILE_SHOWN: &str = "\\x1b[31mRED\\x1b[0m\\rEVIL\\x07\\u{202e}exe.txt\\u{2066}\\u{9b}2J\\u{200b}!";
+const HOSTILE_SHOWN: &str =
+    "\\x1b[31mRED\\x1b[0m\\rEVIL\\x07\\u{202e}exe.txt\\u{2066}\\u{9b}2J\\u{200b}!";
 
 /// Ordinary Unicode a label may hold: accents, CJK, a right-to-left script,
 /// an emoji with a zero-width joiner.
@@ -82,7 +83,15 @@ impl Env {
     fn ready() -> Self {
         let env = Env::new();
         env.run(&["init"]);
-        env.run(&["view", "set", "v_1", "--table", "t_1", "--workspace", "ws_1"]);
+        env.run(&[
+            "view",
+            "set",
+            "v_1",
+            "--table",
+            "t_1",
+            "--workspace",
+            "ws_1",
+        ]);
         env
     }
 
@@ -112,7 +121,14 @@ impl Env {
 
     fn guest(&self, label: Option<&str>) -> String {
         let mut args = vec![
-            "issue", "guest", "--workspace", "ws_1", "--view", "v_1", "--allow", "read",
+            "issue",
+            "guest",
+            "--workspace",
+            "ws_1",
+            "--view",
+            "v_1",
+            "--allow",
+            "read",
         ];
         if let Some(l) = label {
             args.extend(["--label", l]);
@@ -170,12 +186,25 @@ fn inspect_shows_an_attenuation_blocks_hostile_label_and_facts_escaped() {
     let env = Env::ready();
     let token = append_block(&env.guest(None), hostile_block(), 7);
     let out = env.output(&["inspect", &token]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = assert_terminal_safe(&out.stdout, "inspect");
     // The text is shown, as escapes, where it belongs.
-    assert!(text.contains(&format!("labels        {HOSTILE_SHOWN}\n")), "{text}");
-    assert!(text.contains(&format!("  // label: {HOSTILE_SHOWN}\n")), "{text}");
-    assert!(text.contains(&format!("  note(\"{HOSTILE_SHOWN}\");\n")), "{text}");
+    assert!(
+        text.contains(&format!("labels        {HOSTILE_SHOWN}\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("  // label: {HOSTILE_SHOWN}\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("  note(\"{HOSTILE_SHOWN}\");\n")),
+        "{text}"
+    );
     assert!(
         text.contains(&format!("check if resource(\"view\", \"{HOSTILE_SHOWN}\")")),
         "{text}"
@@ -186,7 +215,11 @@ fn inspect_shows_an_attenuation_blocks_hostile_label_and_facts_escaped() {
 fn inspect_shows_a_foreign_biscuits_claims_escaped() {
     let env = Env::new();
     let out = env.output(&["inspect", &foreign_biscuit()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = assert_terminal_safe(&out.stdout, "inspect");
     for line in [
         format!("token_id      {HOSTILE_SHOWN}\n"),
@@ -211,9 +244,15 @@ fn inspect_json_keeps_the_value_and_prints_nothing_raw() {
         let text = assert_terminal_safe(&out.stdout, "inspect --json");
         let v: Value = serde_json::from_str(&text).expect("JSON");
         // The value is exactly what the token says: a script sees the truth.
-        assert_eq!(v["labels"].as_array().and_then(|l| l.last()), Some(&json!(HOSTILE)));
         assert_eq!(
-            v["blocks"].as_array().and_then(|b| b.last()).map(|b| &b["context"]),
+            v["labels"].as_array().and_then(|l| l.last()),
+            Some(&json!(HOSTILE))
+        );
+        assert_eq!(
+            v["blocks"]
+                .as_array()
+                .and_then(|b| b.last())
+                .map(|b| &b["context"]),
             Some(&json!(HOSTILE))
         );
     }
@@ -229,9 +268,15 @@ fn ordinary_unicode_labels_print_as_they_are() {
         text.contains(&format!("labels        {ORDINARY} | résumé 東京\n")),
         "{text}"
     );
-    assert!(text.contains(&format!("  // label: {ORDINARY}\n")), "{text}");
+    assert!(
+        text.contains(&format!("  // label: {ORDINARY}\n")),
+        "{text}"
+    );
     let list = env.run(&["tokens", "list"]);
-    assert!(list.lines().nth(1).is_some_and(|l| l.ends_with(ORDINARY)), "{list}");
+    assert!(
+        list.lines().nth(1).is_some_and(|l| l.ends_with(ORDINARY)),
+        "{list}"
+    );
     assert_eq!(env.ledger()[0]["label"], ORDINARY);
 }
 
@@ -241,8 +286,20 @@ fn ordinary_unicode_labels_print_as_they_are() {
 fn check_explain_shows_a_hostile_failed_check_escaped() {
     let env = Env::ready();
     let token = append_block(&env.guest(None), hostile_block(), 9);
-    let out = env.output(&["check", &token, "--op", "read", "--view", "v_1", "--explain"]);
-    assert_eq!(out.status.code(), Some(1), "the hostile check fails: denied");
+    let out = env.output(&[
+        "check",
+        &token,
+        "--op",
+        "read",
+        "--view",
+        "v_1",
+        "--explain",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the hostile check fails: denied"
+    );
     let text = assert_terminal_safe(&out.stdout, "check --explain");
     assert!(text.starts_with("denied: check_failed"), "{text}");
     assert!(text.contains("failed checks:"), "{text}");
@@ -250,7 +307,16 @@ fn check_explain_shows_a_hostile_failed_check_escaped() {
         text.contains(&format!("resource(\"view\", \"{HOSTILE_SHOWN}\")")),
         "{text}"
     );
-    let json = env.output(&["check", &token, "--op", "read", "--view", "v_1", "--explain", "--json"]);
+    let json = env.output(&[
+        "check",
+        &token,
+        "--op",
+        "read",
+        "--view",
+        "v_1",
+        "--explain",
+        "--json",
+    ]);
     let text = assert_terminal_safe(&json.stdout, "check --json");
     let v: Value = serde_json::from_str(&text).expect("JSON");
     assert!(
@@ -269,7 +335,10 @@ fn audit_shows_a_hostile_revoke_reason_escaped() {
     env.run(&["revoke", &token_id, "--reason", HOSTILE]);
 
     let text = assert_terminal_safe(&env.output(&["audit"]).stdout, "audit");
-    let line = text.lines().find(|l| l.contains("revoked")).expect("a revoked event");
+    let line = text
+        .lines()
+        .find(|l| l.contains("revoked"))
+        .expect("a revoked event");
     assert!(line.ends_with(&format!("({HOSTILE_SHOWN})")), "{line}");
 
     let text = assert_terminal_safe(&env.output(&["audit", "--json"]).stdout, "audit --json");
@@ -346,7 +415,15 @@ fn issue_refuses_hostile_labels_naming_the_character_and_issues_nothing() {
         .chain([(too_long.as_str(), "at most 128")]);
     for (label, message) in cases {
         for kind in [
-            &["guest", "--workspace", "ws_1", "--view", "v_1", "--allow", "read"][..],
+            &[
+                "guest",
+                "--workspace",
+                "ws_1",
+                "--view",
+                "v_1",
+                "--allow",
+                "read",
+            ][..],
             &["admin"][..],
         ] {
             let mut args = vec!["issue"];
@@ -375,7 +452,10 @@ fn attenuate_refuses_hostile_labels_naming_the_character() {
         assert_eq!(out.status.code(), Some(2), "{label:?}");
         assert!(out.stdout.is_empty(), "{label:?}: no token printed");
         let err = assert_terminal_safe(&out.stderr, "stderr");
-        assert!(err.contains("invalid label: ") && err.contains(message), "{err}");
+        assert!(
+            err.contains("invalid label: ") && err.contains(message),
+            "{err}"
+        );
     }
     // Twin.
     let child = env.run(&["attenuate", &token, "--label", ORDINARY]);
@@ -419,7 +499,10 @@ async fn the_admin_api_refuses_hostile_labels_with_bad_request_and_issues_nothin
         assert_eq!(v["error"], "bad_request", "{v}");
         assert!(v.get("token").is_none(), "{v}");
         let m = v["message"].as_str().unwrap_or_default();
-        assert!(m.starts_with("invalid label: ") && m.contains(message), "{m}");
+        assert!(
+            m.starts_with("invalid label: ") && m.contains(message),
+            "{m}"
+        );
     }
     assert_eq!(ledger_len().await, before, "nothing issued");
     // Twin: an ordinary Unicode label is issued and kept as it is.
@@ -485,9 +568,19 @@ fn keys_rotate_and_retire_follow_a_symlinked_keyring() {
     let first = first[0].0.clone();
 
     env.run(&["keys", "rotate"]);
-    assert!(fs::symlink_metadata(&link).expect("link").file_type().is_symlink());
-    assert_eq!(fs::read_link(&link).expect("link"), Path::new("../secrets/keys.toml"));
-    assert_ne!(fs::read(&target).expect("keyring"), before, "the target holds the new keyring");
+    assert!(fs::symlink_metadata(&link)
+        .expect("link")
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        fs::read_link(&link).expect("link"),
+        Path::new("../secrets/keys.toml")
+    );
+    assert_ne!(
+        fs::read(&target).expect("keyring"),
+        before,
+        "the target holds the new keyring"
+    );
     assert_eq!(mode(&target), 0o600);
     let rotated = keys(&env);
     let new = rotated
@@ -496,26 +589,59 @@ fn keys_rotate_and_retire_follow_a_symlinked_keyring() {
         .map(|(id, _)| id.clone())
         .expect("an active key");
     assert_ne!(new, first);
-    assert!(rotated.contains(&(first.clone(), "verifying".to_owned())), "{rotated:?}");
+    assert!(
+        rotated.contains(&(first.clone(), "verifying".to_owned())),
+        "{rotated:?}"
+    );
 
     env.run(&["keys", "retire", &first]);
-    assert!(fs::symlink_metadata(&link).expect("link").file_type().is_symlink());
+    assert!(fs::symlink_metadata(&link)
+        .expect("link")
+        .file_type()
+        .is_symlink());
     assert_eq!(mode(&target), 0o600);
     let retired = keys(&env);
-    assert!(retired.contains(&(first, "retired".to_owned())), "{retired:?}");
-    assert!(retired.contains(&(new.clone(), "active".to_owned())), "{retired:?}");
+    assert!(
+        retired.contains(&(first, "retired".to_owned())),
+        "{retired:?}"
+    );
+    assert!(
+        retired.contains(&(new.clone(), "active".to_owned())),
+        "{retired:?}"
+    );
     // The public keyring followed; no temporary file is left anywhere.
-    let public: Value =
-        serde_json::from_str(&fs::read_to_string(env.data().join("public-keys.json")).expect("public keys"))
-            .expect("JSON");
-    let public_ids: Vec<&Value> = public.as_array().expect("keys").iter().map(|k| &k["key_id"]).collect();
+    let public: Value = serde_json::from_str(
+        &fs::read_to_string(env.data().join("public-keys.json")).expect("public keys"),
+    )
+    .expect("JSON");
+    let public_ids: Vec<&Value> = public
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| &k["key_id"])
+        .collect();
     assert_eq!(public_ids, [&json!(new.parse::<u32>().expect("a key id"))]);
-    assert!(leftovers(&env.data()).is_empty() && leftovers(target.parent().expect("dir")).is_empty());
+    assert!(
+        leftovers(&env.data()).is_empty() && leftovers(target.parent().expect("dir")).is_empty()
+    );
     // A token issued now is signed by the new key and verifies.
-    env.run(&["view", "set", "v_1", "--table", "t_1", "--workspace", "ws_1"]);
+    env.run(&[
+        "view",
+        "set",
+        "v_1",
+        "--table",
+        "t_1",
+        "--workspace",
+        "ws_1",
+    ]);
     let token = env.guest(None);
     let out = env.output(&["check", &token, "--op", "read", "--view", "v_1"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -524,17 +650,31 @@ fn a_dangling_keyring_link_is_refused_by_name_and_nothing_changes() {
     fs::remove_file(&target).expect("remove target");
     let public = env.data().join("public-keys.json");
     let public_before = fs::read(&public).expect("public keys");
-    for args in [&["keys", "rotate"][..], &["keys", "retire", "1"], &["init", "--force"], &["init"]] {
+    for args in [
+        &["keys", "rotate"][..],
+        &["keys", "retire", "1"],
+        &["init", "--force"],
+        &["init"],
+    ] {
         let out = env.output(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.contains(&format!("{} is a symbolic link to ../secrets/keys.toml, which does not exist", link.display())),
+            err.contains(&format!(
+                "{} is a symbolic link to ../secrets/keys.toml, which does not exist",
+                link.display()
+            )),
             "{args:?}: {err}"
         );
         assert!(err.contains("point the link at an existing file"), "{err}");
-        assert!(fs::symlink_metadata(&link).expect("link").file_type().is_symlink());
-        assert!(!target.exists(), "{args:?}: nothing written through the link");
+        assert!(fs::symlink_metadata(&link)
+            .expect("link")
+            .file_type()
+            .is_symlink());
+        assert!(
+            !target.exists(),
+            "{args:?}: nothing written through the link"
+        );
         assert_eq!(fs::read(&public).expect("public keys"), public_before);
     }
 }
@@ -560,7 +700,10 @@ fn a_keyring_link_to_a_directory_is_refused_by_name_and_nothing_changes() {
             )),
             "{args:?}: {err}"
         );
-        assert!(fs::read_dir(&dir).expect("dir").next().is_none(), "nothing written into it");
+        assert!(
+            fs::read_dir(&dir).expect("dir").next().is_none(),
+            "nothing written into it"
+        );
         assert_eq!(fs::read(&public).expect("public keys"), public_before);
     }
 }

@@ -47,7 +47,10 @@ fn deleters(fx: &Fixture) -> Vec<(&'static str, String)> {
         ),
         (
             "table key",
-            fx.issue(&Grant::api_key(id("ws_1"), Some(id("t_1")), &ops("read,delete")), 2),
+            fx.issue(
+                &Grant::api_key(id("ws_1"), Some(id("t_1")), &ops("read,delete")),
+                2,
+            ),
         ),
         (
             "workspace key",
@@ -190,7 +193,11 @@ async fn expect_allowed(s: &Server, method: &str, uri: &str, token: &str, resour
 
 async fn expect_refused(s: &Server, method: &str, uri: &str, token: &str, code: &str) {
     let (status, v) = auth(s, method, uri, token).await;
-    assert_eq!((status, v["error"].as_str()), (403, Some(code)), "{method} {uri}: {v}");
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (403, Some(code)),
+        "{method} {uri}: {v}"
+    );
 }
 
 async fn set_view(s: &Server, settings: Value) {
@@ -235,7 +242,14 @@ async fn a_row_delete_through_the_gateway_needs_editable() {
     expect_refused(&s, "PATCH", row, &key, "view_setting").await;
     // The sibling view and the table's own route are not that view.
     expect_allowed(&s, "DELETE", "/api/v1/views/v_2/rows/r_1", &key, "view:v_2").await;
-    expect_allowed(&s, "DELETE", "/api/v1/tables/t_1/rows/r_1", &key, "table:t_1").await;
+    expect_allowed(
+        &s,
+        "DELETE",
+        "/api/v1/tables/t_1/rows/r_1",
+        &key,
+        "table:t_1",
+    )
+    .await;
 
     // Editable again: the very next delete is allowed.
     set_view(&s, json!({ "editable": true })).await;
