@@ -121,6 +121,7 @@ pub mod link;
 pub mod model;
 pub mod routes;
 pub mod store;
+pub mod text;
 pub mod token;
 
 pub use authorize::{Decision, Policy, Reason, Request};

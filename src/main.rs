@@ -11,7 +11,11 @@ fn main() -> ExitCode {
     match tessera::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("tessera: {e:#}");
+            // An error can quote a file, a server's answer or a token's text.
+            eprintln!(
+                "tessera: {}",
+                tessera::text::terminal_safe(&format!("{e:#}"))
+            );
             ExitCode::from(2)
         }
     }

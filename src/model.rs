@@ -35,9 +35,20 @@ pub enum ModelError {
     /// An expiry that is not in the future.
     #[error("expiry {0} is not in the future")]
     ExpiryInPast(DateTime<Utc>),
-    /// A label that is too long or holds control characters.
-    #[error("invalid label: at most 128 printable characters")]
+    /// A label that is too long or holds control, bidirectional or
+    /// invisible formatting characters.
+    #[error("invalid label: at most 128 printable characters, none of them a control, bidirectional or invisible formatting character")]
     InvalidLabel,
+    /// A label holding a character a terminal would act on or that hides
+    /// or reorders text ([`crate::text::is_unsafe_char`]), named as a
+    /// visible escape.
+    #[error("invalid label: character {position} is {escaped}, a control, bidirectional or invisible formatting character; labels are at most 128 printable characters")]
+    LabelCharacter {
+        /// 1-based position of the character in the label.
+        position: usize,
+        /// The character as a visible escape, e.g. `\u{202e}`.
+        escaped: String,
+    },
     /// A view setting name outside the known five.
     #[error(
         "unknown view setting {0:?}: expected editable, addable, exportable, public or locked"
@@ -326,12 +337,39 @@ impl fmt::Display for Right {
     }
 }
 
-/// A label on a token or an attenuation block: at most 128 printable characters.
-pub fn validate_label(label: &str) -> Result<(), ModelError> {
-    if label.chars().count() > 128 || label.chars().any(char::is_control) {
+/// The most characters a label may have.
+pub const MAX_LABEL_CHARS: usize = 128;
+
+/// A label on a token or an attenuation block: at most
+/// [`MAX_LABEL_CHARS`] characters, none of them
+/// [unsafe on a terminal](crate::text::is_unsafe_char) (controls, ANSI
+/// escapes, bidirectional overrides, invisible formatting). The error names
+/// the first offending character ([`ModelError::LabelCharacter`]), or is
+/// [`ModelError::InvalidLabel`] for a label that is too long.
+pub fn check_label(label: &str) -> Result<(), ModelError> {
+    if let Some((i, c)) = label
+        .chars()
+        .enumerate()
+        .find(|&(_, c)| crate::text::is_unsafe_char(c))
+    {
+        return Err(ModelError::LabelCharacter {
+            position: i + 1,
+            escaped: crate::text::escape_char(c),
+        });
+    }
+    if label.chars().count() > MAX_LABEL_CHARS {
         return Err(ModelError::InvalidLabel);
     }
     Ok(())
+}
+
+/// [`check_label`]'s rules with one error for every way a label can be
+/// wrong, [`ModelError::InvalidLabel`]: the check a [`Grant`] makes of
+/// itself at issue time. Entries that take a label from a person
+/// ([`IssueRequest::grant`], [`Restriction::validate`]) use
+/// [`check_label`], which says which character is refused.
+pub fn validate_label(label: &str) -> Result<(), ModelError> {
+    check_label(label).map_err(|_| ModelError::InvalidLabel)
 }
 
 /// What an issuer signs into a token's authority block.
@@ -489,8 +527,12 @@ impl IssueRequest {
     }
 
     /// The grant this request asks for, when its resource is registered in
-    /// its workspace. Validation of expiry and label happens at issue time.
+    /// its workspace and its label is one [`check_label`] accepts (the
+    /// error names a refused character). The expiry is checked at issue time.
     pub fn grant(&self, registry: &Registry) -> Result<Grant, ModelError> {
+        if let Some(label) = &self.label {
+            check_label(label)?;
+        }
         let kind = self.kind.as_str();
         let workspace = || {
             self.workspace.clone().ok_or(ModelError::MissingField {
@@ -586,7 +628,7 @@ impl Restriction {
         }
         validate_expiry(self.expires_at, now)?;
         if let Some(label) = &self.label {
-            validate_label(label)?;
+            check_label(label)?;
         }
         Ok(())
     }
@@ -622,7 +664,8 @@ pub fn parse_expiry(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ModelE
 /// The view setting wins over what a token allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ViewSettings {
-    /// Rows may be edited (`write`).
+    /// Rows may be edited or deleted (`write`, `delete`): a view that is
+    /// not editable is read-only, except for adding rows when `addable`.
     pub editable: bool,
     /// Rows may be added (`create`).
     pub addable: bool,
@@ -951,5 +994,68 @@ mod tests {
         ));
         let bad = g.label(Some("a\nb".into()));
         assert_eq!(bad.validate(now), Err(ModelError::InvalidLabel));
+    }
+
+    #[test]
+    fn labels_refuse_controls_bidi_and_invisible_characters_by_name() {
+        for (label, position, escaped) in [
+            ("a\u{1b}[31m", 2, "\\x1b"),
+            ("\rEVIL", 1, "\\r"),
+            ("invoice\u{202e}fdp.exe", 8, "\\u{202e}"),
+            ("x\u{2066}y", 2, "\\u{2066}"),
+            ("ab\u{200b}", 3, "\\u{200b}"),
+            ("\u{9b}2J", 1, "\\u{9b}"),
+        ] {
+            let err = check_label(label).unwrap_err();
+            assert_eq!(
+                err,
+                ModelError::LabelCharacter {
+                    position,
+                    escaped: escaped.into()
+                },
+                "{label:?}"
+            );
+            assert!(err.to_string().starts_with("invalid label: "), "{err}");
+            assert!(
+                !err.to_string().contains(label),
+                "the raw label is not echoed"
+            );
+            assert_eq!(validate_label(label), Err(ModelError::InvalidLabel));
+        }
+        assert_eq!(
+            check_label(&"a".repeat(MAX_LABEL_CHARS + 1)),
+            Err(ModelError::InvalidLabel)
+        );
+        // Twin: ordinary Unicode, up to the bound, is a label.
+        for ok in [
+            "Müller & Söhne",
+            "日本語",
+            "עברית",
+            "👩\u{200d}💻",
+            &"é".repeat(128),
+        ] {
+            assert_eq!(check_label(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn every_entry_that_takes_a_label_checks_it() {
+        let now = Utc::now();
+        let mut request = IssueRequest::new(TokenKind::Admin, None);
+        request.label = Some("ops\u{202e}".into());
+        assert!(matches!(
+            request.grant(&Registry::default()),
+            Err(ModelError::LabelCharacter { position: 4, .. })
+        ));
+        let restriction = Restriction {
+            label: Some("ops\u{1b}".into()),
+            ..Restriction::default()
+        };
+        assert!(matches!(
+            restriction.validate(now),
+            Err(ModelError::LabelCharacter { position: 4, .. })
+        ));
+        let grant = Grant::admin().label(Some("\u{2067}".into()));
+        assert_eq!(grant.validate(now), Err(ModelError::InvalidLabel));
     }
 }

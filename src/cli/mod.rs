@@ -25,6 +25,7 @@ use crate::model::{
 };
 use crate::store::datadir::{self, DataDir, DEFAULT_DATA_DIR};
 use crate::store::Store;
+use crate::text::{json_safe, terminal_safe};
 use crate::token::{self, DEFAULT_MAX_TOKEN_BYTES};
 pub use backend::ServerArgs;
 use backend::{Backend, CheckOptions, Revocation};
@@ -287,7 +288,8 @@ pub struct IssueCommon {
     /// When the token stops working: a duration (90d, 12h, 2w) or an RFC 3339 time.
     #[arg(long)]
     pub expires: Option<String>,
-    /// A note shown by inspect and the ledger (at most 128 characters).
+    /// A note shown by inspect and the ledger (at most 128 printable
+    /// characters; no control, bidi or invisible formatting characters).
     #[arg(long)]
     pub label: Option<String>,
     /// Print JSON {token, token_id, …} instead of the bare token.
@@ -358,7 +360,7 @@ pub struct AttenuateArgs {
     /// Expire no later than this: a duration (7d) or an RFC 3339 time.
     #[arg(long)]
     pub expires: Option<String>,
-    /// A label for this copy.
+    /// A label for this copy (the same rules as `issue --label`).
     #[arg(long)]
     pub label: Option<String>,
 }
@@ -421,7 +423,7 @@ fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
 /// The settings flags of `view set`.
 #[derive(Debug, Args)]
 pub struct SettingsArgs {
-    /// Rows may be edited (write).
+    /// Rows may be edited or deleted (write, delete).
     #[arg(long)]
     pub editable: Option<bool>,
     /// Rows may be added (create).
@@ -655,6 +657,20 @@ fn parse_expires(s: &Option<String>, now: DateTime<Utc>) -> Result<Option<DateTi
     Ok(s.as_deref().map(|s| parse_expiry(s, now)).transpose()?)
 }
 
+/// JSON for stdout, pretty or one line. Text from a token or the store may
+/// hold any character: serde_json escapes C0 controls, and [`json_safe`]
+/// escapes the rest (DEL, C1, bidirectional and invisible formatting
+/// characters) as `\uXXXX`, so the value is the same and a terminal shows
+/// nothing raw.
+fn json_text(value: &impl serde::Serialize, pretty: bool) -> Result<String> {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)?
+    } else {
+        serde_json::to_string(value)?
+    };
+    Ok(json_safe(&text).into_owned())
+}
+
 fn fmt_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -776,7 +792,7 @@ fn issue(backend: &Backend, cmd: IssueCommand, now: DateTime<Utc>) -> Result<Exi
     if common.json {
         let mut v = serde_json::to_value(&entry)?;
         v["token"] = serde_json::Value::String(token.expose().to_owned());
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", json_text(&v, true)?);
     } else {
         println!("{}", token.expose());
         eprintln!(
@@ -880,17 +896,22 @@ fn inspect(data: &DataDir, args: InspectArgs, now: DateTime<Utc>) -> Result<Exit
             });
             v["revoked"] = serde_json::json!(revoked);
         }
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", json_text(&v, true)?);
     } else {
+        // Everything below but the times, ids and flags was written by
+        // whoever made the token: shown through `terminal_safe`.
         let c = &description.claims;
-        let or_dash = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+        let or_dash = |o: &Option<String>| {
+            o.as_deref()
+                .map_or_else(|| "-".to_owned(), |s| terminal_safe(s).into_owned())
+        };
         println!("token_id      {}", or_dash(&c.token_id));
         println!("kind          {}", or_dash(&c.kind));
         println!("workspace     {}", or_dash(&c.workspace));
         let rights: Vec<String> = c
             .rights
             .iter()
-            .map(|r| format!("{}:{}:{}", r.kind, r.id, r.operation))
+            .map(|r| terminal_safe(&format!("{}:{}:{}", r.kind, r.id, r.operation)).into_owned())
             .collect();
         println!(
             "rights        {}",
@@ -909,7 +930,7 @@ fn inspect(data: &DataDir, args: InspectArgs, now: DateTime<Utc>) -> Result<Exit
             if c.labels.is_empty() {
                 "-".into()
             } else {
-                c.labels.join(" | ")
+                terminal_safe(&c.labels.join(" | ")).into_owned()
             }
         );
         println!(
@@ -924,7 +945,11 @@ fn inspect(data: &DataDir, args: InspectArgs, now: DateTime<Utc>) -> Result<Exit
                 "signature     {}",
                 match err {
                     None => "valid".to_owned(),
-                    Some(e) => format!("INVALID ({}: {e})", authorize::Reason::from(e).code()),
+                    Some(e) => terminal_safe(&format!(
+                        "INVALID ({}: {e})",
+                        authorize::Reason::from(e).code()
+                    ))
+                    .into_owned(),
                 }
             );
             println!(
@@ -945,10 +970,10 @@ fn inspect(data: &DataDir, args: InspectArgs, now: DateTime<Utc>) -> Result<Exit
                 b.revocation_id
             );
             if let Some(ctx) = &b.context {
-                println!("  // label: {ctx}");
+                println!("  // label: {}", terminal_safe(ctx));
             }
             for line in b.facts.iter().chain(&b.rules).chain(&b.checks) {
-                println!("  {line};");
+                println!("  {};", terminal_safe(line));
             }
         }
     }
@@ -1027,7 +1052,7 @@ fn print_decision(decision: &Decision, request: &Request, explain: bool, json: b
                 o.remove("explanation");
             }
         }
-        writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
+        writeln!(out, "{}", json_text(&v, true)?)?;
         return Ok(());
     }
     match decision.reason {
@@ -1039,18 +1064,19 @@ fn print_decision(decision: &Decision, request: &Request, explain: bool, json: b
         Some(reason) => writeln!(out, "denied: {} ({})", reason.code(), reason.message())?,
     }
     if explain {
+        // Failed checks are the token's own text; policies may be a file's.
         let e = &decision.explanation;
         writeln!(out, "facts given:")?;
         for f in &e.facts {
-            writeln!(out, "  {f};")?;
+            writeln!(out, "  {};", terminal_safe(f))?;
         }
         if let Some(p) = &e.policy {
-            writeln!(out, "decided by policy:\n  {p};")?;
+            writeln!(out, "decided by policy:\n  {};", terminal_safe(p))?;
         }
         if !e.failed_checks.is_empty() {
             writeln!(out, "failed checks:")?;
             for c in &e.failed_checks {
-                writeln!(out, "  {c}")?;
+                writeln!(out, "  {}", terminal_safe(c))?;
             }
         }
         if e.policy.is_none() && e.failed_checks.is_empty() {
@@ -1080,12 +1106,15 @@ fn view(backend: &Backend, cmd: ViewCommand, now: DateTime<Utc>) -> Result<ExitC
     if json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "view": view,
-                "table": info.table,
-                "workspace": info.workspace,
-                "settings": info.settings,
-            }))?
+            json_text(
+                &serde_json::json!({
+                    "view": view,
+                    "table": info.table,
+                    "workspace": info.workspace,
+                    "settings": info.settings,
+                }),
+                true
+            )?
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -1167,7 +1196,7 @@ fn tokens_list(
                 v
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        println!("{}", json_text(&rows, true)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!(
@@ -1183,7 +1212,7 @@ fn tokens_list(
             e.workspace.as_ref().map(Id::as_str).unwrap_or("-"),
             e.expires_at.map(fmt_time).unwrap_or_else(|| "never".into()),
             describe_rights(e),
-            e.label.as_deref().unwrap_or("")
+            terminal_safe(e.label.as_deref().unwrap_or(""))
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -1192,15 +1221,16 @@ fn tokens_list(
 fn audit(backend: &Backend, json: bool) -> Result<ExitCode> {
     for e in backend.audit()? {
         if json {
-            println!("{}", serde_json::to_string(&e)?);
+            println!("{}", json_text(&e, false)?);
         } else {
+            // A revocation's reason is free text, from the CLI or the admin API.
             println!(
                 "{:>5}  {}  {:<17} {:<20} {}",
                 e.seq,
                 fmt_time(e.at),
-                e.event,
+                terminal_safe(&e.event),
                 e.token_id.as_ref().map(Id::as_str).unwrap_or("-"),
-                e.detail
+                terminal_safe(&e.detail)
             );
         }
     }

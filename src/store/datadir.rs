@@ -1,6 +1,12 @@
 //! The data directory: where the private keyring, the public keyring and
 //! the redb store live, and the file handling that keeps keys secret
 //! (mode 0600, atomic replace, refusing world-readable keyrings).
+//!
+//! A file may be a symbolic link (a keyring kept on a secrets mount, say):
+//! reads and writes follow it. A write replaces the file the link points to,
+//! atomically and in that file's own directory, and leaves the link a link.
+//! A link that points nowhere, and a directory where a file should be, are
+//! refused with an error naming the path and what to do.
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
@@ -75,10 +81,10 @@ impl DataDir {
     /// names the file in every error; never quotes its contents.
     pub fn read_keyring(&self) -> Result<PrivateKeyring, StoreError> {
         let path = self.keyring_path();
-        let meta = fs::metadata(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => StoreError::MissingKeyring(path.clone()),
-            _ => StoreError::io(&path, &e),
-        })?;
+        if resolve_file(&path)?.is_none() {
+            return Err(StoreError::MissingKeyring(path));
+        }
+        let meta = fs::metadata(&path).map_err(|e| StoreError::io(&path, &e))?;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             return Err(StoreError::KeyringPermissions { path, mode });
@@ -124,9 +130,50 @@ pub fn read_public_keyring(path: &Path, now: DateTime<Utc>) -> Result<PublicKeyr
     })
 }
 
-/// Writes `bytes` to a temporary file with `mode` beside `path`, syncs it,
-/// and renames it over `path`: a reader sees the old file or the new one.
+/// Where the file at `path` really is: `path` itself, or the file a
+/// symbolic link (or chain of links) leads to; `None` when nothing is there
+/// yet. A link to nowhere and a directory are errors.
+fn resolve_file(path: &Path) -> Result<Option<PathBuf>, StoreError> {
+    let link = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError::io(path, &e)),
+    };
+    if !link.file_type().is_symlink() {
+        if link.is_dir() {
+            return Err(StoreError::NotAFile {
+                path: path.to_owned(),
+                target: None,
+            });
+        }
+        return Ok(Some(path.to_owned()));
+    }
+    let real = match fs::canonicalize(path) {
+        Ok(real) => real,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(StoreError::DanglingLink {
+                path: path.to_owned(),
+                target: fs::read_link(path).map_err(|e| StoreError::io(path, &e))?,
+            })
+        }
+        Err(e) => return Err(StoreError::io(path, &e)),
+    };
+    if real.is_dir() {
+        return Err(StoreError::NotAFile {
+            path: path.to_owned(),
+            target: Some(real),
+        });
+    }
+    Ok(Some(real))
+}
+
+/// Writes `bytes` to a temporary file with `mode` beside the file at `path`
+/// (beside its target, when `path` is a symbolic link), syncs it, and
+/// renames it over that file: a reader sees the old file or the new one,
+/// and a link stays a link.
 fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StoreError> {
+    let real = resolve_file(path)?;
+    let path = real.as_deref().unwrap_or(path);
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp-{}",

@@ -65,6 +65,22 @@ pub enum StoreError {
         /// The OS error.
         detail: String,
     },
+    /// A data-directory file is a symbolic link that points nowhere.
+    #[error("{} is a symbolic link to {}, which does not exist; point the link at an existing file, or remove the link to keep the file in the data directory", path.display(), target.display())]
+    DanglingLink {
+        /// The link.
+        path: PathBuf,
+        /// What it points to.
+        target: PathBuf,
+    },
+    /// A data-directory file is a directory (or a link to one).
+    #[error("{} is not a regular file (it is {}a directory{}); remove it or point the link at a file", path.display(), if target.is_some() { "a symbolic link to " } else { "" }, target.as_ref().map(|t| format!(" {}", t.display())).unwrap_or_default())]
+    NotAFile {
+        /// The path in the data directory.
+        path: PathBuf,
+        /// Where it leads, when it is a symbolic link.
+        target: Option<PathBuf>,
+    },
     /// No private keyring where one was expected.
     #[error("no keyring at {0}; run `tessera init` first (or pass --data-dir)")]
     MissingKeyring(PathBuf),

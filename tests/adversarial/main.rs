@@ -14,3 +14,4 @@ mod cli_output;
 mod forwarding;
 mod key_fetch;
 mod slow_clients;
+mod view_settings;
