@@ -789,6 +789,198 @@ mod tests {
         ));
     }
 
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.append(*name, HeaderValue::from_static(value));
+        }
+        h
+    }
+
+    fn ambiguous(result: Result<(Option<String>, String), ApiError>) -> bool {
+        matches!(result, Err(ApiError::Denied(Reason::AmbiguousForward)))
+    }
+
+    #[test]
+    fn original_uri_and_original_url_together_are_ambiguous() {
+        // ingress-nginx sets X-Original-URL and passes a client's X-Original-URI on.
+        let h = headers(&[
+            ("x-original-method", "GET"),
+            ("x-original-url", "https://h.example/views/v_1"),
+            ("x-original-uri", "/views/v_2"),
+        ]);
+        assert!(ambiguous(forwarded_request(&h, ForwardedUriHeader::Auto)));
+        assert!(ambiguous(forwarded_request(
+            &h,
+            ForwardedUriHeader::XOriginalUrl
+        )));
+        assert!(ambiguous(forwarded_request(
+            &h,
+            ForwardedUriHeader::XOriginalUri
+        )));
+    }
+
+    #[test]
+    fn a_configured_header_is_the_only_one_honoured() {
+        let url = headers(&[
+            ("x-original-method", "post"),
+            ("x-original-url", "https://h.example/api/v1/views/v_1/rows?a=1"),
+        ]);
+        assert_eq!(
+            forwarded_request(&url, ForwardedUriHeader::XOriginalUrl).unwrap(),
+            (Some("POST".into()), "/api/v1/views/v_1/rows?a=1".into())
+        );
+        // The other URI header of the same family is another header: refused.
+        assert!(ambiguous(forwarded_request(
+            &url,
+            ForwardedUriHeader::XOriginalUri
+        )));
+        // The configured header missing is no fallback to another one.
+        let method_only = headers(&[("x-original-method", "GET")]);
+        assert!(matches!(
+            forwarded_request(&method_only, ForwardedUriHeader::XOriginalUrl),
+            Err(ApiError::Denied(Reason::BadPath))
+        ));
+        assert!(ambiguous(forwarded_request(
+            &url,
+            ForwardedUriHeader::XForwardedUri
+        )));
+        let traefik = headers(&[("x-forwarded-method", "GET"), ("x-forwarded-uri", "/a")]);
+        assert_eq!(
+            forwarded_request(&traefik, ForwardedUriHeader::XForwardedUri).unwrap(),
+            (Some("GET".into()), "/a".into())
+        );
+        assert!(ambiguous(forwarded_request(
+            &traefik,
+            ForwardedUriHeader::XOriginalUrl
+        )));
+        // Any other forwarding header next to the configured one: refused,
+        // the method header of the other family included.
+        for extra in [
+            "x-forwarded-method",
+            "x-forwarded-uri",
+            "x-original-uri",
+        ] {
+            let mut h = url.clone();
+            h.insert(extra, HeaderValue::from_static("GET"));
+            assert!(
+                ambiguous(forwarded_request(&h, ForwardedUriHeader::XOriginalUrl)),
+                "{extra}"
+            );
+        }
+        let mut h = traefik.clone();
+        h.insert("x-original-method", HeaderValue::from_static("GET"));
+        assert!(ambiguous(forwarded_request(
+            &h,
+            ForwardedUriHeader::XForwardedUri
+        )));
+        let mut twice = url.clone();
+        twice.append("x-original-url", HeaderValue::from_static("https://h/b"));
+        assert!(ambiguous(forwarded_request(
+            &twice,
+            ForwardedUriHeader::XOriginalUrl
+        )));
+    }
+
+    #[test]
+    fn method_overrides_are_found_in_headers_and_the_query() {
+        let none = HeaderMap::new();
+        for name in METHOD_OVERRIDE_HEADERS {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_static("DELETE"));
+            assert!(carries_method_override(&h, "/api/v1/views/v_1/rows"), "{name}");
+        }
+        for uri in [
+            "/rows?_method=DELETE",
+            "/rows?a=1&_method=delete",
+            "/rows?a=1;_method=PUT",
+            "/rows?%5Fmethod=DELETE",
+            "/rows?_METHOD=DELETE",
+            "/rows?_method",
+            "/rows?+_method=DELETE",
+        ] {
+            assert!(carries_method_override(&none, uri), "{uri}");
+        }
+        for uri in [
+            "/rows",
+            "/rows?method=DELETE",
+            "/rows?x_method=DELETE",
+            "/rows?q=_method",
+            "/rows/_method",
+            "/rows?a=1#_method=x",
+        ] {
+            assert!(!carries_method_override(&none, uri), "{uri}");
+        }
+    }
+
+    #[test]
+    fn cookie_writes_need_an_allowed_origin() {
+        let mut config = GatewayConfig {
+            public_url: Some("https://share.example.com".into()),
+            ..GatewayConfig::default()
+        };
+        let allowed = |pairs: &[(&'static str, &'static str)], c: &GatewayConfig| {
+            from_allowed_origin(c, &headers(pairs))
+        };
+        assert!(allowed(&[("sec-fetch-site", "same-origin")], &config));
+        assert!(allowed(&[("origin", "https://share.example.com")], &config));
+        assert!(!allowed(&[], &config), "no signal: refused");
+        for site in ["cross-site", "same-site", "none"] {
+            let pairs = [("sec-fetch-site", site)];
+            assert!(!allowed(&pairs, &config), "{site}");
+        }
+        assert!(!allowed(&[("origin", "https://evil.example")], &config));
+        assert!(!allowed(&[("origin", "null")], &config));
+        assert!(
+            !allowed(
+                &[
+                    ("origin", "https://share.example.com"),
+                    ("origin", "https://evil.example"),
+                ],
+                &config
+            ),
+            "a repeated Origin counts for nothing"
+        );
+        config.allowed_origins = vec!["https://app.example.com".into()];
+        assert!(allowed(
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://app.example.com")
+            ],
+            &config
+        ));
+        assert!(!allowed(&[("origin", "https://share.example.com")], &config));
+        for method in ["GET", "HEAD", "OPTIONS"] {
+            assert!(is_safe_method(method));
+        }
+        for method in ["POST", "PUT", "PATCH", "DELETE", "get", "PROPFIND"] {
+            assert!(!is_safe_method(method), "{method}");
+        }
+    }
+
+    #[test]
+    fn credentials_say_where_they_came_from() {
+        let cookie = headers(&[("cookie", "tessera_session=tsr_c")]);
+        assert_eq!(
+            credential_with_source(&cookie),
+            Some(("tsr_c".into(), CredentialSource::SessionCookie))
+        );
+        let both = headers(&[
+            ("cookie", "tessera_session=tsr_c"),
+            ("authorization", "Bearer tsr_b"),
+        ]);
+        assert_eq!(
+            credential_with_source(&both),
+            Some(("tsr_b".into(), CredentialSource::Bearer))
+        );
+        assert_eq!(session_cookie(&both), Some("tsr_c"));
+    }
+
+    #[test]
+    fn the_switch_page_escapes_what_it_shows() {
+        assert_eq!(html_text("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
+
     #[test]
     fn share_link_tokens_never_reach_the_log() {
         assert_eq!(loggable_path("/s/tsr_abc"), "/s/…");
