@@ -777,7 +777,12 @@ async fn behind_ingress(args: &[&str], auth_snippet: &str) -> (Server, Upstream,
 
 /// GET through nginx with extra client headers; the status and the
 /// upstream's echo (`Null` when nginx answered itself).
-async fn through(nginx: &Nginx, method: Method, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+async fn through(
+    nginx: &Nginx,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
     let mut rb = client().request(method, nginx.url(path));
     for (name, value) in headers {
         rb = rb.header(*name, *value);
@@ -869,7 +874,11 @@ async fn ingress_nginx_a_client_original_uri_is_refused_as_ambiguous() {
         before + 3,
         "each injection was refused as ambiguous"
     );
-    assert_eq!(upstream.hits(), 2, "no injected request reached the upstream");
+    assert_eq!(
+        upstream.hits(),
+        2,
+        "no injected request reached the upstream"
+    );
     let log = nginx.error_log();
     assert!(!log.contains("[emerg]"), "nginx complained:\n{log}");
 }
@@ -977,7 +986,10 @@ async fn ingress_nginx_with_the_readme_recipe_decides_the_real_path() {
         &nginx,
         Method::GET,
         "/api/v1/views/v_1/rows",
-        &[("authorization", &bearer), ("x-http-method-override", "DELETE")],
+        &[
+            ("authorization", &bearer),
+            ("x-http-method-override", "DELETE"),
+        ],
     )
     .await;
     assert_eq!(status, 403);

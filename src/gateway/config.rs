@@ -130,7 +130,10 @@ impl GatewayConfig {
     /// the form [`origin_of`] gives; an entry that is no origin matches nothing.
     pub fn effective_origins(&self) -> Vec<String> {
         if self.allowed_origins.is_empty() {
-            self.public_url.iter().filter_map(|u| origin_of(u)).collect()
+            self.public_url
+                .iter()
+                .filter_map(|u| origin_of(u))
+                .collect()
         } else {
             self.allowed_origins
                 .iter()
@@ -175,7 +178,12 @@ pub enum ForwardedUriHeader {
 
 impl ForwardedUriHeader {
     /// The names this setting is written as (flag, environment, TOML).
-    pub const NAMES: [&'static str; 4] = ["auto", "x-forwarded-uri", "x-original-uri", "x-original-url"];
+    pub const NAMES: [&'static str; 4] = [
+        "auto",
+        "x-forwarded-uri",
+        "x-original-uri",
+        "x-original-url",
+    ];
 
     /// The (method header, URI header) pair honoured; `None` for `auto`.
     pub fn headers(self) -> Option<(&'static str, &'static str)> {
@@ -281,7 +289,10 @@ mod tests {
             assert_eq!(origin_of(not_an_origin), None, "{not_an_origin}");
         }
         let mut c = GatewayConfig::default();
-        assert!(!c.allows_origin("https://share.example.com"), "none by default");
+        assert!(
+            !c.allows_origin("https://share.example.com"),
+            "none by default"
+        );
         c.public_url = Some("https://share.example.com/base".into());
         assert!(
             !c.allows_origin("https://share.example.com"),
@@ -311,7 +322,9 @@ mod tests {
             let parsed: ForwardedUriHeader = name.parse().unwrap();
             let toml = format!("forwarded_uri_header = \"{name}\"");
             assert_eq!(
-                GatewayConfig::from_toml(&toml).unwrap().forwarded_uri_header,
+                GatewayConfig::from_toml(&toml)
+                    .unwrap()
+                    .forwarded_uri_header,
                 parsed
             );
         }

@@ -160,8 +160,11 @@ fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a st
 
 /// Headers that ask an application to act on another method than the
 /// request's own.
-const METHOD_OVERRIDE_HEADERS: [&str; 3] =
-    ["x-http-method-override", "x-method-override", "x-http-method"];
+const METHOD_OVERRIDE_HEADERS: [&str; 3] = [
+    "x-http-method-override",
+    "x-method-override",
+    "x-http-method",
+];
 
 /// True when the request asks for another method than the one decided on:
 /// a method-override header, or a `_method` query parameter (its name
@@ -568,7 +571,10 @@ fn view_page(gw: &Gateway, view: &Id) -> String {
 /// Its form has no action, so it posts to the very URL shown, and the page
 /// never repeats the token. It may not be framed (no clickjacking).
 fn switch_page(gw: &Gateway, open: &Landing, landing: &Landing) -> Response {
-    let (open_view, new_view) = (html_text(open.view.as_str()), html_text(landing.view.as_str()));
+    let (open_view, new_view) = (
+        html_text(open.view.as_str()),
+        html_text(landing.view.as_str()),
+    );
     let stay = html_text(&view_page(gw, &open.view));
     let page = format!(
         "<!doctype html><title>Switch shared view?</title><h1>A share is already open</h1>\
@@ -782,7 +788,10 @@ mod tests {
             "x-original-url",
             HeaderValue::from_static("https://h.example/x/y?z=1"),
         );
-        assert_eq!(forwarded_request(&url, ForwardedUriHeader::Auto).unwrap(), (None, "/x/y?z=1".into()));
+        assert_eq!(
+            forwarded_request(&url, ForwardedUriHeader::Auto).unwrap(),
+            (None, "/x/y?z=1".into())
+        );
         assert!(matches!(
             forwarded_request(&HeaderMap::new(), ForwardedUriHeader::Auto),
             Err(ApiError::Denied(Reason::BadPath))
@@ -824,7 +833,10 @@ mod tests {
     fn a_configured_header_is_the_only_one_honoured() {
         let url = headers(&[
             ("x-original-method", "post"),
-            ("x-original-url", "https://h.example/api/v1/views/v_1/rows?a=1"),
+            (
+                "x-original-url",
+                "https://h.example/api/v1/views/v_1/rows?a=1",
+            ),
         ]);
         assert_eq!(
             forwarded_request(&url, ForwardedUriHeader::XOriginalUrl).unwrap(),
@@ -856,11 +868,7 @@ mod tests {
         )));
         // Any other forwarding header next to the configured one: refused,
         // the method header of the other family included.
-        for extra in [
-            "x-forwarded-method",
-            "x-forwarded-uri",
-            "x-original-uri",
-        ] {
+        for extra in ["x-forwarded-method", "x-forwarded-uri", "x-original-uri"] {
             let mut h = url.clone();
             h.insert(extra, HeaderValue::from_static("GET"));
             assert!(
@@ -888,7 +896,10 @@ mod tests {
         for name in METHOD_OVERRIDE_HEADERS {
             let mut h = HeaderMap::new();
             h.insert(name, HeaderValue::from_static("DELETE"));
-            assert!(carries_method_override(&h, "/api/v1/views/v_1/rows"), "{name}");
+            assert!(
+                carries_method_override(&h, "/api/v1/views/v_1/rows"),
+                "{name}"
+            );
         }
         for uri in [
             "/rows?_method=DELETE",
@@ -949,7 +960,10 @@ mod tests {
             ],
             &config
         ));
-        assert!(!allowed(&[("origin", "https://share.example.com")], &config));
+        assert!(!allowed(
+            &[("origin", "https://share.example.com")],
+            &config
+        ));
         for method in ["GET", "HEAD", "OPTIONS"] {
             assert!(is_safe_method(method));
         }
@@ -978,7 +992,10 @@ mod tests {
 
     #[test]
     fn the_switch_page_escapes_what_it_shows() {
-        assert_eq!(html_text("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            html_text("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 
     #[test]

@@ -196,7 +196,10 @@ async fn a_client_original_uri_next_to_the_proxy_original_url_is_refused() {
             &s,
             &[
                 ("X-Original-Method", "GET"),
-                ("X-Original-URL", "https://app.example.com/api/v1/views/v_1/rows"),
+                (
+                    "X-Original-URL",
+                    "https://app.example.com/api/v1/views/v_1/rows",
+                ),
             ],
         )
         .await,
@@ -211,7 +214,10 @@ async fn a_client_original_uri_next_to_the_proxy_original_url_is_refused() {
             &s,
             &[
                 ("X-Original-Method", "GET"),
-                ("X-Original-URL", "https://app.example.com/api/v1/views/v_1/rows"),
+                (
+                    "X-Original-URL",
+                    "https://app.example.com/api/v1/views/v_1/rows",
+                ),
                 ("X-Original-URI", "/api/v1/views/v_2/rows"),
             ],
         )
@@ -226,7 +232,10 @@ async fn a_client_original_uri_next_to_the_proxy_original_url_is_refused() {
             &[
                 ("Authorization", &bearer),
                 ("X-Original-Method", "GET"),
-                ("X-Original-URL", "https://app.example.com/api/v1/views/v_3/export"),
+                (
+                    "X-Original-URL",
+                    "https://app.example.com/api/v1/views/v_3/export",
+                ),
                 ("X-Original-URI", "/api/v1/views/v_1/export"),
             ],
         )
@@ -242,7 +251,10 @@ async fn a_client_original_uri_next_to_the_proxy_original_url_is_refused() {
             &[
                 ("Authorization", &bearer),
                 ("X-Original-Method", "GET"),
-                ("X-Original-URL", "https://app.example.com/api/v1/views/v_3/export"),
+                (
+                    "X-Original-URL",
+                    "https://app.example.com/api/v1/views/v_3/export",
+                ),
             ],
         )
         .await,
@@ -272,7 +284,11 @@ async fn a_configured_forwarding_header_is_the_only_one_honoured() {
     expect_allow(
         auth(
             &s,
-            &[("Authorization", &bearer), ("X-Original-Method", "GET"), real],
+            &[
+                ("Authorization", &bearer),
+                ("X-Original-Method", "GET"),
+                real,
+            ],
         )
         .await,
         "read",
@@ -330,7 +346,11 @@ async fn a_configured_forwarding_header_is_the_only_one_honoured() {
     )
     .await;
     expect_deny(
-        auth(&s, &[("Authorization", &bearer), ("X-Original-Method", "GET")]).await,
+        auth(
+            &s,
+            &[("Authorization", &bearer), ("X-Original-Method", "GET")],
+        )
+        .await,
         403,
         "bad_path",
     )
@@ -352,7 +372,10 @@ async fn a_configured_forwarding_header_is_the_only_one_honoured() {
     for injected in [
         ("X-Original-Method", "DELETE"),
         ("X-Original-URI", "/api/v1/views/v_1/rows"),
-        ("X-Original-URL", "https://app.example.com/api/v1/views/v_1/rows"),
+        (
+            "X-Original-URL",
+            "https://app.example.com/api/v1/views/v_1/rows",
+        ),
     ] {
         let mut with_original = traefik_pair.to_vec();
         with_original.push(injected);
@@ -405,11 +428,8 @@ fn serve_refuses_unknown_forwarding_headers_and_non_origins() {
             std::thread::sleep(Duration::from_millis(20));
         };
         let mut stderr = String::new();
-        std::io::Read::read_to_string(
-            &mut child.stderr.take().expect("stderr"),
-            &mut stderr,
-        )
-        .expect("stderr");
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+            .expect("stderr");
         assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
@@ -428,7 +448,11 @@ async fn method_overrides_are_refused_through_every_front_door() {
     let bearer = format!("Bearer {reader}");
     let rows = "/api/v1/views/v_1/rows";
     let before = denials(&s, "method_override").await;
-    let headers = ["X-HTTP-Method-Override", "X-Method-Override", "X-HTTP-Method"];
+    let headers = [
+        "X-HTTP-Method-Override",
+        "X-Method-Override",
+        "X-HTTP-Method",
+    ];
     let mut refused = 0;
 
     // The negative twins: the same requests without an override pass.
@@ -515,7 +539,11 @@ async fn method_overrides_are_refused_through_every_front_door() {
         expect_deny(r, 403, "method_override").await;
         refused += 4;
     }
-    for query in ["_method=DELETE", "limit=5&_method=delete", "%5Fmethod=DELETE"] {
+    for query in [
+        "_method=DELETE",
+        "limit=5&_method=delete",
+        "%5Fmethod=DELETE",
+    ] {
         let uri = format!("{rows}?{query}");
         expect_deny(
             auth(
@@ -856,7 +884,10 @@ async fn a_second_share_link_asks_before_replacing_the_open_session() {
     assert_eq!(h["x-frame-options"], "DENY");
     assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
     let page = r.text().await.unwrap();
-    assert!(page.contains("<b>v_1</b>") && page.contains("<b>v_2</b>"), "{page}");
+    assert!(
+        page.contains("<b>v_1</b>") && page.contains("<b>v_2</b>"),
+        "{page}"
+    );
     assert!(page.contains("<form method=\"post\">"), "{page}");
     assert!(page.contains("href=\"/views/v_1\""), "{page}");
     assert!(
