@@ -352,7 +352,8 @@ pub async fn envoy_auth_root(
     envoy_auth(state, peer, method, uri, headers).await
 }
 
-/// Any other request: in reverse-proxy mode, decided and forwarded to the
+/// Any other request: in reverse-proxy mode, decided (method overrides
+/// refused, cookie writes from allowed origins only) and forwarded to the
 /// upstream; otherwise 404.
 pub async fn proxy(State(gw): State<Gateway>, request: Request) -> Result<Response, ApiError> {
     let Some(upstream) = gw.upstream().cloned() else {
