@@ -146,11 +146,18 @@ pub enum Reason {
     /// The forwarded request is described twice (X-Forwarded-* and X-Original-*,
     /// or one header repeated): a client may have supplied one of them (gateway).
     AmbiguousForward,
+    /// The request asks for another method than its own (`X-HTTP-Method-Override`,
+    /// `X-Method-Override`, `X-HTTP-Method` or a `_method` query parameter):
+    /// the upstream could act on a method that was never decided (gateway).
+    MethodOverride,
+    /// An unsafe request authenticated by the share-session cookie did not come
+    /// from an allowed origin (`Sec-Fetch-Site`, `Origin`): cross-site forgery (gateway).
+    CrossSite,
 }
 
 impl Reason {
     /// Every reason, for metrics and docs.
-    pub const ALL: [Reason; 16] = [
+    pub const ALL: [Reason; 18] = [
         Reason::MissingToken,
         Reason::Malformed,
         Reason::UnknownKey,
@@ -167,6 +174,8 @@ impl Reason {
         Reason::UntrustedPeer,
         Reason::WrongKind,
         Reason::AmbiguousForward,
+        Reason::MethodOverride,
+        Reason::CrossSite,
     ];
 
     /// The snake_case code.
@@ -188,6 +197,8 @@ impl Reason {
             Reason::UntrustedPeer => "untrusted_peer",
             Reason::WrongKind => "wrong_kind",
             Reason::AmbiguousForward => "ambiguous_forward",
+            Reason::MethodOverride => "method_override",
+            Reason::CrossSite => "cross_site",
         }
     }
 
@@ -227,6 +238,12 @@ impl Reason {
             Reason::WrongKind => "this kind of token is not accepted here",
             Reason::AmbiguousForward => {
                 "the forwarded request is described more than once (X-Forwarded-* and X-Original-*)"
+            }
+            Reason::MethodOverride => {
+                "method overrides (X-HTTP-Method-Override, X-Method-Override, X-HTTP-Method, _method) are refused"
+            }
+            Reason::CrossSite => {
+                "a change made with the share-session cookie must come from an allowed origin"
             }
         }
     }

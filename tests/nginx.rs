@@ -168,6 +168,11 @@ impl Nginx {
     /// Writes a complete nginx.conf around the snippet and starts nginx in
     /// the foreground; waits until it accepts connections.
     fn start(tessera: &str, upstream: &str) -> Nginx {
+        Nginx::start_server(|listen| fill_snippet(listen, tessera, upstream))
+    }
+
+    /// Starts nginx with the server block `server(listen address)`.
+    fn start_server(server: impl Fn(&str) -> String) -> Nginx {
         let bin = nginx_bin();
         let mut last_error = String::new();
         for _ in 0..5 {
@@ -196,7 +201,7 @@ impl Nginx {
                  scgi_temp_path {p}/scgi;\n\
                  {snippet}\n\
                  }}\n",
-                snippet = fill_snippet(&addr.to_string(), tessera, upstream),
+                snippet = server(&addr.to_string()),
             );
             let conf_path = dir.path().join("nginx.conf");
             std::fs::write(&conf_path, conf).expect("write nginx.conf");
@@ -706,4 +711,340 @@ fn the_readme_shows_the_tested_nginx_snippet() {
         readme.contains(SNIPPET),
         "README.md must contain tests/nginx/tessera.conf verbatim (the tested snippet)"
     );
+}
+
+// ------------------------------------------------------------ ingress-nginx
+
+/// A server block written the way ingress-nginx writes an Ingress with the
+/// `auth-url` and `auth-response-headers` annotations: its auth location
+/// passes the client's headers on and sets `X-Original-URL` and
+/// `X-Original-Method`. `@AUTH_SNIPPET@` is where the `auth-snippet`
+/// annotation goes.
+const INGRESS: &str = include_str!("nginx/ingress-auth.conf");
+
+/// The README's `auth-snippet` for ingress-nginx.
+const INGRESS_AUTH_SNIPPET: &str = include_str!("nginx/ingress-auth-snippet.conf");
+
+/// The ingress-nginx server block with its placeholders filled in.
+fn fill_ingress(listen: &str, tessera: &str, upstream: &str, auth_snippet: &str) -> String {
+    for placeholder in ["@LISTEN@", "@TESSERA@", "@UPSTREAM@", "@AUTH_SNIPPET@"] {
+        assert!(INGRESS.contains(placeholder), "ingress lacks {placeholder}");
+    }
+    INGRESS
+        .replace("@LISTEN@", listen)
+        .replace("@TESSERA@", tessera)
+        .replace("@UPSTREAM@", upstream)
+        .replace("@AUTH_SNIPPET@", auth_snippet)
+}
+
+/// Tessera's count of denials for `reason` (the reason nginx does not show).
+async fn denials(gw: &Server, reason: &str) -> u64 {
+    let text = client()
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let series = format!("tessera_decisions_total{{result=\"deny\",reason=\"{reason}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(series.as_str()))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no series for {reason}:\n{text}"))
+}
+
+/// Tessera, an upstream, v_2 made public, and nginx in front with the
+/// ingress-nginx server block and `auth_snippet`.
+async fn behind_ingress(args: &[&str], auth_snippet: &str) -> (Server, Upstream, Nginx) {
+    let gw = Server::start(args);
+    seed_registry(&gw).await;
+    let r = client()
+        .put(gw.url("/admin/v1/views/v_2"))
+        .bearer_auth(gw.admin_token())
+        .json(&json!({ "public": true }))
+        .send()
+        .await
+        .expect("make v_2 public");
+    assert_eq!(r.status(), 200);
+    let (up_addr, upstream) = start_upstream().await;
+    let tessera = gw.base.trim_start_matches("http://").to_owned();
+    let nginx = Nginx::start_server(|listen| {
+        fill_ingress(listen, &tessera, &up_addr.to_string(), auth_snippet)
+    });
+    (gw, upstream, nginx)
+}
+
+/// GET through nginx with extra client headers; the status and the
+/// upstream's echo (`Null` when nginx answered itself).
+async fn through(
+    nginx: &Nginx,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut rb = client().request(method, nginx.url(path));
+    for (name, value) in headers {
+        rb = rb.header(*name, *value);
+    }
+    let r = rb.send().await.expect("request through nginx");
+    let status = r.status().as_u16();
+    let echo = if status == 200 {
+        r.json().await.expect("upstream echo")
+    } else {
+        Value::Null
+    };
+    (status, echo)
+}
+
+/// ingress-nginx as it ships (no auth-snippet) in front of Tessera's
+/// defaults: a client's own `X-Original-URI` pointing at another resource
+/// is refused `ambiguous_forward`, never preferred to the controller's
+/// `X-Original-URL`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingress_nginx_a_client_original_uri_is_refused_as_ambiguous() {
+    let (gw, upstream, nginx) = behind_ingress(&["--max-authorizer-ms", "250"], "").await;
+    let (exporter, _) = guest(&gw, "v_1", &["read", "export"]).await;
+    let bearer = format!("Bearer {exporter}");
+    let before = denials(&gw, "ambiguous_forward").await;
+
+    // The requests on their own: the public view reads, the private one
+    // needs a token, the guest exports its own view only.
+    let (status, echo) = through(&nginx, Method::GET, "/api/v1/views/v_2/rows", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(echo["tessera"]["x-tessera-resource"], "view:v_2");
+    assert_eq!(echo["tessera"]["x-tessera-kind"], "anonymous");
+    let (status, _) = through(&nginx, Method::GET, "/api/v1/views/v_1/rows", &[]).await;
+    assert_eq!(status, 401);
+    let (status, echo) = through(
+        &nginx,
+        Method::GET,
+        "/api/v1/views/v_1/export",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(echo["tessera"]["x-tessera-operation"], "export");
+    let (status, _) = through(
+        &nginx,
+        Method::GET,
+        "/api/v1/views/v_3/export",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(upstream.hits(), 2);
+
+    // An anonymous read of the private view dressed as the public one.
+    let (status, _) = through(
+        &nginx,
+        Method::GET,
+        "/api/v1/views/v_1/rows",
+        &[("x-original-uri", "/api/v1/views/v_2/rows")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    // A guest exporting another workspace's view dressed as its own.
+    let (status, _) = through(
+        &nginx,
+        Method::GET,
+        "/api/v1/views/v_3/export",
+        &[
+            ("authorization", &bearer),
+            ("x-original-uri", "/api/v1/views/v_1/export"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    // Traefik's headers, injected: refused the same way.
+    let (status, _) = through(
+        &nginx,
+        Method::DELETE,
+        "/api/v1/views/v_1/rows",
+        &[
+            ("authorization", &bearer),
+            ("x-forwarded-method", "GET"),
+            ("x-forwarded-uri", "/api/v1/views/v_1/rows"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        denials(&gw, "ambiguous_forward").await,
+        before + 3,
+        "each injection was refused as ambiguous"
+    );
+    assert_eq!(
+        upstream.hits(),
+        2,
+        "no injected request reached the upstream"
+    );
+    let log = nginx.error_log();
+    assert!(!log.contains("[emerg]"), "nginx complained:\n{log}");
+}
+
+/// The README's ingress-nginx recipe: the auth-snippet blanks the headers a
+/// client could add, and `--forwarded-uri-header x-original-url` makes the
+/// controller's header the only one Tessera honours. An injected header
+/// has no effect: the real method and path are decided.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingress_nginx_with_the_readme_recipe_decides_the_real_path() {
+    let (gw, upstream, nginx) = behind_ingress(
+        &[
+            "--max-authorizer-ms",
+            "250",
+            "--forwarded-uri-header",
+            "x-original-url",
+            "--allowed-origin",
+            "https://app.example.com",
+        ],
+        INGRESS_AUTH_SNIPPET,
+    )
+    .await;
+    let (exporter, exporter_id) = guest(&gw, "v_1", &["read", "export"]).await;
+    let (editor, _) = guest(&gw, "v_1", &["read", "create"]).await;
+    let bearer = format!("Bearer {exporter}");
+    let count = |reason: &'static str| denials(&gw, reason);
+    let (ambiguous, missing, no_right) = (
+        count("ambiguous_forward").await,
+        count("missing_token").await,
+        count("no_right").await,
+    );
+
+    // The private view dressed as the public one: decided as the private one.
+    let (status, _) = through(
+        &nginx,
+        Method::GET,
+        "/api/v1/views/v_1/rows",
+        &[("x-original-uri", "/api/v1/views/v_2/rows")],
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert_eq!(count("missing_token").await, missing + 1);
+    // The public view, with every forwarding header a client could add.
+    let (status, echo) = through(
+        &nginx,
+        Method::GET,
+        "/api/v1/views/v_2/rows",
+        &[
+            ("x-original-uri", "/api/v1/views/v_1/rows"),
+            ("x-original-url", "http://x/api/v1/views/v_1/rows"),
+            ("x-original-method", "DELETE"),
+            ("x-forwarded-uri", "/api/v1/views/v_1/rows"),
+            ("x-forwarded-method", "DELETE"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(echo["path"], "/api/v1/views/v_2/rows");
+    assert_eq!(echo["tessera"]["x-tessera-resource"], "view:v_2");
+    assert_eq!(echo["tessera"]["x-tessera-operation"], "read");
+    // Another workspace's export dressed as the guest's own: no right.
+    let (status, _) = through(
+        &nginx,
+        Method::GET,
+        "/api/v1/views/v_3/export",
+        &[
+            ("authorization", &bearer),
+            ("x-original-uri", "/api/v1/views/v_1/export"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(count("no_right").await, no_right + 1);
+    // The guest's own export, with a decoy pointing elsewhere: allowed as itself.
+    let (status, echo) = through(
+        &nginx,
+        Method::GET,
+        "/api/v1/views/v_1/export",
+        &[
+            ("authorization", &bearer),
+            ("x-original-uri", "/api/v1/views/v_3/export"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(echo["path"], "/api/v1/views/v_1/export");
+    assert_eq!(echo["tessera"]["x-tessera-resource"], "view:v_1");
+    assert_eq!(echo["tessera"]["x-tessera-token-id"], exporter_id.as_str());
+    // A DELETE claiming to be a GET: the controller's X-Original-Method wins.
+    let (status, _) = through(
+        &nginx,
+        Method::DELETE,
+        "/api/v1/views/v_1/rows",
+        &[("authorization", &bearer), ("x-original-method", "GET")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(count("no_right").await, no_right + 2);
+    assert_eq!(count("ambiguous_forward").await, ambiguous);
+    assert_eq!(upstream.hits(), 2);
+
+    // A method override next to an allowed read never reaches the upstream.
+    let before = count("method_override").await;
+    let (status, _) = through(
+        &nginx,
+        Method::GET,
+        "/api/v1/views/v_1/rows",
+        &[
+            ("authorization", &bearer),
+            ("x-http-method-override", "DELETE"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = through(
+        &nginx,
+        Method::GET,
+        "/api/v1/views/v_1/rows?_method=DELETE",
+        &[("authorization", &bearer)],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(count("method_override").await, before + 2);
+    assert_eq!(upstream.hits(), 2);
+
+    // A cross-site write with the share cookie: refused; from the page's
+    // own origin, or the allowed app origin, it passes with its method.
+    let session = format!("tessera_session={editor}");
+    let before = count("cross_site").await;
+    let (status, _) = through(
+        &nginx,
+        Method::POST,
+        "/api/v1/views/v_1/rows",
+        &[("cookie", &session), ("sec-fetch-site", "cross-site")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(count("cross_site").await, before + 1);
+    for origin in [
+        ("sec-fetch-site", "same-origin"),
+        ("origin", "https://app.example.com"),
+    ] {
+        let (status, echo) = through(
+            &nginx,
+            Method::POST,
+            "/api/v1/views/v_1/rows",
+            &[("cookie", &session), origin],
+        )
+        .await;
+        assert_eq!(status, 200, "{origin:?}");
+        assert_eq!(echo["method"], "POST");
+        assert_eq!(echo["tessera"]["x-tessera-operation"], "create");
+    }
+    assert_eq!(upstream.hits(), 4);
+    let log = nginx.error_log();
+    assert!(!log.contains("[emerg]"), "nginx complained:\n{log}");
+}
+
+/// The README shows the ingress-nginx auth-snippet this test runs.
+#[test]
+fn the_readme_shows_the_tested_ingress_nginx_auth_snippet() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    assert!(
+        readme.contains(INGRESS_AUTH_SNIPPET),
+        "README.md must contain tests/nginx/ingress-auth-snippet.conf verbatim"
+    );
+    assert!(readme.contains("--forwarded-uri-header x-original-url"));
 }

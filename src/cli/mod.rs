@@ -147,6 +147,18 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_peers: Option<Vec<ipnet::IpNet>>,
+    /// Which header /auth reads the original URI from: auto, x-forwarded-uri,
+    /// x-original-uri or x-original-url; a named one is the only one honoured [default: auto].
+    #[arg(long, env = "TESSERA_FORWARDED_URI_HEADER")]
+    pub forwarded_uri_header: Option<crate::gateway::config::ForwardedUriHeader>,
+    /// An origin (scheme://host[:port]) allowed to make changes with the share
+    /// cookie; repeat for more [default: the origin of --public-url].
+    #[arg(
+        long = "allowed-origin",
+        env = "TESSERA_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Option<Vec<String>>,
     /// Share-link cookies without Secure, for plain-HTTP local use only.
     #[arg(long, env = "TESSERA_INSECURE_COOKIES")]
     pub insecure_cookies: bool,
@@ -237,6 +249,8 @@ impl ServeArgs {
             upstream,
             public_url,
             trusted_peers,
+            forwarded_uri_header,
+            allowed_origins,
             view_page,
             policy,
             routes,
@@ -258,6 +272,13 @@ impl ServeArgs {
         );
         c.insecure_cookies |= self.insecure_cookies;
         c.log_json |= self.log_json;
+        if let Some(bad) = c
+            .allowed_origins
+            .iter()
+            .find(|o| crate::gateway::config::origin_of(o).is_none())
+        {
+            bail!("allowed origin {bad:?} is not an origin (scheme://host[:port], http or https)");
+        }
         Ok(c)
     }
 }

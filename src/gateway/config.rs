@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use axum::http::Uri;
 use ipnet::IpNet;
 use serde::Deserialize;
 
@@ -27,6 +28,11 @@ pub struct GatewayConfig {
     pub public_url: Option<String>,
     /// Peers whose forwarded headers (X-Forwarded-*, X-Original-*) are honoured.
     pub trusted_peers: Vec<IpNet>,
+    /// Which forwarding header carries the original URI at `/auth`.
+    pub forwarded_uri_header: ForwardedUriHeader,
+    /// Origins (`scheme://host[:port]`) allowed to make changes with the
+    /// share-session cookie; empty: the origin of `public_url`, if set.
+    pub allowed_origins: Vec<String>,
     /// Share-link cookies without `Secure`, for local plain-HTTP use only.
     pub insecure_cookies: bool,
     /// Where a share link lands: `{view}` is replaced by the view id.
@@ -88,6 +94,8 @@ impl Default for GatewayConfig {
                 .iter()
                 .filter_map(|n| n.parse().ok())
                 .collect(),
+            forwarded_uri_header: ForwardedUriHeader::Auto,
+            allowed_origins: Vec::new(),
             insecure_cookies: false,
             view_page: "/views/{view}".to_owned(),
             policy: None,
@@ -138,12 +146,115 @@ impl GatewayConfig {
         )
     }
 
+    /// The origins an unsafe request authenticated by the session cookie may
+    /// come from: `allowed_origins`, else the origin of `public_url`. Each in
+    /// the form [`origin_of`] gives; an entry that is no origin matches nothing.
+    pub fn effective_origins(&self) -> Vec<String> {
+        if self.allowed_origins.is_empty() {
+            self.public_url
+                .iter()
+                .filter_map(|u| origin_of(u))
+                .collect()
+        } else {
+            self.allowed_origins
+                .iter()
+                .filter_map(|o| origin_of(o))
+                .collect()
+        }
+    }
+
+    /// True when `origin` (an `Origin` header's value) is an allowed origin.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        origin_of(origin).is_some_and(|o| self.effective_origins().contains(&o))
+    }
+
     /// The base URL for share links: `public_url`, else the listen address.
     pub fn share_base(&self, bound: SocketAddr) -> String {
         self.public_url
             .clone()
             .unwrap_or_else(|| format!("http://{bound}"))
     }
+}
+
+/// Which forwarding header `/auth` takes the original URI from
+/// (`--forwarded-uri-header`). With one header named, it and its method
+/// header are the only forwarding headers honoured: any other one present
+/// is refused (`ambiguous_forward`), so a header a client adds, and a proxy
+/// passes on, can never change what is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedUriHeader {
+    /// `X-Forwarded-Uri` (with `X-Forwarded-Method`), or `X-Original-URI`,
+    /// or `X-Original-URL` (with `X-Original-Method`): whichever one is
+    /// present; two of them together are refused.
+    #[default]
+    Auto,
+    /// `X-Forwarded-Uri` + `X-Forwarded-Method` only (Traefik, Caddy, APISIX).
+    XForwardedUri,
+    /// `X-Original-URI` + `X-Original-Method` only (nginx `auth_request`).
+    XOriginalUri,
+    /// `X-Original-URL` + `X-Original-Method` only (ingress-nginx).
+    XOriginalUrl,
+}
+
+impl ForwardedUriHeader {
+    /// The names this setting is written as (flag, environment, TOML).
+    pub const NAMES: [&'static str; 4] = [
+        "auto",
+        "x-forwarded-uri",
+        "x-original-uri",
+        "x-original-url",
+    ];
+
+    /// The (method header, URI header) pair honoured; `None` for `auto`.
+    pub fn headers(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            ForwardedUriHeader::Auto => None,
+            ForwardedUriHeader::XForwardedUri => Some(("x-forwarded-method", "x-forwarded-uri")),
+            ForwardedUriHeader::XOriginalUri => Some(("x-original-method", "x-original-uri")),
+            ForwardedUriHeader::XOriginalUrl => Some(("x-original-method", "x-original-url")),
+        }
+    }
+}
+
+impl std::str::FromStr for ForwardedUriHeader {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(ForwardedUriHeader::Auto),
+            "x-forwarded-uri" => Ok(ForwardedUriHeader::XForwardedUri),
+            "x-original-uri" => Ok(ForwardedUriHeader::XOriginalUri),
+            "x-original-url" => Ok(ForwardedUriHeader::XOriginalUrl),
+            _ => Err(format!(
+                "expected one of {}",
+                ForwardedUriHeader::NAMES.join(", ")
+            )),
+        }
+    }
+}
+
+/// The origin of an `http(s)` URL or `Origin` value, as browsers serialise
+/// it: `scheme://host[:port]`, lowercase, without the scheme's default port.
+/// `None` for anything else (`null`, other schemes, user info, a path).
+pub fn origin_of(url: &str) -> Option<String> {
+    let uri: Uri = url.trim().parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = uri.authority()?;
+    if authority.as_str().contains('@') || !matches!(uri.path(), "" | "/") || uri.query().is_some()
+    {
+        return None;
+    }
+    let host = authority.host().to_ascii_lowercase();
+    Some(match authority.port_u16() {
+        Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
+        _ => format!("{scheme}://{host}"),
+    })
 }
 
 #[cfg(test)]
@@ -190,5 +301,69 @@ mod tests {
         assert_eq!((c.key_fetch_timeout_ms, c.max_key_bytes), (250, 4096));
         let c = GatewayConfig::from_toml("max_key_staleness_secs = 45").unwrap();
         assert_eq!(c.key_staleness_bound().as_secs(), 45);
+    }
+
+    #[test]
+    fn origins_are_compared_as_browsers_serialise_them() {
+        assert_eq!(
+            origin_of("HTTPS://Share.Example.com:443/").as_deref(),
+            Some("https://share.example.com")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8080").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        for not_an_origin in [
+            "null",
+            "",
+            "share.example.com",
+            "ftp://share.example.com",
+            "https://u@share.example.com",
+            "https://share.example.com/app",
+        ] {
+            assert_eq!(origin_of(not_an_origin), None, "{not_an_origin}");
+        }
+        let mut c = GatewayConfig::default();
+        assert!(
+            !c.allows_origin("https://share.example.com"),
+            "none by default"
+        );
+        c.public_url = Some("https://share.example.com/base".into());
+        assert!(
+            !c.allows_origin("https://share.example.com"),
+            "a public URL with a path is no origin"
+        );
+        c.public_url = Some("https://share.example.com".into());
+        assert!(c.allows_origin("https://share.example.com"));
+        assert!(!c.allows_origin("https://evil.example.com"));
+        assert!(!c.allows_origin("https://app.share.example.com"));
+        c.allowed_origins = vec!["https://app.example.com".into()];
+        assert!(c.allows_origin("https://app.example.com:443"));
+        assert!(
+            !c.allows_origin("https://share.example.com"),
+            "an explicit list replaces the default"
+        );
+    }
+
+    #[test]
+    fn the_forwarded_uri_header_reads_from_toml_and_text() {
+        let c = GatewayConfig::from_toml(
+            "forwarded_uri_header = \"x-original-url\"\nallowed_origins = [\"https://a.example\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.forwarded_uri_header, ForwardedUriHeader::XOriginalUrl);
+        assert_eq!(c.allowed_origins, ["https://a.example"]);
+        for name in ForwardedUriHeader::NAMES {
+            let parsed: ForwardedUriHeader = name.parse().unwrap();
+            let toml = format!("forwarded_uri_header = \"{name}\"");
+            assert_eq!(
+                GatewayConfig::from_toml(&toml)
+                    .unwrap()
+                    .forwarded_uri_header,
+                parsed
+            );
+        }
+        assert!("x-forwarded-host".parse::<ForwardedUriHeader>().is_err());
+        assert!(GatewayConfig::from_toml("forwarded_uri_header = \"x-real-uri\"").is_err());
     }
 }

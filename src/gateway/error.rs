@@ -157,7 +157,9 @@ mod tests {
                 | Reason::UnknownRoute
                 | Reason::UntrustedPeer
                 | Reason::WrongKind
-                | Reason::AmbiguousForward => StatusCode::FORBIDDEN,
+                | Reason::AmbiguousForward
+                | Reason::MethodOverride
+                | Reason::CrossSite => StatusCode::FORBIDDEN,
             };
             assert_eq!(status, expected, "{reason}");
         }

@@ -5,6 +5,7 @@
 //! extract, call [`Gateway::decide`], and map the result.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -12,11 +13,13 @@ use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use crate::authorize::Reason;
-use crate::model::ResourceKind;
+use crate::model::{Id, ResourceKind};
+use crate::token::VerifiedToken;
 
+use super::config::{ForwardedUriHeader, GatewayConfig};
 use super::error::{ApiError, ErrorBody};
 use super::state::{Allowed, Gateway};
 
@@ -37,9 +40,25 @@ const IDENTITY_HEADERS: [&str; 6] = [
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// Where a request's credential came from: the cross-site check applies to
+/// the session cookie only (a browser adds it by itself; it never adds a
+/// bearer token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// `Authorization: Bearer …`.
+    Bearer,
+    /// The `tessera_session` cookie.
+    SessionCookie,
+}
+
 /// The credential a request carries: `Authorization: Bearer`, else the
 /// share-session cookie. Other schemes are not Tessera credentials.
 pub fn credential(headers: &HeaderMap) -> Option<String> {
+    credential_with_source(headers).map(|(token, _)| token)
+}
+
+/// [`credential`], and where it came from.
+pub fn credential_with_source(headers: &HeaderMap) -> Option<(String, CredentialSource)> {
     let bearer = headers
         .get_all(header::AUTHORIZATION)
         .iter()
@@ -50,58 +69,177 @@ pub fn credential(headers: &HeaderMap) -> Option<String> {
                 .eq_ignore_ascii_case("bearer")
                 .then(|| rest.trim().to_owned())
         });
-    bearer.or_else(|| {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|pair| {
-                let (name, value) = pair.trim().split_once('=')?;
-                (name == SESSION_COOKIE).then(|| value.trim().to_owned())
-            })
-    })
+    match bearer {
+        Some(token) => Some((token, CredentialSource::Bearer)),
+        None => session_cookie(headers).map(|t| (t.to_owned(), CredentialSource::SessionCookie)),
+    }
+}
+
+/// The `tessera_session` cookie's value, if the request carries one.
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SESSION_COOKIE).then(|| value.trim())
+        })
 }
 
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// The forwarding headers a proxy may use to describe the original request.
-const FORWARDED: [&str; 2] = ["x-forwarded-method", "x-forwarded-uri"];
-const ORIGINAL: [&str; 3] = ["x-original-method", "x-original-uri", "x-original-url"];
+/// Every header a proxy may use to describe the original request.
+const FORWARDING: [&str; 5] = [
+    "x-forwarded-method",
+    "x-forwarded-uri",
+    "x-original-method",
+    "x-original-uri",
+    "x-original-url",
+];
 
-/// The original method and URI from forwarding headers. Exactly one family
-/// may be present (a proxy sets one; nginx's auth_request also passes on
-/// whatever the client sent), each header at most once and readable:
-/// anything else is ambiguous and refused, never resolved by precedence.
-fn forwarded_request(headers: &HeaderMap) -> Result<(Option<String>, String), ApiError> {
-    let present = |names: &[&str]| names.iter().any(|n| headers.contains_key(*n));
-    if present(&FORWARDED) && present(&ORIGINAL) {
+/// The original method and URI from forwarding headers. One (method, URI)
+/// pair is honoured: the configured one, or under `auto` whichever is
+/// present. Any other forwarding header present, or one header repeated,
+/// is ambiguous and refused, never resolved by precedence: a proxy sets one
+/// pair, and nginx's auth_request (ingress-nginx's too) passes on whatever
+/// else the client sent.
+fn forwarded_request(
+    headers: &HeaderMap,
+    trust: ForwardedUriHeader,
+) -> Result<(Option<String>, String), ApiError> {
+    let (method_name, uri_name) = trust
+        .headers()
+        .unwrap_or_else(|| present_forwarding_pair(headers));
+    if FORWARDING
+        .iter()
+        .any(|n| *n != method_name && *n != uri_name && headers.contains_key(*n))
+    {
         return Err(ApiError::Denied(Reason::AmbiguousForward));
     }
-    let get = |name: &str| -> Result<Option<&str>, ApiError> {
-        let mut values = headers.get_all(name).iter();
-        match (values.next(), values.next()) {
-            (None, _) => Ok(None),
-            (Some(v), None) => v
-                .to_str()
-                .map(Some)
-                .map_err(|_| ApiError::Denied(Reason::BadPath)),
-            (Some(_), Some(_)) => Err(ApiError::Denied(Reason::AmbiguousForward)),
-        }
-    };
-    let method = get("x-forwarded-method")?
-        .or(get("x-original-method")?)
-        .map(str::to_ascii_uppercase);
-    let uri = match get("x-forwarded-uri")?.or(get("x-original-uri")?) {
-        Some(uri) => uri.to_owned(),
-        None => get("x-original-url")?
-            .and_then(|u| u.parse::<Uri>().ok())
+    let method = single_header(headers, method_name)?.map(str::to_ascii_uppercase);
+    let uri = single_header(headers, uri_name)?.ok_or(ApiError::Denied(Reason::BadPath))?;
+    let uri = if uri_name == "x-original-url" {
+        uri.parse::<Uri>()
+            .ok()
             .and_then(|u| u.path_and_query().map(ToString::to_string))
-            .ok_or(ApiError::Denied(Reason::BadPath))?,
+            .ok_or(ApiError::Denied(Reason::BadPath))?
+    } else {
+        uri.to_owned()
     };
     Ok((method, uri))
+}
+
+/// Under `auto`: the (method, URI) header pair this request uses.
+fn present_forwarding_pair(headers: &HeaderMap) -> (&'static str, &'static str) {
+    let present = |name: &str| headers.contains_key(name);
+    if present("x-forwarded-method") || present("x-forwarded-uri") {
+        ("x-forwarded-method", "x-forwarded-uri")
+    } else if present("x-original-url") && !present("x-original-uri") {
+        ("x-original-method", "x-original-url")
+    } else {
+        ("x-original-method", "x-original-uri")
+    }
+}
+
+/// A forwarding header's value: absent, or present once and readable.
+fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(v), None) => v
+            .to_str()
+            .map(Some)
+            .map_err(|_| ApiError::Denied(Reason::BadPath)),
+        (Some(_), Some(_)) => Err(ApiError::Denied(Reason::AmbiguousForward)),
+    }
+}
+
+/// Headers that ask an application to act on another method than the
+/// request's own.
+const METHOD_OVERRIDE_HEADERS: [&str; 3] = [
+    "x-http-method-override",
+    "x-method-override",
+    "x-http-method",
+];
+
+/// True when the request asks for another method than the one decided on:
+/// a method-override header, or a `_method` query parameter (its name
+/// percent-decoded, any case) in `uri`.
+fn carries_method_override(headers: &HeaderMap, uri: &str) -> bool {
+    METHOD_OVERRIDE_HEADERS
+        .iter()
+        .any(|n| headers.contains_key(*n))
+        || query_names(uri).any(|name| name.trim().eq_ignore_ascii_case("_method"))
+}
+
+/// The decoded parameter names of `uri`'s query (`&` or `;` separated).
+fn query_names(uri: &str) -> impl Iterator<Item = String> + '_ {
+    let query = uri
+        .split_once('?')
+        .map_or("", |(_, q)| q.split('#').next().unwrap_or(""));
+    query.split(['&', ';']).map(|pair| {
+        let name = pair.split('=').next().unwrap_or("").replace('+', " ");
+        percent_encoding::percent_decode_str(&name)
+            .decode_utf8_lossy()
+            .into_owned()
+    })
+}
+
+/// Browsers send these methods without side effects in mind; anything else
+/// changes something.
+fn is_safe_method(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "OPTIONS")
+}
+
+/// True when the browser says the request comes from an allowed origin:
+/// `Sec-Fetch-Site: same-origin`, or an `Origin` among the allowed origins.
+/// Each header counts only when present once.
+fn from_allowed_origin(config: &GatewayConfig, headers: &HeaderMap) -> bool {
+    let once = |name: &str| single_header(headers, name).ok().flatten();
+    once("sec-fetch-site") == Some("same-origin")
+        || once("origin").is_some_and(|origin| config.allows_origin(origin))
+}
+
+/// A refusal made at the front door rather than by the decision core:
+/// counted in the metrics like a decision.
+fn counted(gw: &Gateway, error: ApiError) -> ApiError {
+    if let ApiError::Denied(reason) = &error {
+        gw.metrics().record(Some(*reason), Duration::ZERO);
+    }
+    error
+}
+
+/// What every front door runs for one request (`method` and `uri` as
+/// decided: the original ones for forward-auth): method overrides are
+/// refused, the decision is made, and an unsafe request authenticated by the
+/// session cookie must come from an allowed origin (cross-site forgery).
+async fn decide_request(
+    gw: &Gateway,
+    method: &str,
+    uri: &str,
+    headers: &HeaderMap,
+) -> Result<Arc<Allowed>, ApiError> {
+    if carries_method_override(headers, uri) {
+        return Err(counted(gw, ApiError::Denied(Reason::MethodOverride)));
+    }
+    let credential = credential_with_source(headers);
+    let allowed = gw
+        .decide(
+            credential.as_ref().map(|(token, _)| token.as_str()),
+            method,
+            uri,
+            Utc::now(),
+        )
+        .await?;
+    let by_cookie = matches!(credential, Some((_, CredentialSource::SessionCookie)));
+    if by_cookie && !is_safe_method(method) && !from_allowed_origin(gw.config(), headers) {
+        return Err(counted(gw, ApiError::Denied(Reason::CrossSite)));
+    }
+    Ok(allowed)
 }
 
 /// The 200 answer to an allowed forward-auth request: headers describing
@@ -162,15 +300,13 @@ fn require_trusted(gw: &Gateway, peer: SocketAddr) -> Result<(), ApiError> {
     if gw.is_trusted(peer.ip()) {
         return Ok(());
     }
-    gw.metrics()
-        .record(Some(Reason::UntrustedPeer), std::time::Duration::ZERO);
-    Err(ApiError::Denied(Reason::UntrustedPeer))
+    Err(counted(gw, ApiError::Denied(Reason::UntrustedPeer)))
 }
 
 /// `/auth`: the original request comes from `X-Forwarded-Method` +
 /// `X-Forwarded-Uri` (Traefik, Caddy, APISIX) or `X-Original-Method` +
-/// `X-Original-URI` / `X-Original-URL` (nginx), only from trusted peers,
-/// and never from both families at once.
+/// `X-Original-URI` / `X-Original-URL` (nginx, ingress-nginx), only from
+/// trusted peers, one pair at a time (`--forwarded-uri-header` names it).
 pub async fn forward_auth(
     State(gw): State<Gateway>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -178,16 +314,10 @@ pub async fn forward_auth(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     require_trusted(&gw, peer)?;
-    let (original_method, uri) = forwarded_request(&headers)?;
+    let (original_method, uri) = forwarded_request(&headers, gw.config().forwarded_uri_header)
+        .map_err(|e| counted(&gw, e))?;
     let original_method = original_method.unwrap_or_else(|| method.as_str().to_owned());
-    let allowed = gw
-        .decide(
-            credential(&headers).as_deref(),
-            &original_method,
-            &uri,
-            Utc::now(),
-        )
-        .await?;
+    let allowed = decide_request(&gw, &original_method, &uri, &headers).await?;
     Ok(allow_response(&allowed))
 }
 
@@ -207,14 +337,7 @@ pub async fn envoy_auth(
         .unwrap_or("/")
         .strip_prefix("/auth")
         .unwrap_or("/");
-    let allowed = gw
-        .decide(
-            credential(&headers).as_deref(),
-            method.as_str(),
-            original,
-            Utc::now(),
-        )
-        .await?;
+    let allowed = decide_request(&gw, method.as_str(), original, &headers).await?;
     Ok(allow_response(&allowed))
 }
 
@@ -229,7 +352,8 @@ pub async fn envoy_auth_root(
     envoy_auth(state, peer, method, uri, headers).await
 }
 
-/// Any other request: in reverse-proxy mode, decided and forwarded to the
+/// Any other request: in reverse-proxy mode, decided (method overrides
+/// refused, cookie writes from allowed origins only) and forwarded to the
 /// upstream; otherwise 404.
 pub async fn proxy(State(gw): State<Gateway>, request: Request) -> Result<Response, ApiError> {
     let Some(upstream) = gw.upstream().cloned() else {
@@ -240,14 +364,13 @@ pub async fn proxy(State(gw): State<Gateway>, request: Request) -> Result<Respon
         .path_and_query()
         .map(|pq| pq.as_str().to_owned())
         .unwrap_or_else(|| "/".into());
-    let allowed = gw
-        .decide(
-            credential(request.headers()).as_deref(),
-            request.method().as_str(),
-            &path_and_query,
-            Utc::now(),
-        )
-        .await?;
+    let allowed = decide_request(
+        &gw,
+        request.method().as_str(),
+        &path_and_query,
+        request.headers(),
+    )
+    .await?;
     let (mut parts, body) = request.into_parts();
     let target = format!(
         "{}://{}{}",
@@ -331,65 +454,174 @@ fn strip_for_upstream(headers: &mut HeaderMap) {
     }
 }
 
+/// Where a usable share link lands: the view it opens, for the verified
+/// guest token it carries.
+struct Landing {
+    view: Id,
+    token: Arc<VerifiedToken>,
+}
+
+/// The landing of a share link's token: a verified guest token with a view
+/// right whose decision is neither a credential problem, an unknown view
+/// nor over the run limits (a Datalog bomb). `None` for anything else.
+async fn share_landing(gw: &Gateway, text: &str, now: DateTime<Utc>) -> Option<Landing> {
+    let token = gw.verify_token(text).await.ok()?;
+    let claims = token.claims();
+    if claims.kind.as_deref() != Some("guest") {
+        return None;
+    }
+    let right = claims
+        .rights
+        .iter()
+        .filter_map(|r| r.to_right())
+        .find(|r| r.resource.kind == ResourceKind::View)?;
+    let request = crate::authorize::Request {
+        operation: right.operation,
+        resource: right.resource.clone(),
+    };
+    let decision = gw.authorize(Some(&token), &request, now);
+    let usable = decision.reason.is_none_or(|r| {
+        !r.is_credential_problem() && r != Reason::UnknownResource && r != Reason::Limits
+    });
+    usable.then(|| Landing {
+        view: right.resource.id,
+        token: token.clone(),
+    })
+}
+
 /// `GET /s/{token}`: a share link. A valid guest token becomes an HttpOnly
 /// session cookie and a 303 to the view's page; anything else gets the same
-/// not-found page, so the link is no oracle.
-pub async fn share_link(State(gw): State<Gateway>, Path(token): Path<String>) -> Response {
+/// not-found page, so the link is no oracle. A browser that already holds
+/// the session of another usable share is not switched silently: it gets a
+/// page naming both views, whose button posts back here.
+pub async fn share_link(
+    State(gw): State<Gateway>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let now = Utc::now();
-    let landing = match gw.verify_token(&token).await {
-        Ok(verified) => {
-            let claims = verified.claims();
-            let view = claims
-                .rights
-                .iter()
-                .filter_map(|r| r.to_right())
-                .find(|r| r.resource.kind == ResourceKind::View);
-            match (claims.kind.as_deref(), view) {
-                (Some("guest"), Some(right)) => {
-                    let request = crate::authorize::Request {
-                        operation: right.operation,
-                        resource: right.resource.clone(),
-                    };
-                    let decision = gw.authorize(Some(&verified), &request, now);
-                    let usable = decision
-                        .reason
-                        .is_none_or(|r| !r.is_credential_problem() && r != Reason::UnknownResource);
-                    usable.then_some((right.resource.id, claims.expires_at))
-                }
-                _ => None,
-            }
-        }
-        Err(_) => None,
+    let response = match share_landing(&gw, &token, now).await {
+        None => link_not_available(),
+        Some(landing) => match open_share(&gw, &headers, &landing, now).await {
+            Some(open) => switch_page(&gw, &open, &landing),
+            None => open_session(&gw, &token, &landing, now),
+        },
     };
-    let mut response = match landing {
-        Some((view, expires_at)) => {
-            let location = gw.config().view_page.replace("{view}", view.as_str());
-            let mut cookie = format!(
-                "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/",
-                token.trim()
-            );
-            if !gw.config().insecure_cookies {
-                cookie.push_str("; Secure");
-            }
-            if let Some(at) = expires_at {
-                cookie.push_str(&format!("; Max-Age={}", (at - now).num_seconds().max(0)));
-            }
-            let mut r = StatusCode::SEE_OTHER.into_response();
-            if let (Ok(loc), Ok(c)) = (
-                HeaderValue::from_str(&location),
-                HeaderValue::from_str(&cookie),
-            ) {
-                r.headers_mut().insert(header::LOCATION, loc);
-                r.headers_mut().insert(header::SET_COOKIE, c);
-            }
-            r
-        }
-        None => (
-            StatusCode::NOT_FOUND,
-            Html("<!doctype html><title>Link not available</title><h1>This link is not available</h1><p>It may have expired or been withdrawn. Ask whoever shared it for a new one.</p>"),
-        )
-            .into_response(),
+    share_link_headers(response)
+}
+
+/// `POST /s/{token}`: the switch the page of [`share_link`] asks for. Like
+/// any change made in a browser it must come from an allowed origin
+/// (`403 cross_site`), so another site cannot swap the session it holds.
+pub async fn switch_share(
+    State(gw): State<Gateway>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if !from_allowed_origin(gw.config(), &headers) {
+        return Err(counted(&gw, ApiError::Denied(Reason::CrossSite)));
+    }
+    let now = Utc::now();
+    let response = match share_landing(&gw, &token, now).await {
+        Some(landing) => open_session(&gw, &token, &landing, now),
+        None => link_not_available(),
     };
+    Ok(share_link_headers(response))
+}
+
+/// The share this browser already has open (its session cookie), when it
+/// is usable and another token than `landing`'s.
+async fn open_share(
+    gw: &Gateway,
+    headers: &HeaderMap,
+    landing: &Landing,
+    now: DateTime<Utc>,
+) -> Option<Landing> {
+    let open = share_landing(gw, session_cookie(headers)?, now).await?;
+    (open.token.revocation_ids() != landing.token.revocation_ids()).then_some(open)
+}
+
+/// The session cookie for `token` and a 303 to the landing view's page.
+fn open_session(gw: &Gateway, token: &str, landing: &Landing, now: DateTime<Utc>) -> Response {
+    let mut cookie = format!(
+        "{SESSION_COOKIE}={}; HttpOnly; SameSite=Lax; Path=/",
+        token.trim()
+    );
+    if !gw.config().insecure_cookies {
+        cookie.push_str("; Secure");
+    }
+    if let Some(at) = landing.token.claims().expires_at {
+        cookie.push_str(&format!("; Max-Age={}", (at - now).num_seconds().max(0)));
+    }
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let (Ok(loc), Ok(c)) = (
+        HeaderValue::from_str(&view_page(gw, &landing.view)),
+        HeaderValue::from_str(&cookie),
+    ) {
+        r.headers_mut().insert(header::LOCATION, loc);
+        r.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    r
+}
+
+fn view_page(gw: &Gateway, view: &Id) -> String {
+    gw.config().view_page.replace("{view}", view.as_str())
+}
+
+/// The page asking whether to switch from the open share to the new one.
+/// Its form has no action, so it posts to the very URL shown, and the page
+/// never repeats the token. It may not be framed (no clickjacking).
+fn switch_page(gw: &Gateway, open: &Landing, landing: &Landing) -> Response {
+    let (open_view, new_view) = (
+        html_text(open.view.as_str()),
+        html_text(landing.view.as_str()),
+    );
+    let stay = html_text(&view_page(gw, &open.view));
+    let page = format!(
+        "<!doctype html><title>Switch shared view?</title><h1>A share is already open</h1>\
+         <p>This browser has a share open for view <b>{open_view}</b>. This link opens view \
+         <b>{new_view}</b> instead, and would close the share that is open.</p>\
+         <form method=\"post\"><button type=\"submit\">Switch to view {new_view}</button></form>\
+         <p><a href=\"{stay}\">Stay on view {open_view}</a></p>"
+    );
+    let mut r = (StatusCode::OK, Html(page)).into_response();
+    let h = r.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    r
+}
+
+/// `text` with HTML's special characters escaped.
+fn html_text(text: &str) -> String {
+    text.chars()
+        .fold(String::with_capacity(text.len()), |mut out, c| {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            }
+            out
+        })
+}
+
+/// The one page every unusable share link gets.
+fn link_not_available() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html("<!doctype html><title>Link not available</title><h1>This link is not available</h1><p>It may have expired or been withdrawn. Ask whoever shared it for a new one.</p>"),
+    )
+        .into_response()
+}
+
+/// Share-link answers hold a token in their URL: never cached, never sent
+/// on as a referrer.
+fn share_link_headers(mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(
         header::REFERRER_POLICY,
@@ -545,20 +777,20 @@ mod tests {
         h.insert("x-original-method", HeaderValue::from_static("delete"));
         h.insert("x-original-uri", HeaderValue::from_static("/a?b"));
         assert_eq!(
-            forwarded_request(&h).unwrap(),
+            forwarded_request(&h, ForwardedUriHeader::Auto).unwrap(),
             (Some("DELETE".into()), "/a?b".into())
         );
         // A client's X-Forwarded-* next to the proxy's X-Original-*: refused.
         h.insert("x-forwarded-method", HeaderValue::from_static("GET"));
         assert!(matches!(
-            forwarded_request(&h),
+            forwarded_request(&h, ForwardedUriHeader::Auto),
             Err(ApiError::Denied(Reason::AmbiguousForward))
         ));
         let mut twice = HeaderMap::new();
         twice.append("x-forwarded-uri", HeaderValue::from_static("/a"));
         twice.append("x-forwarded-uri", HeaderValue::from_static("/b"));
         assert!(matches!(
-            forwarded_request(&twice),
+            forwarded_request(&twice, ForwardedUriHeader::Auto),
             Err(ApiError::Denied(Reason::AmbiguousForward))
         ));
         let mut url = HeaderMap::new();
@@ -566,11 +798,214 @@ mod tests {
             "x-original-url",
             HeaderValue::from_static("https://h.example/x/y?z=1"),
         );
-        assert_eq!(forwarded_request(&url).unwrap(), (None, "/x/y?z=1".into()));
+        assert_eq!(
+            forwarded_request(&url, ForwardedUriHeader::Auto).unwrap(),
+            (None, "/x/y?z=1".into())
+        );
         assert!(matches!(
-            forwarded_request(&HeaderMap::new()),
+            forwarded_request(&HeaderMap::new(), ForwardedUriHeader::Auto),
             Err(ApiError::Denied(Reason::BadPath))
         ));
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            h.append(*name, HeaderValue::from_static(value));
+        }
+        h
+    }
+
+    fn ambiguous(result: Result<(Option<String>, String), ApiError>) -> bool {
+        matches!(result, Err(ApiError::Denied(Reason::AmbiguousForward)))
+    }
+
+    #[test]
+    fn original_uri_and_original_url_together_are_ambiguous() {
+        // ingress-nginx sets X-Original-URL and passes a client's X-Original-URI on.
+        let h = headers(&[
+            ("x-original-method", "GET"),
+            ("x-original-url", "https://h.example/views/v_1"),
+            ("x-original-uri", "/views/v_2"),
+        ]);
+        assert!(ambiguous(forwarded_request(&h, ForwardedUriHeader::Auto)));
+        assert!(ambiguous(forwarded_request(
+            &h,
+            ForwardedUriHeader::XOriginalUrl
+        )));
+        assert!(ambiguous(forwarded_request(
+            &h,
+            ForwardedUriHeader::XOriginalUri
+        )));
+    }
+
+    #[test]
+    fn a_configured_header_is_the_only_one_honoured() {
+        let url = headers(&[
+            ("x-original-method", "post"),
+            (
+                "x-original-url",
+                "https://h.example/api/v1/views/v_1/rows?a=1",
+            ),
+        ]);
+        assert_eq!(
+            forwarded_request(&url, ForwardedUriHeader::XOriginalUrl).unwrap(),
+            (Some("POST".into()), "/api/v1/views/v_1/rows?a=1".into())
+        );
+        // The other URI header of the same family is another header: refused.
+        assert!(ambiguous(forwarded_request(
+            &url,
+            ForwardedUriHeader::XOriginalUri
+        )));
+        // The configured header missing is no fallback to another one.
+        let method_only = headers(&[("x-original-method", "GET")]);
+        assert!(matches!(
+            forwarded_request(&method_only, ForwardedUriHeader::XOriginalUrl),
+            Err(ApiError::Denied(Reason::BadPath))
+        ));
+        assert!(ambiguous(forwarded_request(
+            &url,
+            ForwardedUriHeader::XForwardedUri
+        )));
+        let traefik = headers(&[("x-forwarded-method", "GET"), ("x-forwarded-uri", "/a")]);
+        assert_eq!(
+            forwarded_request(&traefik, ForwardedUriHeader::XForwardedUri).unwrap(),
+            (Some("GET".into()), "/a".into())
+        );
+        assert!(ambiguous(forwarded_request(
+            &traefik,
+            ForwardedUriHeader::XOriginalUrl
+        )));
+        // Any other forwarding header next to the configured one: refused,
+        // the method header of the other family included.
+        for extra in ["x-forwarded-method", "x-forwarded-uri", "x-original-uri"] {
+            let mut h = url.clone();
+            h.insert(extra, HeaderValue::from_static("GET"));
+            assert!(
+                ambiguous(forwarded_request(&h, ForwardedUriHeader::XOriginalUrl)),
+                "{extra}"
+            );
+        }
+        let mut h = traefik.clone();
+        h.insert("x-original-method", HeaderValue::from_static("GET"));
+        assert!(ambiguous(forwarded_request(
+            &h,
+            ForwardedUriHeader::XForwardedUri
+        )));
+        let mut twice = url.clone();
+        twice.append("x-original-url", HeaderValue::from_static("https://h/b"));
+        assert!(ambiguous(forwarded_request(
+            &twice,
+            ForwardedUriHeader::XOriginalUrl
+        )));
+    }
+
+    #[test]
+    fn method_overrides_are_found_in_headers_and_the_query() {
+        let none = HeaderMap::new();
+        for name in METHOD_OVERRIDE_HEADERS {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_static("DELETE"));
+            assert!(
+                carries_method_override(&h, "/api/v1/views/v_1/rows"),
+                "{name}"
+            );
+        }
+        for uri in [
+            "/rows?_method=DELETE",
+            "/rows?a=1&_method=delete",
+            "/rows?a=1;_method=PUT",
+            "/rows?%5Fmethod=DELETE",
+            "/rows?_METHOD=DELETE",
+            "/rows?_method",
+            "/rows?+_method=DELETE",
+        ] {
+            assert!(carries_method_override(&none, uri), "{uri}");
+        }
+        for uri in [
+            "/rows",
+            "/rows?method=DELETE",
+            "/rows?x_method=DELETE",
+            "/rows?q=_method",
+            "/rows/_method",
+            "/rows?a=1#_method=x",
+        ] {
+            assert!(!carries_method_override(&none, uri), "{uri}");
+        }
+    }
+
+    #[test]
+    fn cookie_writes_need_an_allowed_origin() {
+        let mut config = GatewayConfig {
+            public_url: Some("https://share.example.com".into()),
+            ..GatewayConfig::default()
+        };
+        let allowed = |pairs: &[(&'static str, &'static str)], c: &GatewayConfig| {
+            from_allowed_origin(c, &headers(pairs))
+        };
+        assert!(allowed(&[("sec-fetch-site", "same-origin")], &config));
+        assert!(allowed(&[("origin", "https://share.example.com")], &config));
+        assert!(!allowed(&[], &config), "no signal: refused");
+        for site in ["cross-site", "same-site", "none"] {
+            let pairs = [("sec-fetch-site", site)];
+            assert!(!allowed(&pairs, &config), "{site}");
+        }
+        assert!(!allowed(&[("origin", "https://evil.example")], &config));
+        assert!(!allowed(&[("origin", "null")], &config));
+        assert!(
+            !allowed(
+                &[
+                    ("origin", "https://share.example.com"),
+                    ("origin", "https://evil.example"),
+                ],
+                &config
+            ),
+            "a repeated Origin counts for nothing"
+        );
+        config.allowed_origins = vec!["https://app.example.com".into()];
+        assert!(allowed(
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://app.example.com")
+            ],
+            &config
+        ));
+        assert!(!allowed(
+            &[("origin", "https://share.example.com")],
+            &config
+        ));
+        for method in ["GET", "HEAD", "OPTIONS"] {
+            assert!(is_safe_method(method));
+        }
+        for method in ["POST", "PUT", "PATCH", "DELETE", "get", "PROPFIND"] {
+            assert!(!is_safe_method(method), "{method}");
+        }
+    }
+
+    #[test]
+    fn credentials_say_where_they_came_from() {
+        let cookie = headers(&[("cookie", "tessera_session=tsr_c")]);
+        assert_eq!(
+            credential_with_source(&cookie),
+            Some(("tsr_c".into(), CredentialSource::SessionCookie))
+        );
+        let both = headers(&[
+            ("cookie", "tessera_session=tsr_c"),
+            ("authorization", "Bearer tsr_b"),
+        ]);
+        assert_eq!(
+            credential_with_source(&both),
+            Some(("tsr_b".into(), CredentialSource::Bearer))
+        );
+        assert_eq!(session_cookie(&both), Some("tsr_c"));
+    }
+
+    #[test]
+    fn the_switch_page_escapes_what_it_shows() {
+        assert_eq!(
+            html_text("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 
     #[test]

@@ -32,7 +32,10 @@ pub fn app(gateway: Gateway) -> Router {
         .route("/auth", any(front::forward_auth))
         .route("/auth/", any(front::envoy_auth_root))
         .route("/auth/{*path}", any(front::envoy_auth))
-        .route("/s/{token}", get(front::share_link))
+        .route(
+            "/s/{token}",
+            get(front::share_link).post(front::switch_share),
+        )
         .route("/.well-known/biscuit-web-keys", get(front::public_keys))
         .route("/healthz", get(front::healthz))
         .route("/readyz", get(front::readyz))
