@@ -205,4 +205,25 @@ mod tests {
         assert_eq!(c.trusted_peers.len(), 1);
         assert!(GatewayConfig::from_toml("lisen = 1").is_err());
     }
+
+    #[test]
+    fn connection_limits_and_ops_endpoints_come_from_the_file() {
+        let c = GatewayConfig::from_toml(
+            "header_read_timeout_ms = 1500\nidle_timeout_ms = 2500\nmax_connections = 32\n\
+             ops_peers = [\"10.2.0.0/16\"]\nops_listen = \"127.0.0.1:9100\"\nops_max_connections = 8\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.header_read_timeout_ms,
+                c.idle_timeout_ms,
+                c.max_connections
+            ),
+            (1500, 2500, 32)
+        );
+        assert!(nets_contain(&c.ops_peers, "10.2.3.4".parse().unwrap()));
+        assert!(!nets_contain(&c.ops_peers, "127.0.0.1".parse().unwrap()));
+        assert_eq!(c.ops_listen, Some(SocketAddr::from(([127, 0, 0, 1], 9100))));
+        assert_eq!(c.ops_max_connections, 8);
+    }
 }

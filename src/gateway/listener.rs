@@ -499,19 +499,28 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn idle_means_no_byte_and_no_request_for_the_whole_limit() {
         let activity = Arc::new(Activity::new());
-        let limit = Duration::from_secs(5);
+        let limit = Duration::from_millis(200);
         // A request in progress keeps the connection from being idle.
         let handling = activity.handling();
-        let idle = tokio::time::timeout(Duration::from_secs(12), activity.idle_for(limit));
+        let idle = tokio::time::timeout(Duration::from_millis(600), activity.idle_for(limit));
         assert!(idle.await.is_err());
+        // The idle clock starts when the request ends.
         drop(handling);
-        let start = tokio::time::Instant::now();
-        tokio::time::timeout(Duration::from_secs(12), activity.idle_for(limit))
+        let ended = Instant::now();
+        tokio::time::timeout(Duration::from_secs(5), activity.idle_for(limit))
             .await
             .unwrap();
-        assert!(start.elapsed() >= Duration::from_secs(4));
+        assert!(ended.elapsed() >= limit);
+        // A byte moving restarts it.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        activity.touch();
+        let touched = Instant::now();
+        tokio::time::timeout(Duration::from_secs(5), activity.idle_for(limit))
+            .await
+            .unwrap();
+        assert!(touched.elapsed() >= limit);
     }
 }

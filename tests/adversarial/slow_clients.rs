@@ -10,6 +10,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -427,6 +428,30 @@ async fn the_connection_cap_bounds_descriptors_and_honest_clients_are_served_whe
     assert_eq!(s.terminate().code(), Some(0), "{}", s.logs());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cap_is_lowered_to_fit_the_open_file_limit() {
+    // Hard limit 256, 64 descriptors reserved: 192 connections fit.
+    let s = Spawned::start(Some(256), &["--max-connections", "4096"]);
+    healthz_within(&s.main, MARGIN).await;
+    let logs = s.stderr.lock().expect("lock").clone();
+    let warning = logs
+        .lines()
+        .find(|l| l.contains("max_connections lowered"))
+        .unwrap_or_else(|| panic!("no warning in:\n{logs}"));
+    assert!(warning.contains("max_connections=192"), "{warning}");
+    assert!(warning.contains("open_file_limit=256"), "{warning}");
+    // With room to spare, the soft limit is raised only as far as the cap needs.
+    let s = Spawned::start(None, &["--max-connections", "100"]);
+    healthz_within(&s.main, MARGIN).await;
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", s.child.id())).expect("limits");
+    let soft: u64 = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
+        .expect("soft limit");
+    assert!(soft >= 164, "{limits}");
+}
+
 // ------------------------------------------------------ operational endpoints
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -453,32 +478,52 @@ async fn metrics_and_readyz_are_not_found_for_peers_outside_the_ops_allow_list()
     assert_eq!(r.status(), 200);
 }
 
-/// A `tessera serve --ops-listen 127.0.0.1:0` with its two addresses.
-struct OpsServer {
+/// A `tessera serve` started here rather than by `Server`, to read every
+/// address it prints and to run it under a given open-file limit.
+struct Spawned {
     child: Child,
+    /// `http://ADDR` of the main listener.
     main: String,
-    ops: String,
+    /// `http://ADDR` of the ops listener, when it has one.
+    ops: Option<String>,
+    stderr: Arc<Mutex<String>>,
     _dir: tempfile::TempDir,
 }
 
-impl OpsServer {
-    fn start() -> OpsServer {
+impl Spawned {
+    /// Starts `tessera serve --listen 127.0.0.1:0 ARGS`, under `ulimit -n
+    /// NOFILE` (soft and hard) when given.
+    fn start(nofile: Option<u64>, args: &[&str]) -> Spawned {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut child = Command::new(tessera_bin())
+        let mut command = match nofile {
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\"")])
+                    .arg(tessera_bin());
+                c
+            }
+            None => Command::new(tessera_bin()),
+        };
+        let mut child = command
             .arg("--data-dir")
             .arg(dir.path().join("data"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--ops-listen",
-                "127.0.0.1:0",
-            ])
+            .args(["serve", "--listen", "127.0.0.1:0", "--log", "info"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("start tessera serve");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let pipe = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut s = sink.lock().expect("lock");
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -492,23 +537,24 @@ impl OpsServer {
             let left = deadline.saturating_duration_since(Instant::now());
             let line = rx
                 .recv_timeout(left)
-                .expect("tessera serve prints its addresses");
+                .unwrap_or_else(|_| panic!("no address printed: {}", stderr.lock().expect("lock")));
             if let Some(a) = line.strip_prefix("ops listening on ") {
                 ops = Some(a.to_owned());
             } else if let Some(a) = line.strip_prefix("listening on ") {
                 main = Some(a.to_owned());
             }
         }
-        OpsServer {
+        Spawned {
             child,
             main: main.expect("main address"),
-            ops: ops.expect("the ops address is printed before the main one"),
+            ops,
+            stderr,
             _dir: dir,
         }
     }
 }
 
-impl Drop for OpsServer {
+impl Drop for Spawned {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -517,18 +563,22 @@ impl Drop for OpsServer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_an_ops_listener_the_operational_endpoints_answer_only_there() {
-    let s = OpsServer::start();
-    assert_ne!(s.main, s.ops);
-    healthz_within(&s.ops, MARGIN).await;
+    let s = Spawned::start(None, &["--ops-listen", "127.0.0.1:0"]);
+    let ops = s
+        .ops
+        .clone()
+        .expect("the ops address is printed before the main one");
+    assert_ne!(s.main, ops);
+    healthz_within(&ops, MARGIN).await;
     let r = client()
-        .get(format!("{}/readyz", s.ops))
+        .get(format!("{ops}/readyz"))
         .send()
         .await
         .expect("readyz");
     assert_eq!(r.status(), 200);
     let ready: Value = r.json().await.expect("json");
     assert_eq!(ready["ready"], true);
-    assert!(metrics_text(&s.ops)
+    assert!(metrics_text(&ops)
         .await
         .contains("tessera_connections_open"));
 
@@ -549,7 +599,7 @@ async fn with_an_ops_listener_the_operational_endpoints_answer_only_there() {
     assert_eq!(r.status(), 200);
     // And the ops port nothing else.
     let r = client()
-        .get(format!("{}/.well-known/biscuit-web-keys", s.ops))
+        .get(format!("{ops}/.well-known/biscuit-web-keys"))
         .send()
         .await
         .expect("keys");
