@@ -180,6 +180,24 @@ pub struct ServeArgs {
     /// Request timeout in milliseconds [default: 30000].
     #[arg(long, env = "TESSERA_REQUEST_TIMEOUT_MS")]
     pub request_timeout_ms: Option<u64>,
+    /// Milliseconds a client has to send a request's line and headers, also the longest wait for the next request on a kept-alive connection [default: 10000].
+    #[arg(long, env = "TESSERA_HEADER_READ_TIMEOUT_MS")]
+    pub header_read_timeout_ms: Option<u64>,
+    /// Milliseconds a connection may move no byte while no request is handled [default: 60000].
+    #[arg(long, env = "TESSERA_IDLE_TIMEOUT_MS")]
+    pub idle_timeout_ms: Option<u64>,
+    /// Most open client connections; at the cap new ones wait to be accepted; lowered to fit the open-file limit [default: 4096].
+    #[arg(long, env = "TESSERA_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// A peer (CIDR) allowed to read /metrics and /readyz; repeat for more [default: loopback].
+    #[arg(long = "ops-peer", env = "TESSERA_OPS_PEERS", value_delimiter = ',')]
+    pub ops_peers: Option<Vec<ipnet::IpNet>>,
+    /// Serve /healthz, /readyz and /metrics only on this address, not on --listen.
+    #[arg(long, env = "TESSERA_OPS_LISTEN")]
+    pub ops_listen: Option<std::net::SocketAddr>,
+    /// Most open connections on the ops listener [default: 64].
+    #[arg(long, env = "TESSERA_OPS_MAX_CONNECTIONS")]
+    pub ops_max_connections: Option<usize>,
     /// Authorizer limit: facts [default: 1000].
     #[arg(long, env = "TESSERA_MAX_FACTS")]
     pub max_facts: Option<u64>,
@@ -257,6 +275,12 @@ impl ServeArgs {
             max_token_bytes,
             max_header_bytes,
             request_timeout_ms,
+            header_read_timeout_ms,
+            idle_timeout_ms,
+            max_connections,
+            ops_peers,
+            ops_listen,
+            ops_max_connections,
             max_facts,
             max_iterations,
             max_authorizer_ms,

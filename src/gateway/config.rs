@@ -2,7 +2,7 @@
 //! flags (with environment variables) on top. Whatever weakens verification
 //! says `insecure` in its name.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use axum::http::Uri;
@@ -50,6 +50,25 @@ pub struct GatewayConfig {
     pub max_header_bytes: usize,
     /// Time allowed to produce a response, in milliseconds (then 408).
     pub request_timeout_ms: u64,
+    /// Time a client has to send a request's line and headers, in
+    /// milliseconds, counted from the connection's start or the previous
+    /// response; then the connection is closed.
+    pub header_read_timeout_ms: u64,
+    /// A connection that moves no byte either way while no request is being
+    /// handled is closed after this many milliseconds.
+    pub idle_timeout_ms: u64,
+    /// Most open client connections on the main listener; at the cap the
+    /// gateway stops accepting until one closes. Lowered at start to what
+    /// the open-file limit allows.
+    pub max_connections: usize,
+    /// Peers (CIDR) that may read `/metrics` and `/readyz`; others get what
+    /// an unknown path gets.
+    pub ops_peers: Vec<IpNet>,
+    /// A separate address for `/healthz`, `/readyz` and `/metrics`; when set
+    /// they are served only there.
+    pub ops_listen: Option<SocketAddr>,
+    /// Most open connections on the ops listener.
+    pub ops_max_connections: usize,
     /// Authorizer: most facts.
     pub max_facts: u64,
     /// Authorizer: most iterations.
@@ -90,10 +109,7 @@ impl Default for GatewayConfig {
             public_keys: None,
             upstream: None,
             public_url: None,
-            trusted_peers: ["127.0.0.0/8", "::1/128"]
-                .iter()
-                .filter_map(|n| n.parse().ok())
-                .collect(),
+            trusted_peers: loopback(),
             forwarded_uri_header: ForwardedUriHeader::Auto,
             allowed_origins: Vec::new(),
             insecure_cookies: false,
@@ -104,6 +120,12 @@ impl Default for GatewayConfig {
             token_limits: TokenLimits::default(),
             max_header_bytes: 16 * 1024,
             request_timeout_ms: 30_000,
+            header_read_timeout_ms: 10_000,
+            idle_timeout_ms: 60_000,
+            max_connections: 4096,
+            ops_peers: loopback(),
+            ops_listen: None,
+            ops_max_connections: 64,
             max_facts: limits.max_facts,
             max_iterations: limits.max_iterations,
             max_authorizer_ms: u64::try_from(limits.max_time.as_millis()).unwrap_or(20),
@@ -119,6 +141,25 @@ impl Default for GatewayConfig {
             log_json: false,
         }
     }
+}
+
+/// The loopback networks, the default for peers trusted with forwarded
+/// headers and for operational endpoints.
+fn loopback() -> Vec<IpNet> {
+    ["127.0.0.0/8", "::1/128"]
+        .iter()
+        .filter_map(|n| n.parse().ok())
+        .collect()
+}
+
+/// True when `peer` is in one of `nets`; an IPv4-mapped IPv6 address counts
+/// as the IPv4 address it carries.
+pub fn nets_contain(nets: &[IpNet], peer: IpAddr) -> bool {
+    let peer = match peer {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+        v4 => v4,
+    };
+    nets.iter().any(|n| n.contains(&peer))
 }
 
 impl GatewayConfig {
@@ -275,6 +316,14 @@ mod tests {
             .iter()
             .any(|n| n.contains(&"10.0.0.1".parse::<std::net::IpAddr>().unwrap())));
         assert_eq!(GatewayConfig::from_toml("").unwrap(), c);
+        assert!(nets_contain(&c.ops_peers, "127.0.0.1".parse().unwrap()));
+        assert!(nets_contain(
+            &c.ops_peers,
+            "::ffff:127.0.0.1".parse().unwrap()
+        ));
+        assert!(!nets_contain(&c.ops_peers, "192.0.2.1".parse().unwrap()));
+        assert!(c.ops_listen.is_none());
+        assert!(c.header_read_timeout_ms > 0 && c.idle_timeout_ms > 0 && c.max_connections > 0);
     }
 
     #[test]
@@ -365,5 +414,26 @@ mod tests {
         }
         assert!("x-forwarded-host".parse::<ForwardedUriHeader>().is_err());
         assert!(GatewayConfig::from_toml("forwarded_uri_header = \"x-real-uri\"").is_err());
+    }
+
+    #[test]
+    fn connection_limits_and_ops_endpoints_come_from_the_file() {
+        let c = GatewayConfig::from_toml(
+            "header_read_timeout_ms = 1500\nidle_timeout_ms = 2500\nmax_connections = 32\n\
+             ops_peers = [\"10.2.0.0/16\"]\nops_listen = \"127.0.0.1:9100\"\nops_max_connections = 8\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.header_read_timeout_ms,
+                c.idle_timeout_ms,
+                c.max_connections
+            ),
+            (1500, 2500, 32)
+        );
+        assert!(nets_contain(&c.ops_peers, "10.2.3.4".parse().unwrap()));
+        assert!(!nets_contain(&c.ops_peers, "127.0.0.1".parse().unwrap()));
+        assert_eq!(c.ops_listen, Some(SocketAddr::from(([127, 0, 0, 1], 9100))));
+        assert_eq!(c.ops_max_connections, 8);
     }
 }

@@ -27,6 +27,90 @@ pub struct Metrics {
     cache_misses: AtomicU64,
     decision_cache_hits: AtomicU64,
     keys: OnceLock<Arc<Freshness>>,
+    connections: ConnectionMetrics,
+}
+
+/// Client connections: how many are open, accepted, cut by a timeout, and
+/// how often the accept loop waited at the connection cap.
+#[derive(Debug, Default)]
+pub struct ConnectionMetrics {
+    open: AtomicU64,
+    accepted: AtomicU64,
+    header_timeouts: AtomicU64,
+    idle_timeouts: AtomicU64,
+    cap_waits: AtomicU64,
+}
+
+/// Why the gateway closed a connection on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionTimeout {
+    /// The request line and headers did not arrive in time.
+    HeaderRead,
+    /// No byte moved while no request was being handled.
+    Idle,
+}
+
+impl ConnectionMetrics {
+    /// Counts an accepted connection, now open.
+    pub fn opened(&self) {
+        self.accepted.fetch_add(1, Relaxed);
+        self.open.fetch_add(1, Relaxed);
+    }
+
+    /// Counts a connection closed (for whatever reason).
+    pub fn closed(&self) {
+        self.open.fetch_sub(1, Relaxed);
+    }
+
+    /// Counts a connection the gateway closed for a timeout.
+    pub fn timed_out(&self, timeout: ConnectionTimeout) {
+        match timeout {
+            ConnectionTimeout::HeaderRead => self.header_timeouts.fetch_add(1, Relaxed),
+            ConnectionTimeout::Idle => self.idle_timeouts.fetch_add(1, Relaxed),
+        };
+    }
+
+    /// Counts one wait of the accept loop for a free connection slot.
+    pub fn waited_at_cap(&self) {
+        self.cap_waits.fetch_add(1, Relaxed);
+    }
+
+    fn render(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP tessera_connections_open Client connections open now."
+        );
+        let _ = writeln!(out, "# TYPE tessera_connections_open gauge");
+        let _ = writeln!(out, "tessera_connections_open {}", self.open.load(Relaxed));
+        for (name, help, value) in [
+            (
+                "tessera_connections_accepted_total",
+                "Client connections accepted.",
+                &self.accepted,
+            ),
+            (
+                "tessera_connection_cap_waits_total",
+                "Times the accept loop waited at the connection cap for a free slot.",
+                &self.cap_waits,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", value.load(Relaxed));
+        }
+        let name = "tessera_connection_timeouts_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Connections the gateway closed because a timeout passed."
+        );
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for (label, value) in [
+            ("header_read", &self.header_timeouts),
+            ("idle", &self.idle_timeouts),
+        ] {
+            let _ = writeln!(out, "{name}{{timeout=\"{label}\"}} {}", value.load(Relaxed));
+        }
+    }
 }
 
 impl Metrics {
@@ -61,6 +145,11 @@ impl Metrics {
     /// Reports the key source's refresh state from now on (set once).
     pub fn watch_keys(&self, freshness: Arc<Freshness>) {
         let _ = self.keys.set(freshness);
+    }
+
+    /// The client-connection counters.
+    pub fn connections(&self) -> &ConnectionMetrics {
+        &self.connections
     }
 
     /// The Prometheus text exposition.
@@ -141,6 +230,7 @@ impl Metrics {
         if let Some(keys) = self.keys.get() {
             render_key_freshness(&mut out, keys);
         }
+        self.connections.render(&mut out);
         out
     }
 }
@@ -226,5 +316,24 @@ mod tests {
             !text.contains("tessera_keys_age_seconds"),
             "the data directory's keys have no age"
         );
+    }
+
+    #[test]
+    fn renders_open_connections_and_timeouts() {
+        let m = Metrics::default();
+        let c = m.connections();
+        c.opened();
+        c.opened();
+        c.closed();
+        c.timed_out(ConnectionTimeout::HeaderRead);
+        c.timed_out(ConnectionTimeout::Idle);
+        c.timed_out(ConnectionTimeout::Idle);
+        c.waited_at_cap();
+        let text = m.render(0);
+        assert!(text.contains("tessera_connections_open 1\n"), "{text}");
+        assert!(text.contains("tessera_connections_accepted_total 2\n"));
+        assert!(text.contains("tessera_connection_timeouts_total{timeout=\"header_read\"} 1\n"));
+        assert!(text.contains("tessera_connection_timeouts_total{timeout=\"idle\"} 2\n"));
+        assert!(text.contains("tessera_connection_cap_waits_total 1\n"));
     }
 }

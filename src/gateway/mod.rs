@@ -9,13 +9,19 @@ pub mod config;
 pub mod error;
 pub mod front;
 pub mod keysource;
+pub mod listener;
 pub mod metrics;
+pub mod ops;
 pub mod state;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get};
 use axum::Router;
 use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+use listener::{ConnectionLimits, Listener};
 
 pub use config::GatewayConfig;
 pub use error::ApiError;
@@ -26,9 +32,10 @@ const ADMIN_BODY_LIMIT: usize = 64 * 1024;
 
 /// Builds the application: every route, and the operational layer
 /// ([`front::envelope`]: request id, header limit, timeout, access log) set
-/// up in this one place.
+/// up in this one place. The operational endpoints ([`ops::routes`]) are
+/// here unless they have a listener of their own ([`ops_app`]).
 pub fn app(gateway: Gateway) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/auth", any(front::forward_auth))
         .route("/auth/", any(front::envoy_auth_root))
         .route("/auth/{*path}", any(front::envoy_auth))
@@ -37,14 +44,27 @@ pub fn app(gateway: Gateway) -> Router {
             get(front::share_link).post(front::switch_share),
         )
         .route("/.well-known/biscuit-web-keys", get(front::public_keys))
-        .route("/healthz", get(front::healthz))
-        .route("/readyz", get(front::readyz))
-        .route("/metrics", get(front::metrics))
         .nest(
             "/admin/v1",
             admin::router(gateway.clone()).layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT)),
-        )
-        .fallback(front::proxy)
+        );
+    let routes = match gateway.config().ops_listen {
+        Some(_) => routes,
+        None => routes.merge(ops::routes(gateway.clone())),
+    };
+    with_envelope(routes.fallback(front::proxy), gateway)
+}
+
+/// The ops listener's application: the operational endpoints only.
+pub fn ops_app(gateway: Gateway) -> Router {
+    with_envelope(
+        ops::routes(gateway.clone()).fallback(ops::not_found),
+        gateway,
+    )
+}
+
+fn with_envelope(routes: Router<Gateway>, gateway: Gateway) -> Router {
+    routes
         .layer(axum::middleware::from_fn_with_state(
             gateway.clone(),
             front::envelope,
@@ -52,29 +72,63 @@ pub fn app(gateway: Gateway) -> Router {
         .with_state(gateway)
 }
 
-/// Runs the gateway until SIGTERM or Ctrl-C; in-flight requests finish.
-/// Prints `listening on http://ADDR` on stdout once the socket is bound.
+/// Runs the gateway until SIGTERM or Ctrl-C; in-flight requests finish
+/// (waited for at most `request_timeout_ms`). Prints `ops listening on
+/// http://ADDR` (with `ops_listen`) and then `listening on http://ADDR` on
+/// stdout once the sockets are bound.
 pub async fn serve(gateway: Gateway) -> Result<(), GatewayError> {
-    let listener = tokio::net::TcpListener::bind(gateway.config().listen)
-        .await
-        .map_err(|e| GatewayError::Bind(gateway.config().listen, e.to_string()))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| GatewayError::Bind(gateway.config().listen, e.to_string()))?;
+    let config = gateway.config();
+    let (main_limits, ops_limits) = ConnectionLimits::from_config(config)?;
+    let ops = match config.ops_listen {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
+    let (main, addr) = bind(config.listen).await?;
+    let fds_per_connection = if config.upstream.is_some() { 2 } else { 1 };
+    let ops_connections = ops.as_ref().map_or(0, |_| ops_limits.max_connections);
+    let main_limits = main_limits.fit_open_files(ops_connections, fds_per_connection);
     gateway.set_bound(addr);
+    if let Some((_, ops_addr)) = &ops {
+        println!("ops listening on http://{ops_addr}");
+        tracing::info!(addr = %ops_addr, "ops listening");
+    }
     println!("listening on http://{addr}");
     tracing::info!(%addr, "listening");
     let background = gateway.spawn_background_tasks();
-    let result = axum::serve(
-        listener,
-        app(gateway.clone()).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let drain = Duration::from_millis(config.request_timeout_ms);
+    let mut listeners = vec![tokio::spawn(
+        Listener::new(main, app(gateway.clone()), main_limits, gateway.clone())
+            .run(stopped.clone(), drain),
+    )];
+    if let Some((tcp, _)) = ops {
+        listeners.push(tokio::spawn(
+            Listener::new(tcp, ops_app(gateway.clone()), ops_limits, gateway.clone())
+                .run(stopped, drain),
+        ));
+    }
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let mut result = Ok(());
+    for listener in listeners {
+        if let Err(e) = listener.await {
+            result = Err(GatewayError::Serve(e.to_string()));
+        }
+    }
     background.abort();
     gateway.flush_last_used().await;
     tracing::info!("stopped");
-    result.map_err(|e| GatewayError::Serve(e.to_string()))
+    result
+}
+
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), GatewayError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| GatewayError::Bind(addr, e.to_string()))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| GatewayError::Bind(addr, e.to_string()))?;
+    Ok((listener, bound))
 }
 
 async fn shutdown_signal() {

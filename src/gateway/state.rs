@@ -376,15 +376,7 @@ impl Gateway {
 
     /// True when `peer` may send forwarded headers.
     pub fn is_trusted(&self, peer: IpAddr) -> bool {
-        let peer = match peer {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
-            v4 => v4,
-        };
-        self.0
-            .config
-            .trusted_peers
-            .iter()
-            .any(|n| n.contains(&peer))
+        super::config::nets_contain(&self.0.config.trusted_peers, peer)
     }
 
     /// Verifies a token, through the bounded cache keyed by a hash of its text.

@@ -1,0 +1,526 @@
+//! The gateway's own serving loop on hyper's HTTP/1.1 connection builder,
+//! with what `axum::serve` lacks in front of untrusted clients:
+//!
+//! - a client has `header_read_timeout` to send a request's line and
+//!   headers, counted from the connection's start and, on a kept-alive
+//!   connection, from the previous response (hyper starts the timer as soon
+//!   as it waits for a request head), so it also bounds keep-alive waits;
+//! - a connection on which no byte moves either way while no request is
+//!   being handled is closed after `idle_timeout` (a stalled body upload,
+//!   a client that stops reading a response);
+//! - at most `max_connections` are open at once. At the cap the loop stops
+//!   accepting until one closes: new clients wait in the kernel's listen
+//!   backlog, costing the process no file descriptor, and are served as
+//!   soon as the timeouts above free a slot. (Accept-and-close would turn
+//!   honest clients away exactly while slow ones hold every slot.)
+//!
+//! Handlers get the peer as `ConnectInfo<SocketAddr>`. On shutdown the loop
+//! stops accepting, closes idle connections, lets in-flight requests finish
+//! and waits for them at most the drain time.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use tower_service::Service;
+
+use super::metrics::{ConnectionMetrics, ConnectionTimeout};
+use super::{Gateway, GatewayConfig, GatewayError};
+
+/// File descriptors kept free for everything that is not a client
+/// connection: the store, the listeners, the runtime, key fetches, logs.
+const RESERVED_FDS: u64 = 64;
+
+/// How long the accept loop pauses after a failed accept (e.g. the process
+/// or the system is out of file descriptors), so it does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// The least read buffer of a connection; hyper refuses smaller ones.
+const MIN_READ_BUFFER: usize = 64 * 1024;
+
+/// What one listener allows its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Time to send a request's line and headers.
+    pub header_read_timeout: Duration,
+    /// Time a connection may move no byte while no request is handled.
+    pub idle_timeout: Duration,
+    /// Most connections open at once.
+    pub max_connections: usize,
+    /// Largest read buffer of one connection, in bytes: it bounds the memory
+    /// a connection that never finishes its headers can hold.
+    pub read_buffer: usize,
+}
+
+impl ConnectionLimits {
+    /// The main listener's and the ops listener's limits. Zero timeouts or
+    /// caps are refused: they would switch a protection off.
+    pub fn from_config(
+        c: &GatewayConfig,
+    ) -> Result<(ConnectionLimits, ConnectionLimits), GatewayError> {
+        for (name, value) in [
+            ("header_read_timeout_ms", c.header_read_timeout_ms),
+            ("idle_timeout_ms", c.idle_timeout_ms),
+            ("max_connections", c.max_connections as u64),
+            ("ops_max_connections", c.ops_max_connections as u64),
+        ] {
+            if value == 0 {
+                return Err(GatewayError::Serve(format!("{name} must be at least 1")));
+            }
+        }
+        let main = ConnectionLimits {
+            header_read_timeout: Duration::from_millis(c.header_read_timeout_ms),
+            idle_timeout: Duration::from_millis(c.idle_timeout_ms),
+            max_connections: c.max_connections,
+            read_buffer: MIN_READ_BUFFER.max(c.max_header_bytes.saturating_mul(4)),
+        };
+        let ops = ConnectionLimits {
+            max_connections: c.ops_max_connections,
+            ..main
+        };
+        Ok((main, ops))
+    }
+
+    /// Fits the main listener's cap to the open-file limit: the soft limit
+    /// is raised as far as both caps need (never past the hard limit; the
+    /// caps still apply), and if that is not enough the main cap is lowered
+    /// to what fits, with a warning. `others` are the ops listener's
+    /// connections; each connection costs `fds_per_connection` descriptors.
+    pub fn fit_open_files(mut self, others: usize, fds_per_connection: u64) -> ConnectionLimits {
+        let per = fds_per_connection.max(1);
+        let reserved = RESERVED_FDS.saturating_add((others as u64).saturating_mul(per));
+        let needed = reserved.saturating_add((self.max_connections as u64).saturating_mul(per));
+        match rlimit::increase_nofile_limit(needed) {
+            Ok(soft) if soft < needed => {
+                let fitting = fitting_cap(self.max_connections, reserved, per, soft);
+                tracing::warn!(
+                    configured = self.max_connections,
+                    max_connections = fitting,
+                    open_file_limit = soft,
+                    "max_connections lowered to fit the open-file limit"
+                );
+                self.max_connections = fitting;
+            }
+            Ok(soft) => tracing::info!(
+                max_connections = self.max_connections,
+                open_file_limit = soft,
+                "connection cap"
+            ),
+            Err(e) => tracing::warn!(
+                error = %e,
+                max_connections = self.max_connections,
+                "cannot read the open-file limit; keeping max_connections"
+            ),
+        }
+        self
+    }
+}
+
+/// The largest cap, at most `wanted` and at least 1, whose connections fit
+/// in `soft` descriptors next to `reserved` ones.
+fn fitting_cap(wanted: usize, reserved: u64, per: u64, soft: u64) -> usize {
+    let fits = soft.saturating_sub(reserved) / per.max(1);
+    usize::try_from(fits)
+        .unwrap_or(usize::MAX)
+        .clamp(1, wanted.max(1))
+}
+
+/// A bound socket, the router it serves, and its connection slots.
+#[derive(Debug)]
+pub struct Listener {
+    tcp: TcpListener,
+    router: Router,
+    limits: ConnectionLimits,
+    slots: Arc<Semaphore>,
+    gateway: Gateway,
+}
+
+impl Listener {
+    /// A listener serving `router` on `tcp` within `limits`; connections
+    /// are counted in `gateway`'s metrics.
+    pub fn new(
+        tcp: TcpListener,
+        router: Router,
+        limits: ConnectionLimits,
+        gateway: Gateway,
+    ) -> Listener {
+        let slots = Arc::new(Semaphore::new(limits.max_connections));
+        Listener {
+            tcp,
+            router,
+            limits,
+            slots,
+            gateway,
+        }
+    }
+
+    /// Accepts connections until `shutdown` turns true, then waits at most
+    /// `drain` for the open ones to finish.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>, drain: Duration) {
+        while let Some(slot) = self.free_slot(&mut shutdown).await {
+            let accepted = tokio::select! {
+                accepted = self.tcp.accept() => accepted,
+                _ = shutdown.wait_for(|&stop| stop) => break,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    let connection = Connection {
+                        router: self.router.clone(),
+                        limits: self.limits,
+                        gateway: self.gateway.clone(),
+                        slot: Slot::take(slot, self.gateway.clone()),
+                    };
+                    tokio::spawn(connection.serve(stream, peer, shutdown.clone()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            }
+        }
+        let Listener {
+            tcp, slots, limits, ..
+        } = self;
+        drop(tcp);
+        let everyone = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+        if tokio::time::timeout(drain, slots.acquire_many(everyone))
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                drain_ms = u64::try_from(drain.as_millis()).unwrap_or(u64::MAX),
+                "connections still open after the drain time; closing them"
+            );
+        }
+    }
+
+    /// A free connection slot, waiting at the cap; `None` on shutdown.
+    async fn free_slot(
+        &self,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Option<OwnedSemaphorePermit> {
+        if *shutdown.borrow() {
+            return None;
+        }
+        if let Ok(slot) = self.slots.clone().try_acquire_owned() {
+            return Some(slot);
+        }
+        self.connection_metrics().waited_at_cap();
+        tracing::debug!(
+            max_connections = self.limits.max_connections,
+            "at the connection cap: accepting again when one closes"
+        );
+        tokio::select! {
+            slot = self.slots.clone().acquire_owned() => slot.ok(),
+            _ = shutdown.wait_for(|&stop| stop) => None,
+        }
+    }
+
+    fn connection_metrics(&self) -> &ConnectionMetrics {
+        self.gateway.metrics().connections()
+    }
+}
+
+/// A held connection slot: counted open until dropped.
+struct Slot {
+    _permit: OwnedSemaphorePermit,
+    gateway: Gateway,
+}
+
+impl Slot {
+    fn take(permit: OwnedSemaphorePermit, gateway: Gateway) -> Slot {
+        gateway.metrics().connections().opened();
+        Slot {
+            _permit: permit,
+            gateway,
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.gateway.metrics().connections().closed();
+    }
+}
+
+/// One accepted connection, about to be served.
+struct Connection {
+    router: Router,
+    limits: ConnectionLimits,
+    gateway: Gateway,
+    slot: Slot,
+}
+
+impl Connection {
+    /// Serves HTTP/1.1 on `stream` until the client closes, a timeout
+    /// passes, or shutdown has let its request finish.
+    async fn serve(self, stream: TcpStream, peer: SocketAddr, mut shutdown: watch::Receiver<bool>) {
+        let _ = stream.set_nodelay(true);
+        let activity = Arc::new(Activity::new());
+        let io = TokioIo::new(Tracked {
+            stream,
+            activity: activity.clone(),
+        });
+        let router = self.router;
+        let handled = activity.clone();
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let handling = handled.handling();
+            let response = router.clone().call(request);
+            async move {
+                let response = response.await;
+                drop(handling);
+                response
+            }
+        });
+        let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.limits.header_read_timeout)
+            .max_buf_size(self.limits.read_buffer)
+            .keep_alive(true);
+        let connection = builder.serve_connection(io, service);
+        tokio::pin!(connection);
+        let idle = activity.idle_for(self.limits.idle_timeout);
+        tokio::pin!(idle);
+        let mut draining = false;
+        let timeout = loop {
+            tokio::select! {
+                result = connection.as_mut() => break header_timeout(&result),
+                () = &mut idle => break Some(ConnectionTimeout::Idle),
+                _ = shutdown.wait_for(|&stop| stop), if !draining => {
+                    draining = true;
+                    connection.as_mut().graceful_shutdown();
+                }
+            }
+        };
+        if let Some(timeout) = timeout {
+            self.gateway.metrics().connections().timed_out(timeout);
+            tracing::debug!(%peer, ?timeout, "connection closed: timeout");
+        }
+        drop(self.slot);
+    }
+}
+
+/// `HeaderRead` when hyper ended the connection for its header timeout.
+fn header_timeout(
+    result: &Result<(), Box<dyn std::error::Error + Send + Sync>>,
+) -> Option<ConnectionTimeout> {
+    let error = result.as_ref().err()?;
+    error
+        .downcast_ref::<hyper::Error>()
+        .filter(|e| e.is_timeout())
+        .map(|_| ConnectionTimeout::HeaderRead)
+}
+
+/// What a connection did last: when a byte last moved, and how many
+/// requests are being handled.
+#[derive(Debug)]
+struct Activity {
+    epoch: Instant,
+    last_ms: AtomicU64,
+    handling: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            epoch: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            handling: AtomicUsize::new(0),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// A byte moved.
+    fn touch(&self) {
+        self.last_ms.store(self.now_ms(), Relaxed);
+    }
+
+    /// A request is being handled until the guard drops.
+    fn handling(self: &Arc<Self>) -> Handling {
+        self.handling.fetch_add(1, Relaxed);
+        Handling(self.clone())
+    }
+
+    /// Resolves once no byte has moved for `limit` while no request was
+    /// being handled.
+    async fn idle_for(&self, limit: Duration) {
+        let limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
+        loop {
+            let quiet = self.now_ms().saturating_sub(self.last_ms.load(Relaxed));
+            let busy = self.handling.load(Relaxed) > 0;
+            if !busy && quiet >= limit_ms {
+                return;
+            }
+            let wait = if busy { limit_ms } else { limit_ms - quiet };
+            tokio::time::sleep(Duration::from_millis(wait.max(1))).await;
+        }
+    }
+}
+
+/// A request being handled; the idle clock restarts when it ends.
+struct Handling(Arc<Activity>);
+
+impl Drop for Handling {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.handling.fetch_sub(1, Relaxed);
+    }
+}
+
+/// A TCP stream that records in its [`Activity`] every time a byte moves.
+struct Tracked {
+    stream: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.activity.touch();
+        }
+        poll
+    }
+}
+
+impl Tracked {
+    fn wrote(&self, poll: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        poll
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.wrote(poll)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.wrote(poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_fits_the_descriptors_left_after_the_reserve() {
+        assert_eq!(fitting_cap(4096, 64, 1, 1024), 960);
+        assert_eq!(fitting_cap(4096, 64, 2, 1024), 480);
+        assert_eq!(fitting_cap(100, 64, 1, 1_000_000), 100);
+        // Never zero: one connection still gets served.
+        assert_eq!(fitting_cap(4096, 64, 1, 10), 1);
+    }
+
+    #[test]
+    fn zero_limits_are_refused_and_the_read_buffer_follows_the_header_limit() {
+        let c = GatewayConfig::default();
+        let (main, ops) = ConnectionLimits::from_config(&c).unwrap();
+        assert_eq!(main.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(main.idle_timeout, Duration::from_secs(60));
+        assert_eq!(main.max_connections, 4096);
+        assert_eq!(ops.max_connections, 64);
+        assert_eq!(main.read_buffer, 64 * 1024);
+        let big = GatewayConfig {
+            max_header_bytes: 32 * 1024,
+            ..GatewayConfig::default()
+        };
+        assert_eq!(
+            ConnectionLimits::from_config(&big).unwrap().0.read_buffer,
+            128 * 1024
+        );
+        for broken in [
+            GatewayConfig {
+                header_read_timeout_ms: 0,
+                ..GatewayConfig::default()
+            },
+            GatewayConfig {
+                idle_timeout_ms: 0,
+                ..GatewayConfig::default()
+            },
+            GatewayConfig {
+                max_connections: 0,
+                ..GatewayConfig::default()
+            },
+        ] {
+            assert!(ConnectionLimits::from_config(&broken).is_err());
+        }
+    }
+
+    #[tokio::test]
+    async fn idle_means_no_byte_and_no_request_for_the_whole_limit() {
+        let activity = Arc::new(Activity::new());
+        let limit = Duration::from_millis(200);
+        // A request in progress keeps the connection from being idle.
+        let handling = activity.handling();
+        let idle = tokio::time::timeout(Duration::from_millis(600), activity.idle_for(limit));
+        assert!(idle.await.is_err());
+        // The idle clock starts when the request ends.
+        drop(handling);
+        let ended = Instant::now();
+        tokio::time::timeout(Duration::from_secs(5), activity.idle_for(limit))
+            .await
+            .unwrap();
+        assert!(ended.elapsed() >= limit);
+        // A byte moving restarts it.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        activity.touch();
+        let touched = Instant::now();
+        tokio::time::timeout(Duration::from_secs(5), activity.idle_for(limit))
+            .await
+            .unwrap();
+        assert!(touched.elapsed() >= limit);
+    }
+}
