@@ -29,7 +29,7 @@ pub enum ApiError {
     BadRequest(Invalid),
     /// No such endpoint (a fixed message).
     #[error("{0}")]
-    NotFound(&'static str),
+    NotFound(Fixed),
     /// An admin API object does not exist.
     #[error(transparent)]
     Missing(Missing),
@@ -50,6 +50,23 @@ pub enum ApiError {
     /// Something failed inside; the detail is logged, not shown.
     #[error("internal error")]
     Internal(String),
+}
+
+/// A message fixed at compile time: nothing from a store, a request or
+/// the CLI can reach a body through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fixed(&'static str);
+
+impl From<&'static str> for Fixed {
+    fn from(message: &'static str) -> Self {
+        Fixed(message)
+    }
+}
+
+impl std::fmt::Display for Fixed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
 }
 
 /// The error code and message a response carries, for the request-id layer
@@ -192,7 +209,7 @@ mod tests {
             ApiError::BadRequest(Invalid::Placement).status().as_u16(),
             400
         );
-        assert_eq!(ApiError::NotFound("").status().as_u16(), 404);
+        assert_eq!(ApiError::NotFound("".into()).status().as_u16(), 404);
         assert_eq!(ApiError::NoSigningKey.status().as_u16(), 409);
         assert_eq!(ApiError::Timeout(1).status().as_u16(), 408);
         assert_eq!(ApiError::BadGateway(String::new()).status().as_u16(), 502);
