@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{Operation, Resource, Right, TokenKind};
+use crate::model::{ModelError, Operation, Resource, Right, TokenKind};
 
 fn id(s: &str) -> Id {
     Id::new(s).unwrap()

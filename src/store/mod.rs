@@ -4,7 +4,9 @@
 //!
 //! Every write is one redb transaction and returns only after its commit
 //! (redb's default durability syncs the file), so an acknowledged change
-//! survives a crash.
+//! survives a crash. A state change is a [`crate::change::Change`],
+//! committed with its audit record in the same transaction (`apply`); the
+//! tables and their reads are in `tables`, the audit log in `audit`.
 
 mod apply;
 mod audit;
