@@ -45,6 +45,7 @@ use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 
 use tessera::authorize::{self, Context, Policy, Request, RunLimits, DEFAULT_POLICY};
+use tessera::change::Actor;
 use tessera::gateway::{Gateway, GatewayConfig};
 use tessera::keys::{PrivateKeyring, PublicKeyring};
 use tessera::model::{
@@ -349,10 +350,11 @@ fn open_gateway(config: GatewayConfig, now: DateTime<Utc>) -> GatewayFixture {
     let gw = rt
         .block_on(Gateway::open(config, DataDir::new(dir.path().join("data"))))
         .expect("open gateway");
-    gw.store()
-        .set_view(&id("v_1"), Some((&id("t_1"), &id("ws_1"))), &[], now)
-        .expect("set view");
-    gw.reload_registry().expect("reload registry");
+    gw.commit(|store| {
+        let placement = Some((&id("t_1"), &id("ws_1")));
+        store.update_view(&id("v_1"), placement, &[], &Actor::Cli, now)
+    })
+    .expect("set view");
     GatewayFixture { rt, gw, _dir: dir }
 }
 
@@ -374,7 +376,10 @@ fn bench_gateway(c: &mut Criterion, now: DateTime<Utc>) {
         },
         now,
     );
-    let (first, _) = warm.gw.issue(&guest_grant(now), now).expect("issue");
+    let (first, _) = warm
+        .gw
+        .issue(&guest_grant(now), &Actor::Cli, now)
+        .expect("issue");
     let tokens = chain(&first, now, &mut rng);
     let mut group = c.benchmark_group("decision/warm");
     quick(&mut group);
@@ -394,7 +399,10 @@ fn bench_gateway(c: &mut Criterion, now: DateTime<Utc>) {
 
     // Default configuration: the decision cache answers repeats.
     let default = open_gateway(loopback_config(), now);
-    let (text, _) = default.gw.issue(&guest_grant(now), now).expect("issue");
+    let (text, _) = default
+        .gw
+        .issue(&guest_grant(now), &Actor::Cli, now)
+        .expect("issue");
     let decide = || {
         default
             .rt

@@ -113,7 +113,9 @@
 //! [biscuit]: https://www.biscuitsec.org
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod api;
 pub mod authorize;
+pub mod change;
 pub mod cli;
 pub mod gateway;
 pub mod keys;

@@ -55,7 +55,7 @@ pub enum ModelError {
     )]
     UnknownSetting(String),
     /// The resource a token would be issued for is not in the registry.
-    #[error("{resource} is not registered in workspace {workspace}; register it first (tessera view set / table set / workspace set)")]
+    #[error("{resource} is not registered in workspace {workspace}; register it first")]
     NotRegistered {
         /// The resource asked for.
         resource: String,
@@ -70,9 +70,27 @@ pub enum ModelError {
         /// The missing field.
         field: &'static str,
     },
-    /// Two options that exclude each other were both given.
+    /// Two fields that exclude each other were both given.
     #[error("{0}")]
-    Conflict(&'static str),
+    Conflict(Exclusion),
+}
+
+/// Request fields that exclude each other, named as the admin API names
+/// them (the CLI words them with its flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Exclusion {
+    /// A guest token with a table or `read_only`.
+    #[error("a guest token is for one view: table and read_only do not apply")]
+    GuestScope,
+    /// An API key for a view.
+    #[error("an API key covers a workspace or a table, not a view")]
+    ApiKeyView,
+    /// `read_only` with `allow`.
+    #[error("read_only and allow cannot be used together: a read-only key allows only read")]
+    ReadOnlyWithAllow,
+    /// An admin token with a workspace, table or view.
+    #[error("an admin token is for the admin API, not a workspace, table or view")]
+    AdminScope,
 }
 
 /// An opaque identifier for a workspace, table, view or token: `[A-Za-z0-9_-]{1,64}`.
@@ -558,9 +576,7 @@ impl IssueRequest {
                     field: "a view",
                 })?;
                 if self.table.is_some() || self.read_only {
-                    return Err(ModelError::Conflict(
-                        "a guest token is for one view: --table and --read-only do not apply",
-                    ));
+                    return Err(ModelError::Conflict(Exclusion::GuestScope));
                 }
                 let ops = self.allow.clone().ok_or(ModelError::NoOperations)?;
                 registered(Resource::view(view.clone()), &workspace)?;
@@ -569,15 +585,11 @@ impl IssueRequest {
             TokenKind::ApiKey => {
                 let workspace = workspace()?;
                 if self.view.is_some() {
-                    return Err(ModelError::Conflict(
-                        "an API key covers a workspace or a table, not a view",
-                    ));
+                    return Err(ModelError::Conflict(Exclusion::ApiKeyView));
                 }
                 let ops = match (&self.allow, self.read_only) {
                     (Some(_), true) => {
-                        return Err(ModelError::Conflict(
-                            "--read-only and --allow cannot be used together",
-                        ))
+                        return Err(ModelError::Conflict(Exclusion::ReadOnlyWithAllow))
                     }
                     (Some(ops), false) => ops.clone(),
                     (None, true) => BTreeSet::from([Operation::Read]),
@@ -595,9 +607,7 @@ impl IssueRequest {
             }
             TokenKind::Admin => {
                 if self.workspace.is_some() || self.view.is_some() || self.table.is_some() {
-                    return Err(ModelError::Conflict(
-                        "an admin token is for the admin API, not a workspace, table or view",
-                    ));
+                    return Err(ModelError::Conflict(Exclusion::AdminScope));
                 }
                 Grant::admin()
             }

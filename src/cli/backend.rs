@@ -11,15 +11,21 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use rand::rngs::OsRng;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
+use crate::api::{
+    AuditEvent, AuditLog, DecisionBody, ErrorAnswer, IssueBody, IssuedToken, Operations,
+    ReasonBody, RevocationBody, RevokedAnswer, TableBody, TokenList, ViewBody, WorkspaceInfo,
+};
 use crate::authorize::{self, Context, Decision, Policy, Request};
 use crate::keys::PublicKeyring;
 use crate::model::{Id, IssueRequest, LedgerEntry, ViewEntry};
 use crate::store::datadir::DataDir;
-use crate::store::{AuditEvent, Revoked, Store};
+use crate::store::{Revoked, Store};
 use crate::token::{self, SecretToken, DEFAULT_MAX_TOKEN_BYTES};
+
+use super::hints;
 
 /// What to revoke.
 #[derive(Debug, Clone)]
@@ -33,11 +39,17 @@ pub(crate) enum Revocation {
 }
 
 /// A view with its place in the registry.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct ViewInfo {
-    pub(crate) table: Id,
-    pub(crate) workspace: Option<Id>,
-    pub(crate) settings: crate::model::ViewSettings,
+pub(crate) type ViewInfo = crate::api::ViewInfo;
+
+impl Revocation {
+    fn target(self) -> crate::change::RevokeTarget {
+        use crate::change::RevokeTarget;
+        match self {
+            Revocation::TokenId(id) => RevokeTarget::TokenId(id),
+            Revocation::Ids(ids) => RevokeTarget::RevocationIds(ids),
+            Revocation::View(view) => RevokeTarget::View(view),
+        }
+    }
 }
 
 /// How a `check` should decide, beyond the request.
@@ -78,40 +90,26 @@ impl Backend {
     ) -> Result<(SecretToken, LedgerEntry)> {
         match self {
             Backend::Local { data, store } => {
-                let grant = request.grant(&store.registry()?)?;
+                let grant = request.grant(&store.registry()?).map_err(hints::model)?;
                 let ring = data.read_keyring()?;
-                let issued = token::issue_with_rng(&grant, &ring, now, &mut OsRng)?;
+                let issued =
+                    token::issue_with_rng(&grant, &ring, now, &mut OsRng).map_err(hints::token)?;
                 store.record_issued(&issued.entry)?;
                 Ok((issued.token, issued.entry))
             }
             Backend::Remote(r) => {
-                let mut body = json!({
-                    "kind": request.kind,
-                    "workspace": request.workspace,
-                    "view": request.view,
-                    "table": request.table,
-                    "allow": request.allow,
-                    "read_only": request.read_only,
-                    "expires": request.expires_at.map(|t| t.to_rfc3339()),
-                    "label": request.label,
-                });
-                if let Some(o) = body.as_object_mut() {
-                    o.retain(|_, v| !v.is_null());
-                }
-                let mut answer = r.call("POST", "/tokens", Some(body))?;
-                let token = answer
-                    .get("token")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| anyhow!("the server's answer has no token"))?
-                    .to_owned();
-                if let Some(o) = answer.as_object_mut() {
-                    o.remove("token");
-                    o.remove("share_link");
-                    o.remove("state");
-                }
-                let entry: LedgerEntry = serde_json::from_value(answer)
-                    .context("the server's answer is not a ledger entry")?;
-                Ok((SecretToken::from_issued(token), entry))
+                let body = IssueBody {
+                    kind: request.kind,
+                    workspace: request.workspace.clone(),
+                    view: request.view.clone(),
+                    table: request.table.clone(),
+                    allow: request.allow.clone().map(Operations::List),
+                    read_only: request.read_only,
+                    expires: request.expires_at.map(|t| t.to_rfc3339()),
+                    label: request.label.clone(),
+                };
+                let answer: IssuedToken = r.call("POST", "/tokens", &body)?;
+                Ok((SecretToken::from_issued(answer.token), answer.row.entry))
             }
         }
     }
@@ -120,17 +118,8 @@ impl Backend {
         match self {
             Backend::Local { store, .. } => Ok(store.ledger()?),
             Backend::Remote(r) => {
-                let mut answer = r.call("GET", "/tokens", None)?;
-                let mut rows: Vec<Value> = serde_json::from_value(answer["tokens"].take())?;
-                for row in &mut rows {
-                    if let Some(o) = row.as_object_mut() {
-                        o.remove("state");
-                    }
-                }
-                Ok(rows
-                    .into_iter()
-                    .map(serde_json::from_value)
-                    .collect::<Result<_, _>>()?)
+                let answer: TokenList = r.get("/tokens")?;
+                Ok(answer.tokens.into_iter().map(|row| row.entry).collect())
             }
         }
     }
@@ -142,34 +131,36 @@ impl Backend {
         now: DateTime<Utc>,
     ) -> Result<Revoked> {
         match self {
-            Backend::Local { store, .. } => Ok(match what {
-                Revocation::TokenId(id) => store.revoke_token_id(&id, reason, now)?,
-                Revocation::Ids(ids) => store.revoke(&ids, reason, now)?,
-                Revocation::View(v) => store.revoke_view(&v, reason, now)?,
-            }),
+            Backend::Local { store, .. } => {
+                let applied = store
+                    .revoke_target(&what.target(), reason, &crate::change::Actor::Cli, now)
+                    .map_err(hints::store)?;
+                Ok(applied.revoked())
+            }
             Backend::Remote(r) => {
-                let body = Some(json!({ "reason": reason }));
-                let answers = match what {
+                let body = ReasonBody {
+                    reason: reason.map(str::to_owned),
+                };
+                let answers: Vec<RevokedAnswer> = match what {
                     Revocation::TokenId(id) => {
-                        vec![r.call("DELETE", &format!("/tokens/{id}"), body)?]
+                        vec![r.call("DELETE", &format!("/tokens/{id}"), &body)?]
                     }
                     Revocation::View(v) => {
-                        vec![r.call("DELETE", &format!("/views/{v}/tokens"), body)?]
+                        vec![r.call("DELETE", &format!("/views/{v}/tokens"), &body)?]
                     }
                     Revocation::Ids(ids) => ids
                         .iter()
                         .map(|id| {
-                            r.call(
-                                "POST",
-                                "/revocations",
-                                Some(json!({ "revocation_id": hex::encode(id), "reason": reason })),
-                            )
+                            let body = RevocationBody {
+                                revocation_id: hex::encode(id),
+                                reason: reason.map(str::to_owned),
+                            };
+                            r.call("POST", "/revocations", &body)
                         })
                         .collect::<Result<_>>()?,
                 };
                 let mut revoked = Revoked::default();
-                for a in answers {
-                    let one: RevokedAnswer = serde_json::from_value(a)?;
+                for one in answers {
                     revoked.revocation_ids.extend(one.revoked_ids);
                     revoked.token_ids.extend(one.token_ids);
                 }
@@ -181,20 +172,22 @@ impl Backend {
     pub(crate) fn set_workspace(&self, ws: &Id, now: DateTime<Utc>) -> Result<()> {
         match self {
             Backend::Local { store, .. } => Ok(store.set_workspace(ws, now)?),
-            Backend::Remote(r) => r.call("PUT", &format!("/workspaces/{ws}"), None).map(drop),
+            Backend::Remote(r) => r
+                .send::<WorkspaceInfo>("PUT", &format!("/workspaces/{ws}"), Vec::new())
+                .map(drop),
         }
     }
 
     pub(crate) fn set_table(&self, table: &Id, ws: &Id, now: DateTime<Utc>) -> Result<()> {
         match self {
-            Backend::Local { store, .. } => Ok(store.set_table(table, ws, now)?),
-            Backend::Remote(r) => r
-                .call(
-                    "PUT",
-                    &format!("/tables/{table}"),
-                    Some(json!({ "workspace": ws })),
-                )
-                .map(drop),
+            Backend::Local { store, .. } => store.set_table(table, ws, now).map_err(hints::store),
+            Backend::Remote(r) => {
+                let body = TableBody {
+                    workspace: ws.clone(),
+                };
+                r.call::<_, crate::api::TableInfo>("PUT", &format!("/tables/{table}"), &body)
+                    .map(drop)
+            }
         }
     }
 
@@ -207,24 +200,16 @@ impl Backend {
     ) -> Result<ViewInfo> {
         match self {
             Backend::Local { store, .. } => {
-                store.set_view(view, placement, changes, now)?;
+                store
+                    .set_view(view, placement, changes, now)
+                    .map_err(hints::store)?;
                 self.view(view)
             }
-            Backend::Remote(r) => {
-                let mut body = serde_json::Map::new();
-                if let Some((t, w)) = placement {
-                    body.insert("table".into(), json!(t));
-                    body.insert("workspace".into(), json!(w));
-                }
-                for (name, value) in changes {
-                    body.insert((*name).into(), json!(value));
-                }
-                Ok(serde_json::from_value(r.call(
-                    "PUT",
-                    &format!("/views/{view}"),
-                    Some(Value::Object(body)),
-                )?)?)
-            }
+            Backend::Remote(r) => r.call(
+                "PUT",
+                &format!("/views/{view}"),
+                &ViewBody::new(placement, changes),
+            ),
         }
     }
 
@@ -238,26 +223,22 @@ impl Backend {
                     .cloned()
                     .ok_or_else(|| anyhow!("view {view} is not registered"))?;
                 Ok(ViewInfo {
+                    id: view.clone(),
                     workspace: registry.tables.get(&table).cloned(),
                     table,
                     settings,
                 })
             }
-            Backend::Remote(r) => Ok(serde_json::from_value(r.call(
-                "GET",
-                &format!("/views/{view}"),
-                None,
-            )?)?),
+            Backend::Remote(r) => r.get(&format!("/views/{view}")),
         }
     }
 
     pub(crate) fn audit(&self) -> Result<Vec<AuditEvent>> {
         match self {
-            Backend::Local { store, .. } => Ok(store.audit()?),
-            Backend::Remote(r) => {
-                let mut answer = r.call("GET", "/audit", None)?;
-                Ok(serde_json::from_value(answer["events"].take())?)
+            Backend::Local { store, .. } => {
+                Ok(store.audit()?.into_iter().map(AuditEvent::from).collect())
             }
+            Backend::Remote(r) => Ok(r.get::<AuditLog>("/audit")?.events),
         }
     }
 
@@ -293,27 +274,17 @@ impl Backend {
                 if options.policy.is_some() || options.public_keys.is_some() {
                     bail!("--policy and --public-keys decide locally; they cannot be combined with --server");
                 }
-                let answer = r.call(
-                    "POST",
-                    "/decisions",
-                    Some(json!({
-                        "token": token,
-                        "operation": request.operation,
-                        "resource": request.resource,
-                        "at": options.at.to_rfc3339(),
-                        "explain": options.explain,
-                    })),
-                )?;
-                Ok(serde_json::from_value(answer)?)
+                let body = DecisionBody {
+                    token: token.map(str::to_owned),
+                    operation: request.operation,
+                    resource: request.resource.clone(),
+                    at: Some(options.at),
+                    explain: options.explain,
+                };
+                r.call("POST", "/decisions", &body)
             }
         }
     }
-}
-
-#[derive(Deserialize)]
-struct RevokedAnswer {
-    revoked_ids: Vec<String>,
-    token_ids: Vec<Id>,
 }
 
 /// `--server` and the admin token that goes with it.
@@ -378,16 +349,31 @@ impl Remote {
         })
     }
 
-    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value> {
+    /// A GET, answered with a `T`.
+    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.send("GET", path, Vec::new())
+    }
+
+    /// A request with a JSON body, answered with a `T`.
+    fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        self.send(method, path, serde_json::to_vec(body)?)
+    }
+
+    /// Sends `body`; a success decodes as a `T`, an error answer as the
+    /// server's code and message.
+    fn send<T: DeserializeOwned>(&self, method: &str, path: &str, body: Vec<u8>) -> Result<T> {
         let url = format!("{}{path}", self.base);
         let request = hyper::Request::builder()
             .method(method)
             .uri(&url)
             .header("authorization", format!("Bearer {}", self.token))
             .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(
-                body.map(|b| b.to_string()).unwrap_or_default(),
-            )))
+            .body(Full::new(Bytes::from(body)))
             .with_context(|| format!("bad request for {url}"))?;
         let (status, bytes) = self.runtime.block_on(async {
             let response =
@@ -404,12 +390,14 @@ impl Remote {
                 .to_bytes();
             Ok::<_, anyhow::Error>((status, bytes))
         })?;
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         if !status.is_success() {
-            let code = value["error"].as_str().unwrap_or("error");
-            let message = value["message"].as_str().unwrap_or("");
+            let (code, message) = match serde_json::from_slice::<ErrorAnswer>(&bytes) {
+                Ok(e) => (e.error, e.message),
+                Err(_) => ("error".to_owned(), String::new()),
+            };
             bail!("server answered {status}: {code}: {message}");
         }
-        Ok(value)
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("{url}: the server's answer is not what this route returns"))
     }
 }

@@ -18,6 +18,7 @@ use crate::authorize::{self, Decision, Policy, Request, RunLimits};
 use crate::gateway::{Gateway, GatewayConfig};
 
 mod backend;
+mod hints;
 
 use crate::keys::{PrivateKeyring, PublicKeyring};
 use crate::model::{
@@ -731,11 +732,10 @@ fn init(data: &DataDir, force: bool, now: DateTime<Utc>) -> Result<ExitCode> {
     let ring = PrivateKeyring::generate_with_rng(&mut OsRng, now);
     data.write_keyring(&ring, force)?;
     let store = Store::create(&data.store_path())?;
-    store.record_event(
-        "keys_initialised",
-        format!("active root key {}", ring.active().id()),
-        now,
-    )?;
+    let change = crate::change::Change::KeysInitialised {
+        key: crate::change::PublicKeyPart::of(ring.active()),
+    };
+    store.apply(&change, &crate::change::Actor::Cli, now)?;
     println!("initialised {}", data.root().display());
     println!(
         "  private keyring  {} (mode 0600, active key id {})",
@@ -763,7 +763,10 @@ fn keys(data: &DataDir, cmd: KeysCommand, now: DateTime<Utc>) -> Result<ExitCode
             let id = ring.rotate_with_rng(&mut OsRng, now);
             data.write_keyring(&ring, true)?;
             if let Some(store) = &store {
-                store.record_event("key_rotated", format!("new active root key {id}"), now)?;
+                let change = crate::change::Change::KeyRotated {
+                    key: crate::change::PublicKeyPart::of(ring.active()),
+                };
+                store.apply(&change, &crate::change::Actor::Cli, now)?;
             }
             println!("rotated: key {id} now signs; older keys keep verifying until retired");
         }
@@ -771,7 +774,8 @@ fn keys(data: &DataDir, cmd: KeysCommand, now: DateTime<Utc>) -> Result<ExitCode
             ring.retire(id)?;
             data.write_keyring(&ring, true)?;
             if let Some(store) = &store {
-                store.record_event("key_retired", format!("root key {id}"), now)?;
+                let change = crate::change::Change::KeyRetired { key_id: id };
+                store.apply(&change, &crate::change::Actor::Cli, now)?;
             }
             println!("retired key {id}: tokens it signed no longer verify");
         }

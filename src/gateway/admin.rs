@@ -1,23 +1,26 @@
 //! The admin API (`/admin/v1`, JSON, admin tokens only): issue and list
 //! tokens, revoke, register workspaces, tables and views and change view
-//! settings, read the audit log. Every change is committed to redb before
-//! the answer and applied to the in-memory state, so the very next request
-//! sees it.
-
-use std::collections::BTreeSet;
+//! settings, read the audit log. Bodies are the typed [`crate::api`] ones.
+//! Every change is committed to redb before the answer and applied to the
+//! in-memory state ([`Gateway::commit`]), so the very next request sees it;
+//! the audit log records it with the admin token's id as the actor.
 
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use chrono::Utc;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::de::DeserializeOwned;
 
-use crate::model::{parse_expiry, Id, IssueRequest, LedgerEntry, Operation, TokenKind, TokenState};
-use crate::store::Revoked;
+use crate::api::{
+    AuditEvent, AuditLog, DecisionBody, Invalid, IssueBody, IssuedToken, Missing, Operations,
+    ReasonBody, RevocationBody, RevokedAnswer, TableBody, TableInfo, TokenFilter, TokenList,
+    TokenRow, ViewBody, ViewInfo, WorkspaceInfo,
+};
+use crate::change::{self, Actor, Change, RevokeTarget};
+use crate::model::{parse_expiry, Id, IssueRequest, Operation, TokenKind};
 
 use super::error::ApiError;
 use super::front::credential;
@@ -38,8 +41,9 @@ pub fn router(gateway: Gateway) -> Router<Gateway> {
         .layer(axum::middleware::from_fn_with_state(gateway, guard))
 }
 
-/// Only an admin token passes: `read` for GET, `manage` for changes.
-async fn guard(State(gw): State<Gateway>, request: Request, next: Next) -> Response {
+/// Only an admin token passes: `read` for GET, `manage` for changes. The
+/// token's id becomes the [`Actor`] of the changes the request makes.
+async fn guard(State(gw): State<Gateway>, mut request: Request, next: Next) -> Response {
     let operation = if request.method() == Method::GET || request.method() == Method::HEAD {
         Operation::Read
     } else {
@@ -53,7 +57,16 @@ async fn guard(State(gw): State<Gateway>, request: Request, next: Next) -> Respo
         )
         .await
     {
-        Ok(_) => next.run(request).await,
+        Ok(token) => {
+            let actor = token
+                .claims()
+                .token_id
+                .as_deref()
+                .and_then(|id| Id::new(id).ok())
+                .map_or(Actor::Unknown, Actor::Token);
+            request.extensions_mut().insert(actor);
+            next.run(request).await
+        }
         Err(e) => e.into_response(),
     }
 }
@@ -67,45 +80,30 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::Internal(format!("worker: {e}")))?
 }
 
-fn bad_json(e: impl std::fmt::Display) -> ApiError {
-    ApiError::BadRequest(format!("invalid request body: {e}"))
+/// Commits a change off the async workers and applies it to memory.
+async fn commit(
+    gw: &Gateway,
+    f: impl FnOnce(&crate::store::Store) -> Result<change::Applied, crate::store::StoreError>
+        + Send
+        + 'static,
+) -> Result<change::Applied, ApiError> {
+    let worker = gw.clone();
+    blocking(move || worker.commit(f)).await
 }
 
-/// Operations as a JSON array or a comma-separated string.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Operations {
-    List(BTreeSet<Operation>),
-    Text(String),
+/// A JSON body of type `T`.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(Invalid::Body(e)))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IssueBody {
-    kind: TokenKind,
-    workspace: Option<Id>,
-    view: Option<Id>,
-    table: Option<Id>,
-    allow: Option<Operations>,
-    #[serde(default)]
-    read_only: bool,
-    expires: Option<String>,
-    label: Option<String>,
-}
-
-/// `POST /tokens`: issues a guest token or API key (same validation as the
-/// CLI). The token is in this answer once and never again.
-async fn issue(State(gw): State<Gateway>, body: axum::body::Bytes) -> Result<Response, ApiError> {
-    let body: IssueBody = serde_json::from_slice(&body).map_err(bad_json)?;
-    let now = Utc::now();
+/// What `POST /tokens` asks for, as the CLI would ask it.
+fn issue_request(body: IssueBody, now: chrono::DateTime<Utc>) -> Result<IssueRequest, Invalid> {
     let allow = match body.allow {
         None => None,
         Some(Operations::List(ops)) => Some(ops),
-        Some(Operations::Text(s)) => {
-            Some(Operation::parse_list(&s).map_err(|e| ApiError::BadRequest(e.to_string()))?)
-        }
+        Some(Operations::Text(s)) => Some(Operation::parse_list(&s)?),
     };
-    let request = IssueRequest {
+    Ok(IssueRequest {
         kind: body.kind,
         workspace: body.workspace,
         view: body.view,
@@ -116,322 +114,240 @@ async fn issue(State(gw): State<Gateway>, body: axum::body::Bytes) -> Result<Res
             .expires
             .as_deref()
             .map(|s| parse_expiry(s, now))
-            .transpose()
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+            .transpose()?,
         label: body.label,
-    };
-    let grant = request
-        .grant(&gw.registry())
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    })
+}
+
+/// `POST /tokens`: issues a guest token or API key (same validation as the
+/// CLI). The token is in this answer once and never again.
+async fn issue(
+    State(gw): State<Gateway>,
+    Extension(actor): Extension<Actor>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let now = Utc::now();
+    let request = issue_request(parse(&body)?, now)?;
+    let grant = request.grant(&gw.registry()).map_err(Invalid::from)?;
     let worker = gw.clone();
-    let (token, entry) = blocking(move || worker.issue(&grant, now)).await?;
-    let mut out = ledger_json(&entry, now);
-    out["token"] = json!(token.expose());
-    if entry.kind == TokenKind::Guest {
-        let link = crate::link::share_link(
-            &gw.share_base(),
-            token.expose(),
-            gw.config().max_token_bytes,
-        )
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-        out["share_link"] = json!(link);
-    }
-    Ok((StatusCode::CREATED, Json(out)).into_response())
-}
-
-fn ledger_json(entry: &LedgerEntry, now: chrono::DateTime<Utc>) -> Value {
-    let mut v = serde_json::to_value(entry).unwrap_or_default();
-    v["state"] = json!(entry.state(now));
-    v
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TokenFilter {
-    workspace: Option<Id>,
-    view: Option<Id>,
-    kind: Option<TokenKind>,
-    state: Option<TokenState>,
+    let (token, entry) = blocking(move || worker.issue(&grant, &actor, now)).await?;
+    let share_link = match entry.kind {
+        TokenKind::Guest => Some(
+            crate::link::share_link(
+                &gw.share_base(),
+                token.expose(),
+                gw.config().max_token_bytes,
+            )
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    let answer = IssuedToken {
+        row: TokenRow::new(entry, now),
+        token: token.expose().to_owned(),
+        share_link,
+    };
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
 /// `GET /tokens?workspace=&view=&kind=&state=`: the ledger.
 async fn list_tokens(
     State(gw): State<Gateway>,
     filter: Result<Query<TokenFilter>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
-    let Query(filter) = filter.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+) -> Result<Json<TokenList>, ApiError> {
+    let Query(filter) = filter.map_err(|e| Invalid::Query(e.body_text()))?;
     let now = Utc::now();
     let worker = gw.clone();
     let ledger = blocking(move || Ok(worker.store().ledger()?)).await?;
-    let rows: Vec<Value> = ledger
-        .iter()
-        .filter(|e| filter.workspace.is_none() || e.workspace == filter.workspace)
-        .filter(|e| filter.view.as_ref().is_none_or(|v| e.is_for_view(v)))
-        .filter(|e| filter.kind.is_none_or(|k| e.kind == k))
-        .filter(|e| filter.state.is_none_or(|s| e.state(now) == s))
-        .map(|e| ledger_json(e, now))
+    let tokens = ledger
+        .into_iter()
+        .map(|e| TokenRow::new(e, now))
+        .filter(|row| filter.matches(row))
         .collect();
-    Ok(Json(json!({ "tokens": rows })))
+    Ok(Json(TokenList { tokens }))
 }
 
 /// Commits a revocation, applies it to the in-memory set (the very next
 /// request sees it), and answers what was revoked.
 async fn revoke(
     gw: &Gateway,
-    change: impl FnOnce(&crate::store::Store) -> Result<Revoked, crate::store::StoreError>
-        + Send
-        + 'static,
-) -> Result<Json<Value>, ApiError> {
-    let worker = gw.clone();
-    let r = blocking(move || {
-        let r = change(worker.store())?;
-        worker.apply_revoked(&r);
-        Ok(r)
+    actor: Actor,
+    target: RevokeTarget,
+    reason: Option<String>,
+) -> Result<Json<RevokedAnswer>, ApiError> {
+    let applied = commit(gw, move |store| {
+        store.revoke_target(&target, reason.as_deref(), &actor, Utc::now())
     })
     .await?;
-    Ok(Json(
-        json!({ "revoked_ids": r.revocation_ids, "token_ids": r.token_ids }),
-    ))
+    Ok(Json(applied.revoked().into()))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReasonBody {
-    reason: Option<String>,
-}
-
+/// The reason of a body that may be empty.
 fn optional_reason(body: &[u8]) -> Result<Option<String>, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let b: ReasonBody = serde_json::from_slice(body).map_err(bad_json)?;
-    Ok(b.reason)
+    Ok(parse::<ReasonBody>(body)?.reason)
 }
 
 /// `DELETE /tokens/{token_id}`: revokes a ledger token and every copy attenuated from it.
 async fn revoke_token(
     State(gw): State<Gateway>,
+    Extension(actor): Extension<Actor>,
     Path(token_id): Path<String>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RevokedAnswer>, ApiError> {
     let reason = optional_reason(&body)?;
-    revoke(&gw, move |store| {
-        store.revoke_token_id(&token_id, reason.as_deref(), Utc::now())
-    })
-    .await
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RevocationBody {
-    revocation_id: String,
-    reason: Option<String>,
+    revoke(&gw, actor, RevokeTarget::TokenId(token_id), reason).await
 }
 
 /// `POST /revocations`: revokes one revocation id (hex, as `inspect` shows it).
 async fn revoke_ids(
     State(gw): State<Gateway>,
+    Extension(actor): Extension<Actor>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let body: RevocationBody = serde_json::from_slice(&body).map_err(bad_json)?;
+) -> Result<Json<RevokedAnswer>, ApiError> {
+    let body: RevocationBody = parse(&body)?;
     let id = hex::decode(body.revocation_id.trim())
         .ok()
         .filter(|id| !id.is_empty() && id.len() <= 128)
-        .ok_or_else(|| ApiError::BadRequest("revocation_id must be hex".into()))?;
-    revoke(&gw, move |store| {
-        store.revoke(&[id], body.reason.as_deref(), Utc::now())
-    })
+        .ok_or(Invalid::RevocationId)?;
+    revoke(
+        &gw,
+        actor,
+        RevokeTarget::RevocationIds(vec![id]),
+        body.reason,
+    )
     .await
 }
 
 /// `DELETE /views/{id}/tokens`: revokes every token issued for the view.
 async fn revoke_view(
     State(gw): State<Gateway>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<Id>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RevokedAnswer>, ApiError> {
     let reason = optional_reason(&body)?;
-    revoke(&gw, move |store| {
-        store.revoke_view(&id, reason.as_deref(), Utc::now())
-    })
-    .await
-}
-
-fn not_registered(kind: &str, id: &Id) -> ApiError {
-    ApiError::NotFound(format!("{kind} {id} is not registered"))
+    revoke(&gw, actor, RevokeTarget::View(id), reason).await
 }
 
 /// `GET /workspaces/{id}`: the workspace and its tables.
 async fn get_workspace(
     State(gw): State<Gateway>,
     Path(id): Path<Id>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<WorkspaceInfo>, ApiError> {
     let registry = gw.registry();
     if !registry.workspaces.contains(&id) {
-        return Err(not_registered("workspace", &id));
+        return Err(ApiError::Missing(Missing::Workspace(id)));
     }
-    let tables: Vec<&Id> = registry
+    let tables = registry
         .tables
         .iter()
         .filter(|(_, ws)| **ws == id)
-        .map(|(t, _)| t)
+        .map(|(t, _)| t.clone())
         .collect();
-    Ok(Json(json!({ "id": id, "tables": tables })))
+    Ok(Json(WorkspaceInfo { id, tables }))
 }
 
 /// `PUT /workspaces/{id}`: registers a workspace.
 async fn put_workspace(
     State(gw): State<Gateway>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<Id>,
-) -> Result<Json<Value>, ApiError> {
-    let worker = gw.clone();
-    let ws = id.clone();
-    blocking(move || {
-        worker.store().set_workspace(&ws, Utc::now())?;
-        worker.reload_registry()
-    })
-    .await?;
+) -> Result<Json<WorkspaceInfo>, ApiError> {
+    let change = Change::PutWorkspace {
+        workspace: id.clone(),
+    };
+    commit(&gw, move |store| store.apply(&change, &actor, Utc::now())).await?;
     get_workspace(State(gw), Path(id)).await
 }
 
 /// `GET /tables/{id}`: the table, its workspace and its views.
-async fn get_table(State(gw): State<Gateway>, Path(id): Path<Id>) -> Result<Json<Value>, ApiError> {
+async fn get_table(
+    State(gw): State<Gateway>,
+    Path(id): Path<Id>,
+) -> Result<Json<TableInfo>, ApiError> {
     let registry = gw.registry();
     let workspace = registry
         .tables
         .get(&id)
-        .ok_or_else(|| not_registered("table", &id))?;
-    let views: Vec<&Id> = registry
+        .ok_or_else(|| ApiError::Missing(Missing::Table(id.clone())))?
+        .clone();
+    let views = registry
         .views
         .iter()
         .filter(|(_, v)| v.table == id)
-        .map(|(v, _)| v)
+        .map(|(v, _)| v.clone())
         .collect();
-    Ok(Json(
-        json!({ "id": id, "workspace": workspace, "views": views }),
-    ))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TableBody {
-    workspace: Id,
+    Ok(Json(TableInfo {
+        id,
+        workspace,
+        views,
+    }))
 }
 
 /// `PUT /tables/{id}` `{workspace}`: registers a table in a workspace.
 async fn put_table(
     State(gw): State<Gateway>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<Id>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let body: TableBody = serde_json::from_slice(&body).map_err(bad_json)?;
-    let worker = gw.clone();
-    let table = id.clone();
-    blocking(move || {
-        worker
-            .store()
-            .set_table(&table, &body.workspace, Utc::now())?;
-        worker.reload_registry()
+) -> Result<Json<TableInfo>, ApiError> {
+    let body: TableBody = parse(&body)?;
+    let changes = change::plan_table(&id, &body.workspace);
+    commit(&gw, move |store| {
+        store.apply_all(&changes, &actor, Utc::now())
     })
     .await?;
     get_table(State(gw), Path(id)).await
 }
 
 /// `GET /views/{id}`: the view, its table, workspace and settings.
-async fn get_view(State(gw): State<Gateway>, Path(id): Path<Id>) -> Result<Json<Value>, ApiError> {
+async fn get_view(
+    State(gw): State<Gateway>,
+    Path(id): Path<Id>,
+) -> Result<Json<ViewInfo>, ApiError> {
     let registry = gw.registry();
     let view = registry
         .views
         .get(&id)
-        .ok_or_else(|| not_registered("view", &id))?;
-    Ok(Json(json!({
-        "id": id,
-        "table": view.table,
-        "workspace": registry.tables.get(&view.table),
-        "settings": view.settings,
-    })))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ViewBody {
-    table: Option<Id>,
-    workspace: Option<Id>,
-    editable: Option<bool>,
-    addable: Option<bool>,
-    exportable: Option<bool>,
-    public: Option<bool>,
-    locked: Option<bool>,
-    settings: Option<std::collections::BTreeMap<String, bool>>,
+        .ok_or_else(|| ApiError::Missing(Missing::View(id.clone())))?;
+    Ok(Json(ViewInfo {
+        table: view.table.clone(),
+        workspace: registry.tables.get(&view.table).cloned(),
+        settings: view.settings,
+        id,
+    }))
 }
 
 /// `PUT /views/{id}`: registers a view (`table` and `workspace`) and/or
 /// changes its settings, given flat or under `settings`.
 async fn put_view(
     State(gw): State<Gateway>,
+    Extension(actor): Extension<Actor>,
     Path(id): Path<Id>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let body: ViewBody = serde_json::from_slice(&body).map_err(bad_json)?;
-    let placement = match (body.table, body.workspace) {
-        (Some(t), Some(w)) => Some((t, w)),
-        (None, None) => None,
-        _ => {
-            return Err(ApiError::BadRequest(
-                "give both table and workspace to place a view".into(),
-            ))
-        }
-    };
-    let mut changes: Vec<(String, bool)> = [
-        ("editable", body.editable),
-        ("addable", body.addable),
-        ("exportable", body.exportable),
-        ("public", body.public),
-        ("locked", body.locked),
-    ]
-    .into_iter()
-    .filter_map(|(n, v)| v.map(|v| (n.to_owned(), v)))
-    .collect();
-    changes.extend(body.settings.unwrap_or_default());
-    for (name, _) in &changes {
-        if !crate::model::ViewSettings::NAMES.contains(&name.as_str()) {
-            return Err(ApiError::BadRequest(format!(
-                "unknown view setting {name:?}"
-            )));
-        }
-    }
-    let worker = gw.clone();
+) -> Result<Json<ViewInfo>, ApiError> {
+    let body: ViewBody = parse(&body)?;
+    let placement = body.placement()?;
+    let changes = body.changes();
     let view = id.clone();
-    blocking(move || {
+    commit(&gw, move |store| {
         let changes: Vec<(&str, bool)> = changes.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-        worker.store().set_view(
-            &view,
-            placement.as_ref().map(|(t, w)| (t, w)),
-            &changes,
-            Utc::now(),
-        )?;
-        worker.reload_registry()
+        let placement = placement.as_ref().map(|(t, w)| (t, w));
+        store.update_view(&view, placement, &changes, &actor, Utc::now())
     })
     .await?;
     get_view(State(gw), Path(id)).await
 }
 
-/// `GET /audit`: the audit log, oldest first.
-async fn audit(State(gw): State<Gateway>) -> Result<Json<Value>, ApiError> {
+/// `GET /audit`: the audit log, oldest first, each change with its sentence.
+async fn audit(State(gw): State<Gateway>) -> Result<Json<AuditLog>, ApiError> {
     let worker = gw.clone();
-    let events = blocking(move || Ok(worker.store().audit()?)).await?;
-    Ok(Json(json!({ "events": events })))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DecisionBody {
-    token: Option<String>,
-    operation: Operation,
-    resource: crate::model::Resource,
-    at: Option<chrono::DateTime<Utc>>,
-    #[serde(default)]
-    explain: bool,
+    let records = blocking(move || Ok(worker.store().audit()?)).await?;
+    let events = records.into_iter().map(AuditEvent::from).collect();
+    Ok(Json(AuditLog { events }))
 }
 
 /// `POST /decisions` `{token, operation, resource: {kind, id}, at, explain}`:
@@ -440,7 +356,7 @@ async fn decide(
     State(gw): State<Gateway>,
     body: axum::body::Bytes,
 ) -> Result<Json<crate::authorize::Decision>, ApiError> {
-    let body: DecisionBody = serde_json::from_slice(&body).map_err(bad_json)?;
+    let body: DecisionBody = parse(&body)?;
     let request = crate::authorize::Request {
         operation: body.operation,
         resource: body.resource,

@@ -9,8 +9,11 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use crate::api::error::Rejection;
+use crate::api::{Conflict, ErrorAnswer, Invalid, Missing};
 use crate::authorize::Reason;
 use crate::store::StoreError;
+use crate::token::TokenError;
 
 /// Everything a gateway handler can answer other than success.
 #[derive(Debug, thiserror::Error)]
@@ -22,19 +25,22 @@ pub enum ApiError {
     #[error("request headers are larger than {0} bytes")]
     HeadersTooLarge(usize),
     /// An admin API request is not valid.
+    #[error(transparent)]
+    BadRequest(Invalid),
+    /// No such endpoint (a fixed message).
     #[error("{0}")]
-    BadRequest(String),
+    NotFound(Fixed),
     /// An admin API object does not exist.
-    #[error("{0}")]
-    NotFound(String),
+    #[error(transparent)]
+    Missing(Missing),
     /// This gateway holds no private key and cannot issue.
     #[error(
         "this gateway holds no private key (it verifies only); issue tokens on the issuing node"
     )]
     NoSigningKey,
     /// The store refused a change (conflict with what is stored).
-    #[error("{0}")]
-    Conflict(String),
+    #[error(transparent)]
+    Conflict(Conflict),
     /// The request took longer than the configured timeout.
     #[error("the request took longer than {0} ms")]
     Timeout(u64),
@@ -44,6 +50,23 @@ pub enum ApiError {
     /// Something failed inside; the detail is logged, not shown.
     #[error("internal error")]
     Internal(String),
+}
+
+/// A message fixed at compile time: nothing from a store, a request or
+/// the CLI can reach a body through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fixed(&'static str);
+
+impl From<&'static str> for Fixed {
+    fn from(message: &'static str) -> Self {
+        Fixed(message)
+    }
+}
+
+impl std::fmt::Display for Fixed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
 }
 
 /// The error code and message a response carries, for the request-id layer
@@ -64,7 +87,7 @@ impl ApiError {
             ApiError::Denied(_) => StatusCode::FORBIDDEN,
             ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::Missing(_) => StatusCode::NOT_FOUND,
             ApiError::NoSigningKey | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
@@ -78,7 +101,7 @@ impl ApiError {
             ApiError::Denied(r) => r.code(),
             ApiError::HeadersTooLarge(_) => "headers_too_large",
             ApiError::BadRequest(_) => "bad_request",
-            ApiError::NotFound(_) => "not_found",
+            ApiError::NotFound(_) | ApiError::Missing(_) => "not_found",
             ApiError::NoSigningKey => "no_signing_key",
             ApiError::Conflict(_) => "conflict",
             ApiError::Timeout(_) => "timeout",
@@ -89,12 +112,32 @@ impl ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// A rejected change answers the client; anything else is internal
+    /// (its detail goes to the log only).
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::UnknownToken(_) | StoreError::UnknownView(_) => {
-                ApiError::NotFound(e.to_string())
-            }
-            StoreError::TableInOtherWorkspace { .. } => ApiError::Conflict(e.to_string()),
+            StoreError::Rejected(change) => match Rejection::from(change) {
+                Rejection::Invalid(e) => ApiError::BadRequest(e),
+                Rejection::Missing(e) => ApiError::Missing(e),
+                Rejection::Conflict(e) => ApiError::Conflict(e),
+                Rejection::Internal(e) => ApiError::Internal(e.to_string()),
+            },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> Self {
+        ApiError::BadRequest(e)
+    }
+}
+
+impl From<TokenError> for ApiError {
+    /// An invalid grant is the client's; any other signing failure is internal.
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Invalid(e) => ApiError::BadRequest(Invalid::Request(e)),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -114,11 +157,11 @@ impl IntoResponse for ApiError {
             code: self.code(),
             message: self.to_string(),
         };
-        let mut response = (
-            status,
-            Json(serde_json::json!({ "error": body.code, "message": body.message })),
-        )
-            .into_response();
+        let answer = ErrorAnswer {
+            error: body.code.to_owned(),
+            message: body.message.clone(),
+        };
+        let mut response = (status, Json(answer)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -164,8 +207,11 @@ mod tests {
             assert_eq!(status, expected, "{reason}");
         }
         assert_eq!(ApiError::HeadersTooLarge(1).status().as_u16(), 431);
-        assert_eq!(ApiError::BadRequest(String::new()).status().as_u16(), 400);
-        assert_eq!(ApiError::NotFound(String::new()).status().as_u16(), 404);
+        assert_eq!(
+            ApiError::BadRequest(Invalid::Placement).status().as_u16(),
+            400
+        );
+        assert_eq!(ApiError::NotFound("".into()).status().as_u16(), 404);
         assert_eq!(ApiError::NoSigningKey.status().as_u16(), 409);
         assert_eq!(ApiError::Timeout(1).status().as_u16(), 408);
         assert_eq!(ApiError::BadGateway(String::new()).status().as_u16(), 502);

@@ -5,6 +5,7 @@
 //! the in-memory registry, the policy.
 
 pub mod admin;
+mod apply;
 pub mod config;
 pub mod error;
 pub mod front;

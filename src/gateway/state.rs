@@ -17,11 +17,12 @@ use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 
 use crate::authorize::{self, Context, Decision, Policy, Reason, Request, ADMIN_POLICY};
+use crate::change::{Actor, Change, PublicKeyPart};
 use crate::keys::{PrivateKeyring, PublicKeyring};
 use crate::model::{Grant, Operation, Registry, RevocationSet};
 use crate::routes::{RouteError, RouteTable};
 use crate::store::datadir::{self, DataDir};
-use crate::store::{Revoked, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::token::{self, SecretToken, TokenError, VerifiedToken};
 
 use super::config::GatewayConfig;
@@ -38,6 +39,9 @@ pub enum GatewayError {
     /// The store or a key file could not be used.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The bootstrap admin token could not be issued.
+    #[error("cannot issue the bootstrap admin token: {0}")]
+    Bootstrap(#[source] TokenError),
     /// The public keyring could not be fetched or read.
     #[error("cannot load public keys from {source_name}: {detail}")]
     PublicKeys {
@@ -131,6 +135,8 @@ struct Inner {
     admin_policy: Policy,
     routes: RouteTable,
     store: Store,
+    /// Held while a change commits and applies: memory follows the store's order.
+    change_lock: Mutex<()>,
     tokens: quick_cache::sync::Cache<[u8; 32], Arc<VerifiedToken>>,
     decisions: quick_cache::sync::Cache<DecisionKey, CachedDecision>,
     epoch: AtomicU64,
@@ -241,24 +247,21 @@ impl Gateway {
                 } else {
                     let ring = PrivateKeyring::generate_with_rng(&mut OsRng, now);
                     data.write_keyring(&ring, false)?;
-                    store.record_event(
-                        "keys_initialised",
-                        format!("active root key {} (by tessera serve)", ring.active().id()),
-                        now,
-                    )?;
+                    let keys = Change::KeysInitialised {
+                        key: PublicKeyPart::of(ring.active()),
+                    };
+                    store.apply(&keys, &Actor::Gateway, now)?;
                     let issued = token::issue_with_rng(
                         &Grant::admin().label(Some("bootstrap admin (tessera serve)".into())),
                         &ring,
                         now,
                         &mut OsRng,
                     )
-                    .map_err(|e| {
-                        GatewayError::Store(StoreError::Io {
-                            path: data.root().to_owned(),
-                            detail: e.to_string(),
-                        })
-                    })?;
-                    store.record_issued(&issued.entry)?;
+                    .map_err(GatewayError::Bootstrap)?;
+                    let entry = Change::TokenIssued {
+                        entry: issued.entry.clone(),
+                    };
+                    store.apply(&entry, &Actor::Gateway, now)?;
                     let path = data.root().join("admin.token");
                     datadir::write_secret(&path, issued.token.expose().as_bytes())?;
                     bootstrap_admin_token = Some(path);
@@ -285,6 +288,7 @@ impl Gateway {
             admin_policy,
             routes,
             store,
+            change_lock: Mutex::new(()),
             tokens: quick_cache::sync::Cache::new(config.token_cache_capacity.max(1)),
             decisions: quick_cache::sync::Cache::new(config.decision_cache_capacity.max(1)),
             epoch: AtomicU64::new(0),
@@ -410,7 +414,7 @@ impl Gateway {
 
     /// Marks every cached decision stale: called after each revocation,
     /// registry change and key change.
-    fn bump_epoch(&self) {
+    pub(super) fn bump_epoch(&self) {
         self.0.epoch.fetch_add(1, Ordering::AcqRel);
     }
 
@@ -643,43 +647,34 @@ impl Gateway {
         }
     }
 
-    /// Issues a token with the signing keyring and records it. Blocking
-    /// (a redb commit): call from `spawn_blocking`.
+    /// Issues a token with the signing keyring and records it, by `actor`.
+    /// Blocking (a redb commit): call from `spawn_blocking`.
     pub fn issue(
         &self,
         grant: &Grant,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(SecretToken, crate::model::LedgerEntry), ApiError> {
         let ring = read(&self.0.signing)
             .clone()
             .ok_or(ApiError::NoSigningKey)?;
-        let issued = token::issue_with_rng(grant, &ring, now, &mut OsRng)
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        self.0.store.record_issued(&issued.entry)?;
+        let issued = token::issue_with_rng(grant, &ring, now, &mut OsRng)?;
+        let change = Change::TokenIssued {
+            entry: issued.entry.clone(),
+        };
+        self.commit(|store| store.apply(&change, actor, now))?;
         Ok((issued.token, issued.entry))
     }
 
-    /// Applies a committed revocation to the in-memory set: the very next
-    /// request sees it. Blocking.
-    pub fn apply_revoked(&self, revoked: &Revoked) {
-        let mut set = write(&self.0.revocations);
-        for id in &revoked.revocation_ids {
-            if let Ok(bytes) = hex::decode(id) {
-                set.insert(&bytes);
-            }
-        }
-        // After the change and before the lock goes: a decision cached from
-        // here on carries the new epoch and was made with the new set.
-        self.bump_epoch();
+    /// The in-memory revocation set and registry that committed changes
+    /// land on (`gateway::apply`); lock them in this order.
+    pub(super) fn memory(&self) -> (&RwLock<RevocationSet>, &RwLock<Arc<Registry>>) {
+        (&self.0.revocations, &self.0.registry)
     }
 
-    /// Reloads the registry after a committed change. Blocking.
-    pub fn reload_registry(&self) -> Result<(), ApiError> {
-        let fresh = self.0.store.registry()?;
-        let mut registry = write(&self.0.registry);
-        *registry = Arc::new(fresh);
-        self.bump_epoch();
-        Ok(())
+    /// Serialises committing and applying changes.
+    pub(super) fn change_lock(&self) -> &Mutex<()> {
+        &self.0.change_lock
     }
 
     fn note_use(&self, token_id: String, now: DateTime<Utc>) {

@@ -238,7 +238,10 @@ pub fn issue_with_rng<R: RngCore + CryptoRng>(
 ) -> Result<Issued, TokenError> {
     grant.validate(now)?;
     if grant.kind != TokenKind::Admin && grant.workspace.is_none() {
-        return Err(TokenError::Invalid(ModelError::NoOperations));
+        return Err(TokenError::Invalid(ModelError::MissingField {
+            kind: grant.kind.as_str(),
+            field: "a workspace",
+        }));
     }
     let mut id_bytes = [0u8; 8];
     rng.fill_bytes(&mut id_bytes);

@@ -1,0 +1,92 @@
+//! The admin API's typed errors, written for API clients: they name request
+//! fields, never CLI flags, and never carry store internals (those go to the
+//! log). The gateway maps each to a status and code in one place
+//! (`gateway::error`).
+
+use crate::change::ChangeError;
+use crate::model::{Id, ModelError};
+
+/// Why an admin API request is not valid (400).
+#[derive(Debug, thiserror::Error)]
+pub enum Invalid {
+    /// The body is not the JSON this route takes.
+    #[error("invalid request body: {0}")]
+    Body(#[source] serde_json::Error),
+    /// The query string does not parse (the parser's words about the client's query).
+    #[error("{0}")]
+    Query(String),
+    /// A field's value is not valid, or fields exclude each other.
+    #[error(transparent)]
+    Request(#[from] ModelError),
+    /// `revocation_id` is not hex (or is empty or too long).
+    #[error("revocation_id must be hex")]
+    RevocationId,
+    /// Only one of `table` and `workspace` given for a view.
+    #[error("give both table and workspace to place a view")]
+    Placement,
+}
+
+/// Which admin API object does not exist (404).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Missing {
+    /// The workspace.
+    #[error("workspace {0} is not registered")]
+    Workspace(Id),
+    /// The table.
+    #[error("table {0} is not registered")]
+    Table(Id),
+    /// The view.
+    #[error("view {0} is not registered")]
+    View(Id),
+    /// The ledger token.
+    #[error("no token {0} in the ledger")]
+    Token(String),
+}
+
+/// Why a change conflicts with what is stored (409).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    /// The table is registered under another workspace.
+    #[error("table {table} belongs to workspace {workspace}")]
+    TableInOtherWorkspace {
+        /// The table.
+        table: Id,
+        /// Its workspace.
+        workspace: Id,
+    },
+}
+
+/// How a rejected change answers an API client.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    /// 400.
+    #[error(transparent)]
+    Invalid(Invalid),
+    /// 404.
+    #[error(transparent)]
+    Missing(Missing),
+    /// 409.
+    #[error(transparent)]
+    Conflict(Conflict),
+    /// Not the client's doing: a 500, with the detail for the log.
+    #[error("internal error")]
+    Internal(ChangeError),
+}
+
+impl From<ChangeError> for Rejection {
+    fn from(e: ChangeError) -> Self {
+        match e {
+            ChangeError::UnknownWorkspace(id) => Rejection::Missing(Missing::Workspace(id)),
+            ChangeError::UnknownTable(id) => Rejection::Missing(Missing::Table(id)),
+            ChangeError::UnknownView(id) => Rejection::Missing(Missing::View(id)),
+            ChangeError::UnknownToken(id) => Rejection::Missing(Missing::Token(id)),
+            ChangeError::TableInOtherWorkspace { table, workspace } => {
+                Rejection::Conflict(Conflict::TableInOtherWorkspace { table, workspace })
+            }
+            ChangeError::Setting(e) => Rejection::Invalid(Invalid::Request(e)),
+            e @ (ChangeError::BadRevocationId(_) | ChangeError::Unsupported) => {
+                Rejection::Internal(e)
+            }
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! The admin API's (`/admin/v1`) request and response bodies, defined once:
+//! the gateway's handlers answer with them and the CLI's `--server` backend
+//! sends and reads them. The JSON field names are a contract.
+//!
+//! Pure data (serde): no axum, no HTTP client.
+
+pub mod error;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::change::{Actor, AuditRecord, Change};
+use crate::model::{Id, LedgerEntry, Operation, Resource, TokenKind, TokenState, ViewSettings};
+
+pub use error::{Conflict, Invalid, Missing};
+
+/// Operations as a JSON array or a comma-separated string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Operations {
+    /// `["read", "export"]`
+    List(BTreeSet<Operation>),
+    /// `"read,export"`
+    Text(String),
+}
+
+/// `POST /tokens`: what to issue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueBody {
+    /// guest, api_key or admin.
+    pub kind: TokenKind,
+    /// The workspace (every kind but admin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<Id>,
+    /// The view (guest tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view: Option<Id>,
+    /// The table (table API keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<Id>,
+    /// The operations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow: Option<Operations>,
+    /// Only `read` (API keys).
+    #[serde(default)]
+    pub read_only: bool,
+    /// A duration (`90d`) or an RFC 3339 instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+    /// A label.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+/// A ledger entry with its state now: one row of `GET /tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRow {
+    /// The ledger entry.
+    #[serde(flatten)]
+    pub entry: LedgerEntry,
+    /// Active, expired or revoked.
+    pub state: TokenState,
+}
+
+impl TokenRow {
+    /// The row of `entry` at `now`.
+    pub fn new(entry: LedgerEntry, now: DateTime<Utc>) -> Self {
+        TokenRow {
+            state: entry.state(now),
+            entry,
+        }
+    }
+}
+
+/// The answer to `POST /tokens`: the token, once, with its ledger row.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedToken {
+    /// Its ledger row.
+    #[serde(flatten)]
+    pub row: TokenRow,
+    /// The token text. Secret: never logged, not shown by `Debug`.
+    pub token: String,
+    /// The share link, for guest tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_link: Option<String>,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("row", &self.row)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `GET /tokens?workspace=&view=&kind=&state=`: which rows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenFilter {
+    /// Bound to this workspace.
+    pub workspace: Option<Id>,
+    /// With rights on this view.
+    pub view: Option<Id>,
+    /// Of this kind.
+    pub kind: Option<TokenKind>,
+    /// In this state.
+    pub state: Option<TokenState>,
+}
+
+impl TokenFilter {
+    /// True when `row` passes the filter.
+    pub fn matches(&self, row: &TokenRow) -> bool {
+        let e = &row.entry;
+        (self.workspace.is_none() || e.workspace == self.workspace)
+            && self.view.as_ref().is_none_or(|v| e.is_for_view(v))
+            && self.kind.is_none_or(|k| e.kind == k)
+            && self.state.is_none_or(|s| row.state == s)
+    }
+}
+
+/// The answer to `GET /tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenList {
+    /// The rows.
+    pub tokens: Vec<TokenRow>,
+}
+
+/// `DELETE /tokens/{id}` and `DELETE /views/{id}/tokens`: an optional reason
+/// (the body may be empty).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    /// Why, for the audit log.
+    pub reason: Option<String>,
+}
+
+/// `POST /revocations`: one revocation id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationBody {
+    /// Hex, as `tessera inspect` shows it.
+    pub revocation_id: String,
+    /// Why, for the audit log.
+    pub reason: Option<String>,
+}
+
+/// The answer to every revocation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedAnswer {
+    /// Revocation ids newly revoked.
+    pub revoked_ids: Vec<String>,
+    /// Ledger tokens newly marked revoked.
+    pub token_ids: Vec<Id>,
+}
+
+impl From<crate::change::Revoked> for RevokedAnswer {
+    fn from(r: crate::change::Revoked) -> Self {
+        RevokedAnswer {
+            revoked_ids: r.revocation_ids,
+            token_ids: r.token_ids,
+        }
+    }
+}
+
+/// The answer to `GET`/`PUT /workspaces/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceInfo {
+    /// The workspace.
+    pub id: Id,
+    /// Its tables.
+    pub tables: Vec<Id>,
+}
+
+/// `PUT /tables/{id}`: its workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableBody {
+    /// The workspace.
+    pub workspace: Id,
+}
+
+/// The answer to `GET`/`PUT /tables/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableInfo {
+    /// The table.
+    pub id: Id,
+    /// Its workspace.
+    pub workspace: Id,
+    /// Its views.
+    pub views: Vec<Id>,
+}
+
+/// `PUT /views/{id}`: place a view (`table` and `workspace`) and/or change
+/// settings, given flat or under `settings`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewBody {
+    /// The table (with `workspace`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<Id>,
+    /// The workspace (with `table`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<Id>,
+    /// `editable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub editable: Option<bool>,
+    /// `addable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addable: Option<bool>,
+    /// `exportable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exportable: Option<bool>,
+    /// `public`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public: Option<bool>,
+    /// `locked`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked: Option<bool>,
+    /// Settings by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<BTreeMap<String, bool>>,
+}
+
+impl ViewBody {
+    /// A body placing the view and/or setting `changes`.
+    pub fn new(placement: Option<(&Id, &Id)>, changes: &[(&str, bool)]) -> Self {
+        ViewBody {
+            table: placement.map(|(t, _)| t.clone()),
+            workspace: placement.map(|(_, w)| w.clone()),
+            settings: (!changes.is_empty())
+                .then(|| changes.iter().map(|(n, v)| ((*n).to_owned(), *v)).collect()),
+            ..ViewBody::default()
+        }
+    }
+
+    /// Where to place the view, when the body says.
+    pub fn placement(&self) -> Result<Option<(Id, Id)>, Invalid> {
+        match (&self.table, &self.workspace) {
+            (Some(t), Some(w)) => Ok(Some((t.clone(), w.clone()))),
+            (None, None) => Ok(None),
+            _ => Err(Invalid::Placement),
+        }
+    }
+
+    /// The settings to change, flat ones first, by name (not yet checked).
+    pub fn changes(&self) -> Vec<(String, bool)> {
+        let flat = [
+            ("editable", self.editable),
+            ("addable", self.addable),
+            ("exportable", self.exportable),
+            ("public", self.public),
+            ("locked", self.locked),
+        ];
+        let mut changes: Vec<(String, bool)> = flat
+            .into_iter()
+            .filter_map(|(n, v)| v.map(|v| (n.to_owned(), v)))
+            .collect();
+        changes.extend(self.settings.clone().unwrap_or_default());
+        changes
+    }
+}
+
+/// The answer to `GET`/`PUT /views/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewInfo {
+    /// The view.
+    pub id: Id,
+    /// Its table.
+    pub table: Id,
+    /// Its table's workspace.
+    pub workspace: Option<Id>,
+    /// Its settings.
+    pub settings: ViewSettings,
+}
+
+/// One audit log entry as `GET /audit` and `tessera audit --json` show it:
+/// the sentence for people, and the structured record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    /// Its position in the log, from 1.
+    pub seq: u64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// `issued`, `revoked`, `settings_changed`, `keys_initialised`, `key_rotated`, `key_retired`.
+    pub event: String,
+    /// The token concerned, when there is one.
+    pub token_id: Option<Id>,
+    /// What changed, as a sentence.
+    pub detail: String,
+    /// The record format.
+    pub version: u32,
+    /// Who made the change.
+    pub actor: Actor,
+    /// The change.
+    pub change: Change,
+}
+
+impl From<AuditRecord> for AuditEvent {
+    fn from(r: AuditRecord) -> Self {
+        AuditEvent {
+            seq: r.seq,
+            at: r.at,
+            event: r.change.event().to_owned(),
+            token_id: r.change.token_id().cloned(),
+            detail: r.change.to_string(),
+            version: r.version,
+            actor: r.actor,
+            change: r.change,
+        }
+    }
+}
+
+/// The answer to `GET /audit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditLog {
+    /// Oldest first.
+    pub events: Vec<AuditEvent>,
+}
+
+/// `POST /decisions`: the gateway's decision for any request.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    /// The token text (none: anonymous). Secret: not shown by `Debug`.
+    pub token: Option<String>,
+    /// The operation.
+    pub operation: Operation,
+    /// The resource.
+    pub resource: Resource,
+    /// When (default: now).
+    pub at: Option<DateTime<Utc>>,
+    /// Explain the decision.
+    #[serde(default)]
+    pub explain: bool,
+}
+
+impl fmt::Debug for DecisionBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecisionBody")
+            .field("operation", &self.operation)
+            .field("resource", &self.resource)
+            .field("at", &self.at)
+            .field("explain", &self.explain)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Every error answer: `{ "error": code, "message": … }` (the gateway adds
+/// `request_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorAnswer {
+    /// The error code.
+    pub error: String,
+    /// What went wrong, for API clients.
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests;

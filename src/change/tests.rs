@@ -1,0 +1,280 @@
+use super::*;
+use crate::model::{ModelError, Operation, Resource, Right, TokenKind};
+
+fn id(s: &str) -> Id {
+    Id::new(s).unwrap()
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn entry(token: &str, view: &str, revocation_id: &str) -> LedgerEntry {
+    LedgerEntry {
+        token_id: id(token),
+        kind: TokenKind::Guest,
+        workspace: Some(id("ws_1")),
+        scope: Some(Resource::view(id(view))),
+        rights: vec![Right {
+            resource: Resource::view(id(view)),
+            operation: Operation::Read,
+        }],
+        expires_at: None,
+        label: None,
+        created_at: t0(),
+        root_key_id: 1,
+        revocation_ids: vec![revocation_id.to_owned()],
+        revoked_at: None,
+        revoke_reason: None,
+        last_used_at: None,
+    }
+}
+
+/// A registry with ws_1 ⊃ t_1 ⊃ v_1 and one guest token for v_1.
+fn seeded() -> Memory {
+    let mut m = Memory::default();
+    let mut changes = plan_table(&id("t_1"), &id("ws_1"));
+    changes.push(Change::PutView {
+        view: id("v_1"),
+        table: id("t_1"),
+        settings: ViewSettings::default(),
+    });
+    changes.push(Change::TokenIssued {
+        entry: entry("tk_1", "v_1", "aa01"),
+    });
+    for c in &changes {
+        assert!(apply(&mut m, c, t0()).unwrap(), "{c:?}");
+    }
+    m
+}
+
+#[test]
+fn every_change_reads_as_a_sentence() {
+    let key = PublicKeyPart {
+        key_id: 3,
+        public_key: "ed25519/00".into(),
+    };
+    let cases = [
+        (
+            Change::PutWorkspace {
+                workspace: id("ws_1"),
+            },
+            "settings_changed",
+            "workspace ws_1 registered",
+        ),
+        (
+            Change::PutTable {
+                table: id("t_1"),
+                workspace: id("ws_1"),
+            },
+            "settings_changed",
+            "table t_1 registered in workspace ws_1",
+        ),
+        (
+            Change::PutView {
+                view: id("v_1"),
+                table: id("t_1"),
+                settings: ViewSettings {
+                    public: true,
+                    ..ViewSettings::default()
+                },
+            },
+            "settings_changed",
+            "view v_1 in table t_1: editable=true addable=true exportable=true public=true locked=false",
+        ),
+        (
+            Change::TokenIssued {
+                entry: entry("tk_1", "v_1", "aa01"),
+            },
+            "issued",
+            "guest token for view:v_1",
+        ),
+        (
+            Change::Revoke {
+                revocation_id: "0123456789abcdef0123".into(),
+                token_id: Some(id("tk_1")),
+                reason: Some("leaked".into()),
+            },
+            "revoked",
+            "revocation id 0123456789abcdef… (leaked)",
+        ),
+        (
+            Change::KeysInitialised { key: key.clone() },
+            "keys_initialised",
+            "active root key 3",
+        ),
+        (
+            Change::KeyRotated { key },
+            "key_rotated",
+            "new active root key 3",
+        ),
+        (Change::KeyRetired { key_id: 2 }, "key_retired", "root key 2"),
+    ];
+    for (change, event, sentence) in cases {
+        assert_eq!(change.event(), event, "{change:?}");
+        assert_eq!(change.to_string(), sentence, "{change:?}");
+    }
+}
+
+#[test]
+fn legacy_prose_rows_decode_as_legacy_changes() {
+    let row = r#"{"seq":7,"at":"2026-11-22T10:00:00Z","event":"revoked","token_id":"tk_1","detail":"revocation id 00ff… (leaked)"}"#;
+    let record = AuditRecord::decode(row).unwrap();
+    assert_eq!(record.version, 0);
+    assert_eq!(record.seq, 7);
+    assert_eq!(record.at, t0());
+    assert_eq!(record.actor, Actor::Unknown);
+    assert_eq!(record.change.event(), "revoked");
+    assert_eq!(record.change.token_id(), Some(&id("tk_1")));
+    assert_eq!(record.change.to_string(), "revocation id 00ff… (leaked)");
+    // A legacy event replays as nothing: its effect is only in the tables.
+    let mut m = Memory::default();
+    assert!(!apply(&mut m, &record.change, record.at).unwrap());
+    assert_eq!(m, Memory::default());
+    assert!(AuditRecord::decode(r#"{"seq":1}"#).is_err());
+    assert!(AuditRecord::decode("not json").is_err());
+}
+
+#[test]
+fn records_round_trip_and_newer_changes_decode_as_unknown() {
+    let record = AuditRecord {
+        version: AUDIT_VERSION,
+        seq: 1,
+        at: t0(),
+        actor: Actor::Token(id("tk_admin")),
+        change: Change::PutTable {
+            table: id("t_1"),
+            workspace: id("ws_1"),
+        },
+    };
+    let json = serde_json::to_string(&record).unwrap();
+    assert!(json.contains(r#""type":"put_table""#), "{json}");
+    assert!(json.contains(r#""actor":{"token":"tk_admin"}"#), "{json}");
+    assert_eq!(AuditRecord::decode(&json).unwrap(), record);
+
+    let newer = r#"{"version":2,"seq":2,"at":"2026-11-22T10:00:00Z","actor":"cli","change":{"type":"member_added","member":"ann"}}"#;
+    let record = AuditRecord::decode(newer).unwrap();
+    assert_eq!(record.change, Change::Unknown);
+    assert_eq!(
+        apply(&mut Memory::default(), &record.change, t0()),
+        Err(ChangeError::Unsupported)
+    );
+}
+
+#[test]
+fn registry_changes_are_checked_against_the_state() {
+    let mut m = seeded();
+    // Already so: nothing to record.
+    for c in plan_table(&id("t_1"), &id("ws_1")) {
+        assert!(!apply(&mut m, &c, t0()).unwrap());
+    }
+    assert_eq!(
+        apply(
+            &mut m,
+            &Change::PutTable {
+                table: id("t_1"),
+                workspace: id("ws_2"),
+            },
+            t0()
+        ),
+        Err(ChangeError::TableInOtherWorkspace {
+            table: id("t_1"),
+            workspace: id("ws_1"),
+        })
+    );
+    assert_eq!(
+        apply(
+            &mut m,
+            &Change::PutTable {
+                table: id("t_2"),
+                workspace: id("ws_9"),
+            },
+            t0()
+        ),
+        Err(ChangeError::UnknownWorkspace(id("ws_9")))
+    );
+    assert_eq!(
+        apply(
+            &mut m,
+            &Change::PutView {
+                view: id("v_2"),
+                table: id("t_9"),
+                settings: ViewSettings::default(),
+            },
+            t0()
+        ),
+        Err(ChangeError::UnknownTable(id("t_9")))
+    );
+}
+
+#[test]
+fn view_plans_check_setting_names_before_anything_else() {
+    let m = seeded();
+    assert!(matches!(
+        plan_view(&m, &id("v_404"), None, &[("shiny", true)]),
+        Err(ChangeError::Setting(ModelError::UnknownSetting(name))) if name == "shiny"
+    ));
+    assert_eq!(
+        plan_view(&m, &id("v_404"), None, &[("public", true)]),
+        Err(ChangeError::UnknownView(id("v_404")))
+    );
+    let changes = plan_view(&m, &id("v_1"), None, &[("public", true)]).unwrap();
+    assert_eq!(
+        changes,
+        vec![Change::PutView {
+            view: id("v_1"),
+            table: id("t_1"),
+            settings: ViewSettings {
+                public: true,
+                ..ViewSettings::default()
+            },
+        }]
+    );
+}
+
+#[test]
+fn revocations_resolve_to_ids_and_mark_the_ledger_once() {
+    let mut m = seeded();
+    assert_eq!(
+        plan_revoke(&m, &RevokeTarget::TokenId("tk_nope".into()), None),
+        Err(ChangeError::UnknownToken("tk_nope".into()))
+    );
+    let by_view = plan_revoke(&m, &RevokeTarget::View(id("v_1")), Some("leaked")).unwrap();
+    assert_eq!(
+        by_view,
+        vec![Change::Revoke {
+            revocation_id: "aa01".into(),
+            token_id: Some(id("tk_1")),
+            reason: Some("leaked".into()),
+        }]
+    );
+    let later = t0() + chrono::Duration::hours(1);
+    assert!(apply(&mut m, &by_view[0], later).unwrap());
+    let e = &m.ledger[&id("tk_1")];
+    assert_eq!(e.revoked_at, Some(later));
+    assert_eq!(e.revoke_reason.as_deref(), Some("leaked"));
+    assert!(m.revocation_set().contains(&[0xaa, 0x01]));
+    // Revoking again changes nothing and keeps the first record.
+    let again = plan_revoke(
+        &m,
+        &RevokeTarget::RevocationIds(vec![vec![0xaa, 0x01]]),
+        None,
+    )
+    .unwrap();
+    assert!(!apply(&mut m, &again[0], later + chrono::Duration::hours(1)).unwrap());
+    assert_eq!(m.revocations["aa01"].revoked_at, later);
+    assert_eq!(
+        apply(
+            &mut m,
+            &Change::Revoke {
+                revocation_id: "zz".into(),
+                token_id: None,
+                reason: None,
+            },
+            t0()
+        ),
+        Err(ChangeError::BadRevocationId("zz".into()))
+    );
+}
