@@ -32,6 +32,8 @@ use crate::model::{
 
 pub mod compact;
 pub use compact::COMPACT_PREFIX;
+mod cost;
+pub use cost::TermBounds;
 
 /// The prefix of every token Tessera prints, so secret scanners can find them.
 pub const TOKEN_PREFIX: &str = "tsr_";
@@ -61,7 +63,8 @@ pub enum TokenError {
     #[error(transparent)]
     Invalid(#[from] ModelError),
     /// The token carries more than the limits allow (blocks, facts, rules,
-    /// checks, or a query whose joins could explode).
+    /// checks, a query whose joins could explode, or expressions that could
+    /// take too long to evaluate).
     #[error("token is too expensive to evaluate: {0}")]
     TooExpensive(&'static str),
     /// biscuit-auth refused to build the block (should not happen for valid input).
@@ -523,21 +526,35 @@ pub fn verify_with_limits(
     let bytes = unverified
         .to_vec()
         .map_err(|_| TokenError::Malformed("unreadable token"))?;
-    verify_parsed(unverified, &bytes, keyring, limits)
+    verify_parsed(unverified, &bytes, keyring, limits, TermBounds::REQUEST)
 }
 
 /// Decodes and verifies a token's text form in one go: the hot path, which
-/// reads the bytes once for biscuit and once for the claims.
+/// reads the bytes once for biscuit and once for the claims. Admission
+/// assumes the default policy's facts; see [`verify_text_with_ambient`].
 pub fn verify_text(
     text: &str,
     max_token_bytes: usize,
     keyring: &PublicKeyring,
     limits: &TokenLimits,
 ) -> Result<VerifiedToken, TokenError> {
+    verify_text_with_ambient(text, max_token_bytes, keyring, limits, TermBounds::REQUEST)
+}
+
+/// [`verify_text`] for a verifier whose own facts (the policy's and the
+/// request's) hold terms up to `ambient`: the token's checks can bind those
+/// too, so admission bounds its expressions' cost with them.
+pub fn verify_text_with_ambient(
+    text: &str,
+    max_token_bytes: usize,
+    keyring: &PublicKeyring,
+    limits: &TokenLimits,
+    ambient: TermBounds,
+) -> Result<VerifiedToken, TokenError> {
     let bytes = decode_bytes(text, max_token_bytes)?;
     let unverified = UnverifiedBiscuit::from(&bytes)
         .map_err(|_| TokenError::Malformed("not a biscuit token"))?;
-    verify_parsed(unverified, &bytes, keyring, limits)
+    verify_parsed(unverified, &bytes, keyring, limits, ambient)
 }
 
 fn verify_parsed(
@@ -545,6 +562,7 @@ fn verify_parsed(
     bytes: &[u8],
     keyring: &PublicKeyring,
     limits: &TokenLimits,
+    ambient: TermBounds,
 ) -> Result<VerifiedToken, TokenError> {
     if unverified.block_count() > limits.max_blocks {
         return Err(TokenError::TooExpensive("too many blocks"));
@@ -562,7 +580,7 @@ fn verify_parsed(
         _ => TokenError::Malformed("token could not be verified"),
     })?;
     let decoded = decode_blocks(bytes)?;
-    admit(&decoded, limits)?;
+    admit(&decoded, limits, ambient)?;
     let expiry_checks = decoded
         .blocks
         .iter()
@@ -602,6 +620,12 @@ pub struct TokenLimits {
     /// Highest estimated cost of one rule or check query: the product, over
     /// its body predicates, of how many facts each could match.
     pub max_query_cost: u64,
+    /// Highest estimated cost of evaluating the expressions of one check
+    /// query, and of all rules together (biscuit-auth runs every rule of a
+    /// round before it looks at its clock): closures, nested closures, set
+    /// and string operations costed recursively (about one unit per
+    /// operation or element visited), times the query's join estimate.
+    pub max_expression_cost: u64,
 }
 
 impl TokenLimits {
@@ -614,6 +638,7 @@ impl TokenLimits {
             max_rules_per_block: usize::MAX,
             max_checks_per_block: usize::MAX,
             max_query_cost: u64::MAX,
+            max_expression_cost: u64::MAX,
         }
     }
 }
@@ -626,6 +651,7 @@ impl Default for TokenLimits {
             max_rules_per_block: 16,
             max_checks_per_block: 32,
             max_query_cost: 20_000,
+            max_expression_cost: DEFAULT_MAX_EXPRESSION_COST,
         }
     }
 }
@@ -639,16 +665,27 @@ const REQUEST_FACTS: [(&str, u64); 5] = [
     ("view_setting", 5),
 ];
 
-/// Longest expression (in operations) an attenuation block may hold: deep
-/// nesting costs stack in biscuit-auth's printer and parser.
+/// Longest expression (in operations, closure bodies included) an
+/// attenuation block may hold: deep nesting costs stack in biscuit-auth's
+/// printer and parser.
 const MAX_EXPRESSION_OPS: usize = 128;
+
+/// The default [`TokenLimits::max_expression_cost`]: a few milliseconds of
+/// evaluation at most; every expression Tessera writes costs under 10.
+pub const DEFAULT_MAX_EXPRESSION_COST: u64 = 100_000;
 
 /// Bound used for a predicate whose facts are derived by rules (or unknown).
 const DERIVED_FACTS_BOUND: u64 = 1000;
 
-/// Refuses attenuation blocks that are too large or whose queries could
-/// explode: a static, conservative estimate of each query's join size.
-fn admit(token: &DecodedToken, limits: &TokenLimits) -> Result<(), TokenError> {
+/// Refuses attenuation blocks that are too large, whose queries could
+/// explode, or whose expressions could take too long: a static,
+/// conservative estimate of each query's join size and of its expressions'
+/// evaluation cost. `ambient` bounds the terms of the verifier's own facts.
+fn admit(
+    token: &DecodedToken,
+    limits: &TokenLimits,
+    ambient: TermBounds,
+) -> Result<(), TokenError> {
     let mut counts: HashMap<&str, u64> = REQUEST_FACTS.into_iter().collect();
     let mut derived: HashSet<&str> = HashSet::new();
     for block in &token.blocks {
@@ -672,10 +709,7 @@ fn admit(token: &DecodedToken, limits: &TokenLimits) -> Result<(), TokenError> {
     };
     // A predicate with no variable matches at most one fact.
     let factor = |block: &DecodedBlock, p: &schema::Predicate| {
-        if p.terms
-            .iter()
-            .any(|t| matches!(t.content, Some(schema::term::Content::Variable(_))))
-        {
+        if p.terms.iter().any(is_variable) {
             bound(token.symbol(block, p.name))
         } else {
             1
@@ -686,6 +720,8 @@ fn admit(token: &DecodedToken, limits: &TokenLimits) -> Result<(), TokenError> {
             .iter()
             .fold(1u64, |acc, p| acc.saturating_mul(factor(block, p)))
     };
+    let mut expressions = None;
+    let mut rules_cost = 0u64;
     for decoded in token.blocks.iter().skip(1) {
         let block = &decoded.proto;
         if block.facts.len() > limits.max_facts_per_block {
@@ -697,26 +733,81 @@ fn admit(token: &DecodedToken, limits: &TokenLimits) -> Result<(), TokenError> {
         if block.checks.len() > limits.max_checks_per_block {
             return Err(TokenError::TooExpensive("too many checks in a block"));
         }
-        let queries = block
-            .rules
+        let rules = block.rules.iter().map(|r| (r, true));
+        let checks = block
+            .checks
             .iter()
-            .chain(block.checks.iter().flat_map(|c| c.queries.iter()));
-        for query in queries {
+            .flat_map(|c| c.queries.iter().map(|q| (q, false)));
+        for (query, is_rule) in rules.chain(checks) {
             if query
                 .expressions
                 .iter()
-                .any(|e| e.ops.len() > MAX_EXPRESSION_OPS)
+                .any(|e| cost::op_count(&e.ops) > MAX_EXPRESSION_OPS as u64)
             {
                 return Err(TokenError::TooExpensive("an expression is too long"));
             }
-            if cost(decoded, query) > limits.max_query_cost {
+            let join = cost(decoded, query);
+            if join > limits.max_query_cost {
                 return Err(TokenError::TooExpensive(
                     "a rule or check could match too many facts",
+                ));
+            }
+            if query.expressions.is_empty() {
+                continue;
+            }
+            let machine = expressions
+                .get_or_insert_with(|| cost::Expressions::new(term_bounds(token, ambient)));
+            let evaluation = join.saturating_mul(expression_cost(machine, query));
+            // Checks: one query between two clock readings; rules: a round.
+            let total = if is_rule {
+                rules_cost = rules_cost.saturating_add(evaluation);
+                rules_cost
+            } else {
+                evaluation
+            };
+            if total > limits.max_expression_cost {
+                return Err(TokenError::TooExpensive(
+                    "an expression could take too long to evaluate",
                 ));
             }
         }
     }
     Ok(())
+}
+
+fn is_variable(t: &schema::Term) -> bool {
+    matches!(t.content, Some(schema::term::Content::Variable(_)))
+}
+
+/// The cost of evaluating every expression of `query` once (for one body match).
+fn expression_cost<'a>(machine: &mut cost::Expressions<'a>, query: &'a schema::Rule) -> u64 {
+    // Every variable the body binds is copied each time a closure runs.
+    let variables = query
+        .body
+        .iter()
+        .flat_map(|p| &p.terms)
+        .filter(|t| is_variable(t))
+        .count() as u64;
+    query.expressions.iter().fold(0u64, |sum, e| {
+        sum.saturating_add(machine.cost(&e.ops, variables))
+    })
+}
+
+/// What any variable of the token's queries can be bound to: the largest
+/// term of any fact or rule head of the token, or of the verifier's own
+/// facts (`ambient`); strings no longer than the longest symbol.
+fn term_bounds(token: &DecodedToken, ambient: TermBounds) -> TermBounds {
+    let mut bounds = ambient.covering_symbols(&token.shared);
+    for block in &token.blocks {
+        if block.external_key.is_some() {
+            bounds = bounds.covering_symbols(&block.proto.symbols);
+        }
+        let heads = block.proto.rules.iter().map(|r| &r.head);
+        for p in block.proto.facts.iter().map(|f| &f.predicate).chain(heads) {
+            bounds = p.terms.iter().fold(bounds, TermBounds::covering);
+        }
+    }
+    bounds
 }
 
 /// What a token's authority block says in Tessera's vocabulary, plus the
@@ -1110,7 +1201,7 @@ mod tests {
     #[test]
     fn admission_refuses_join_bombs_and_admits_tessera_attenuations() {
         let block = |code: &str| BlockBuilder::new().code(code).unwrap();
-        let admit = |blocks: &[&BlockBuilder], limits| admit(&decoded(blocks), limits);
+        let admit = |blocks: &[&BlockBuilder], limits| admit(&decoded(blocks), limits, TermBounds::REQUEST);
         let authority = block("right(\"view\", \"v\", \"read\"); kind(\"guest\");");
         let limits = &TokenLimits::default();
         let ours = restriction_block(&Restriction {
