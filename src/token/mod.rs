@@ -671,8 +671,9 @@ const REQUEST_FACTS: [(&str, u64); 5] = [
 const MAX_EXPRESSION_OPS: usize = 128;
 
 /// The default [`TokenLimits::max_expression_cost`]: a few milliseconds of
-/// evaluation at most; every expression Tessera writes costs under 10.
-pub const DEFAULT_MAX_EXPRESSION_COST: u64 = 100_000;
+/// evaluation at most (about 1–10 ns a unit, measured); the expiry check
+/// Tessera writes costs 11.
+pub const DEFAULT_MAX_EXPRESSION_COST: u64 = 500_000;
 
 /// Bound used for a predicate whose facts are derived by rules (or unknown).
 const DERIVED_FACTS_BOUND: u64 = 1000;
@@ -757,7 +758,8 @@ fn admit(
             }
             let machine = expressions
                 .get_or_insert_with(|| cost::Expressions::new(term_bounds(token, ambient)));
-            let evaluation = join.saturating_mul(expression_cost(machine, query));
+            let symbols = |i| token.symbol(decoded, i);
+            let evaluation = join.saturating_mul(expression_cost(machine, query, &symbols));
             // Checks: one query between two clock readings; rules: a round.
             let total = if is_rule {
                 rules_cost = rules_cost.saturating_add(evaluation);
@@ -780,7 +782,11 @@ fn is_variable(t: &schema::Term) -> bool {
 }
 
 /// The cost of evaluating every expression of `query` once (for one body match).
-fn expression_cost<'a>(machine: &mut cost::Expressions<'a>, query: &'a schema::Rule) -> u64 {
+fn expression_cost<'a>(
+    machine: &mut cost::Expressions<'a>,
+    query: &'a schema::Rule,
+    symbols: cost::Symbols<'_>,
+) -> u64 {
     // Every variable the body binds is copied each time a closure runs.
     let variables = query
         .body
@@ -788,9 +794,13 @@ fn expression_cost<'a>(machine: &mut cost::Expressions<'a>, query: &'a schema::R
         .flat_map(|p| &p.terms)
         .filter(|t| is_variable(t))
         .count() as u64;
-    query.expressions.iter().fold(0u64, |sum, e| {
-        sum.saturating_add(machine.cost(&e.ops, variables))
-    })
+    let work = query
+        .expressions
+        .iter()
+        .fold(cost::Work::default(), |sum, e| {
+            sum.plus(machine.work(&e.ops, variables, symbols))
+        });
+    work.total(machine.variable().symbols)
 }
 
 /// What any variable of the token's queries can be bound to: the largest
@@ -1237,6 +1247,92 @@ mod tests {
             admit(&[&authority, &block(&facts)], limits),
             Err(TokenError::TooExpensive("too many facts in a block"))
         );
+    }
+
+    /// The smallest `max_expression_cost` that admits `code` appended to a
+    /// guest-like authority block.
+    fn expression_cost_of(code: &str) -> u64 {
+        let authority = BlockBuilder::new()
+            .code("right(\"view\", \"v\", \"read\"); kind(\"guest\");")
+            .unwrap();
+        let token = decoded(&[&authority, &BlockBuilder::new().code(code).unwrap()]);
+        let admits = |max_expression_cost| {
+            let limits = TokenLimits {
+                max_expression_cost,
+                ..TokenLimits::unlimited()
+            };
+            admit(&token, &limits, TermBounds::REQUEST).is_ok()
+        };
+        let (mut low, mut high) = (0u64, u64::MAX);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if admits(mid) {
+                high = mid;
+            } else {
+                low = mid + 1;
+            }
+        }
+        low
+    }
+
+    #[test]
+    fn admission_costs_expressions_recursively() {
+        let ours = restriction_block(&Restriction {
+            operations: None,
+            resource: None,
+            expires_at: Some(Utc::now()),
+            label: None,
+        })
+        .unwrap();
+        let expiry = expression_cost_of(&ours.to_string());
+        assert!((1..=12).contains(&expiry), "expiry check costs {expiry}");
+        let set = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+        let one = expression_cost_of(&format!(
+            "s({{{}}}); check if s($s), $s.all($a -> $a >= 0);",
+            set(42)
+        ));
+        let two = expression_cost_of(&format!(
+            "s({{{}}}); check if s($s), $s.all($a -> $s.all($b -> $b >= $a));",
+            set(42)
+        ));
+        // Nested closures multiply: the inner one runs once per element.
+        assert!(two > 42 * one / 2, "one level {one}, two levels {two}");
+        assert!(two > DEFAULT_MAX_EXPRESSION_COST / 2);
+        // A larger set in any fact (here the authority's) is what a variable may hold.
+        let wider = expression_cost_of(&format!(
+            "s({{{}}}); t({{{}}}); check if s($s), $s.all($a -> $a >= 0);",
+            set(42),
+            set(60)
+        ));
+        assert!(wider > one, "{wider} > {one}");
+        // A union's result is larger than either side.
+        let union = expression_cost_of(&format!(
+            "s({{{}}}); check if s($s), $s.union($s).union($s).all($a -> $a >= 0);",
+            set(42)
+        ));
+        assert!(union > 3 * one, "{union} > 3 × {one}");
+        // Every `.matches()` compiles its pattern: a plain one is cheap, a
+        // counted repetition of a Unicode class is not, nor is a pattern
+        // that is not a literal (it could be any string of any fact).
+        let regex = |pattern: &str| {
+            expression_cost_of(&format!(
+                "p(\"x\"); check if resource($k, $x), p($p), $x.matches({pattern});"
+            ))
+        };
+        let plain = regex("\"^v_[0-9]+$\"");
+        assert!(plain < DEFAULT_MAX_EXPRESSION_COST / 10, "{plain}");
+        for evil in ["\"\\\\w{100}\"", "\"[\\\\p{L}]{500}\"", "\"x{9}{9}{9}{9}{9}{9}\"", "$p"] {
+            let cost = regex(evil);
+            assert!(cost > DEFAULT_MAX_EXPRESSION_COST, "{evil}: {cost}");
+        }
+        // Strings an expression makes are searched for in a growing table.
+        let strings = expression_cost_of(
+            "s({\"a\", \"b\", \"c\"}); check if s($s), $s.all($a -> $s.all($b -> ($a + $b).length() > 0));",
+        );
+        let ints = expression_cost_of(
+            "s({1, 2, 3}); check if s($s), $s.all($a -> $s.all($b -> ($a + 1) > 0));",
+        );
+        assert!(strings > ints, "{strings} > {ints}");
     }
 
     #[test]
