@@ -207,7 +207,9 @@ fn repetition(bytes: &[u8], start: usize) -> (u64, usize) {
     while let Some(&b) = bytes.get(i) {
         match b {
             b'0'..=b'9' => {
-                current = current.saturating_mul(10).saturating_add(u64::from(b - b'0'));
+                current = current
+                    .saturating_mul(10)
+                    .saturating_add(u64::from(b - b'0'));
                 open = false;
             }
             b',' => {
@@ -221,7 +223,14 @@ fn repetition(bytes: &[u8], start: usize) -> (u64, usize) {
         i += 1;
     }
     largest = largest.max(current);
-    (if open { largest.saturating_add(1) } else { largest }, i)
+    (
+        if open {
+            largest.saturating_add(1)
+        } else {
+            largest
+        },
+        i,
+    )
 }
 
 /// How many terms `term` holds, itself and nested elements included.
@@ -332,7 +341,12 @@ impl<'a> Expressions<'a> {
     /// The work of evaluating `ops` once, with `variables` variables bound;
     /// `symbols` reads the block's strings. The expression must hold at
     /// most [`MAX_EXPRESSION_OPS`] operations.
-    pub(crate) fn work(&mut self, ops: &'a [schema::Op], variables: u64, symbols: Symbols<'_>) -> Work {
+    pub(crate) fn work(
+        &mut self,
+        ops: &'a [schema::Op],
+        variables: u64,
+        symbols: Symbols<'_>,
+    ) -> Work {
         self.len = 0;
         self.base = 0;
         self.bound = variables;
@@ -420,9 +434,8 @@ impl<'a> Expressions<'a> {
                         let pattern = pattern.map(symbols);
                         binary(b.kind, l, r, pattern)
                     }
-                    (Slot::Value(v, _), Slot::Closure(c)) | (Slot::Closure(c), Slot::Value(v, _)) => {
-                        self.closure(b.kind, v, c, symbols)
-                    }
+                    (Slot::Value(v, _), Slot::Closure(c))
+                    | (Slot::Closure(c), Slot::Value(v, _)) => self.closure(b.kind, v, c, symbols),
                     (Slot::Closure(_), Slot::Closure(_)) => return None,
                 };
                 self.push(Slot::Value(result, None));
@@ -444,12 +457,12 @@ impl<'a> Expressions<'a> {
                 elements: 1,
                 ..self.variable
             },
-            Some(
-                term::Content::Set(_) | term::Content::Array(_) | term::Content::Map(_),
-            ) => TermBounds {
-                elements: elements(t),
-                ..self.variable
-            },
+            Some(term::Content::Set(_) | term::Content::Array(_) | term::Content::Map(_)) => {
+                TermBounds {
+                    elements: elements(t),
+                    ..self.variable
+                }
+            }
             _ => SCALAR,
         }
     }
@@ -498,7 +511,10 @@ fn unary(kind: i32, v: TermBounds) -> (Work, TermBounds) {
     match Kind::from_i32(kind) {
         Some(Kind::Parens) => (Work::cost(1), v),
         Some(Kind::TypeOf) => (
-            Work { cost: 1, strings: 1 },
+            Work {
+                cost: 1,
+                strings: 1,
+            },
             TermBounds {
                 string_bytes: TYPE_NAME_BYTES,
                 ..SCALAR
@@ -546,7 +562,12 @@ fn binary(kind: i32, l: TermBounds, r: TermBounds, pattern: Option<&str>) -> (Wo
                 string_bytes: longest,
                 symbols: 0,
             };
-            (visits.times(2).plus(Work::cost(build_cost(result.elements))), result)
+            (
+                visits
+                    .times(2)
+                    .plus(Work::cost(build_cost(result.elements))),
+                result,
+            )
         }
         Some(Kind::Union) => {
             let result = TermBounds {
@@ -554,7 +575,12 @@ fn binary(kind: i32, l: TermBounds, r: TermBounds, pattern: Option<&str>) -> (Wo
                 string_bytes: longest,
                 symbols: 0,
             };
-            (visits.times(2).plus(Work::cost(build_cost(result.elements))), result)
+            (
+                visits
+                    .times(2)
+                    .plus(Work::cost(build_cost(result.elements))),
+                result,
+            )
         }
         // An element (copied) of an array or map: no larger than it.
         Some(Kind::Get) => (Work::cost(clone_cost(l)), l),

@@ -1223,7 +1223,8 @@ mod tests {
     #[test]
     fn admission_refuses_join_bombs_and_admits_tessera_attenuations() {
         let block = |code: &str| BlockBuilder::new().code(code).unwrap();
-        let admit = |blocks: &[&BlockBuilder], limits| admit(&decoded(blocks), limits, TermBounds::REQUEST);
+        let admit =
+            |blocks: &[&BlockBuilder], limits| admit(&decoded(blocks), limits, TermBounds::REQUEST);
         let authority = block("right(\"view\", \"v\", \"read\"); kind(\"guest\");");
         let limits = &TokenLimits::default();
         let ours = restriction_block(&Restriction {
@@ -1333,7 +1334,12 @@ mod tests {
         };
         let plain = regex("\"^v_[0-9]+$\"");
         assert!(plain < DEFAULT_MAX_EXPRESSION_COST / 10, "{plain}");
-        for evil in ["\"\\\\w{100}\"", "\"[\\\\p{L}]{500}\"", "\"x{9}{9}{9}{9}{9}{9}\"", "$p"] {
+        for evil in [
+            "\"\\\\w{100}\"",
+            "\"[\\\\p{L}]{500}\"",
+            "\"x{9}{9}{9}{9}{9}{9}\"",
+            "$p",
+        ] {
             let cost = regex(evil);
             assert!(cost > DEFAULT_MAX_EXPRESSION_COST, "{evil}: {cost}");
         }
