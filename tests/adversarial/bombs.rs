@@ -249,11 +249,11 @@ async fn honest_reads_keep_their_latency_while_bombs_are_in_flight() {
     }
     let baseline = median(baseline);
 
-    // Six senders, each with a bomb always in flight, for as long as the
+    // Four senders, each with a bomb always in flight, for as long as the
     // honest reads take (and at most 60 bombs each).
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut senders = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..4 {
         let (s, bomb, done) = (s.clone(), bomb.clone(), done.clone());
         senders.push(tokio::spawn(async move {
             let mut answers = Vec::new();
@@ -280,7 +280,7 @@ async fn honest_reads_keep_their_latency_while_bombs_are_in_flight() {
         "honest median {baseline:?} alone, {during:?} with bombs in flight; {} bombs, slowest {slowest:?}",
         bombs.len()
     );
-    assert!(bombs.len() >= 6, "the bombs were in flight");
+    assert!(bombs.len() >= 4, "the bombs were in flight");
     for (status, error, _) in &bombs {
         assert_eq!((*status, error.as_str()), (403, "limits"));
     }
