@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::PublicKeyring;
 use crate::model::{Operation, Registry, Resource, ResourceKind, RevocationSet};
-use crate::token::{self, Claims, TokenError, VerifiedToken};
+use crate::token::{self, Claims, TermBounds, TokenError, VerifiedToken};
 
 /// The default policy, embedded at build time from `policies/default.datalog`.
 pub const DEFAULT_POLICY: &str = include_str!("../policies/default.datalog");
@@ -57,6 +57,7 @@ impl Default for RunLimits {
 #[derive(Clone)]
 pub struct Policy {
     template: AuthorizerBuilder,
+    terms: TermBounds,
 }
 
 impl fmt::Debug for Policy {
@@ -91,13 +92,41 @@ impl Policy {
         }) {
             return Err(PolicyError::NoPolicies);
         }
-        Ok(Policy { template })
+        let terms = policy_terms(&template)?;
+        Ok(Policy { template, terms })
+    }
+
+    /// The largest terms a token's checks can bind from this policy's facts
+    /// or from a request's: what admission bounds expressions with.
+    pub fn term_bounds(&self) -> TermBounds {
+        self.terms
     }
 
     /// The embedded default policy with the given limits.
     pub fn default_with_limits(limits: RunLimits) -> Result<Self, PolicyError> {
         Policy::from_source(DEFAULT_POLICY, limits)
     }
+}
+
+/// The largest terms of the policy's facts and rule heads (the only terms
+/// its rules can derive), and of a request's facts.
+fn policy_terms(template: &AuthorizerBuilder) -> Result<TermBounds, PolicyError> {
+    let snapshot = template
+        .snapshot()
+        .map_err(|e| PolicyError::Parse(e.to_string()))?;
+    let world = &snapshot.world;
+    let block = &world.authorizer_block;
+    let heads = block.rules.iter().map(|r| &r.head);
+    Ok(block
+        .facts
+        .iter()
+        .map(|f| &f.predicate)
+        .chain(heads)
+        .flat_map(|p| &p.terms)
+        .fold(
+            TermBounds::REQUEST.covering_symbols(&world.symbols),
+            TermBounds::covering,
+        ))
 }
 
 /// What is asked: one operation on one resource.
@@ -330,11 +359,12 @@ pub fn decide(
     let Some(text) = token_text else {
         return authorize(ctx, None, request, now);
     };
-    let verified = token::verify_text(
+    let verified = token::verify_text_with_ambient(
         text,
         ctx.max_token_bytes,
         ctx.keyring,
         &token::TokenLimits::default(),
+        ctx.policy.term_bounds(),
     );
     match verified {
         Ok(token) => authorize(ctx, Some(&token), request, now),

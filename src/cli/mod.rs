@@ -208,6 +208,13 @@ pub struct ServeArgs {
     /// Authorizer limit: milliseconds per run [default: 20].
     #[arg(long, env = "TESSERA_MAX_AUTHORIZER_MS")]
     pub max_authorizer_ms: Option<u64>,
+    /// Most authorizer runs at once, on the blocking pool [default: twice the CPUs].
+    #[arg(long, env = "TESSERA_MAX_CONCURRENT_AUTHORIZATIONS")]
+    pub max_concurrent_authorizations: Option<usize>,
+    /// Highest estimated cost of a token's expressions (closures, sets,
+    /// strings), checked before any Datalog runs [default: 100000].
+    #[arg(long, env = "TESSERA_MAX_EXPRESSION_COST")]
+    pub max_expression_cost: Option<u64>,
     /// Verified tokens kept in memory [default: 10000].
     #[arg(long, env = "TESSERA_TOKEN_CACHE_CAPACITY")]
     pub token_cache_capacity: Option<usize>,
@@ -285,6 +292,7 @@ impl ServeArgs {
             max_facts,
             max_iterations,
             max_authorizer_ms,
+            max_concurrent_authorizations,
             token_cache_capacity,
             decision_cache_capacity,
             decision_cache_ms,
@@ -295,6 +303,9 @@ impl ServeArgs {
             max_key_staleness_secs,
             last_used_flush_secs
         );
+        if let Some(cost) = self.max_expression_cost {
+            c.token_limits.max_expression_cost = cost;
+        }
         c.insecure_cookies |= self.insecure_cookies;
         c.log_json |= self.log_json;
         if let Some(bad) = c

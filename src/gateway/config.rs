@@ -75,6 +75,9 @@ pub struct GatewayConfig {
     pub max_iterations: u64,
     /// Authorizer: most time per run, in milliseconds.
     pub max_authorizer_ms: u64,
+    /// Most authorizer runs at once, on the blocking pool (never on the
+    /// async workers); more wait their turn.
+    pub max_concurrent_authorizations: usize,
     /// Verified tokens kept in memory.
     pub token_cache_capacity: usize,
     /// Decisions kept, keyed by token hash, operation and resource.
@@ -129,6 +132,7 @@ impl Default for GatewayConfig {
             max_facts: limits.max_facts,
             max_iterations: limits.max_iterations,
             max_authorizer_ms: u64::try_from(limits.max_time.as_millis()).unwrap_or(20),
+            max_concurrent_authorizations: default_concurrent_authorizations(),
             token_cache_capacity: 10_000,
             decision_cache_capacity: 100_000,
             decision_cache_ms: 1000,
@@ -160,6 +164,12 @@ pub fn nets_contain(nets: &[IpNet], peer: IpAddr) -> bool {
         v4 => v4,
     };
     nets.iter().any(|n| n.contains(&peer))
+    }
+
+/// Twice the CPUs: enough runs to keep every core busy while some wait on
+/// nothing, few enough that the async workers always get a core.
+fn default_concurrent_authorizations() -> usize {
+    std::thread::available_parallelism().map_or(8, |n| n.get() * 2)
 }
 
 impl GatewayConfig {

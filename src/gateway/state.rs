@@ -23,7 +23,7 @@ use crate::model::{Grant, Operation, Registry, RevocationSet};
 use crate::routes::{RouteError, RouteTable};
 use crate::store::datadir::{self, DataDir};
 use crate::store::{Store, StoreError};
-use crate::token::{self, SecretToken, TokenError, VerifiedToken};
+use crate::token::{self, SecretToken, TermBounds, TokenError, VerifiedToken};
 
 use super::config::GatewayConfig;
 use super::error::ApiError;
@@ -133,6 +133,10 @@ struct Inner {
     registry: RwLock<Arc<Registry>>,
     policy: Policy,
     admin_policy: Policy,
+    /// The largest terms the policies' and requests' facts hold.
+    ambient: TermBounds,
+    /// Permits for authorizer runs on the blocking pool.
+    authorizations: Arc<tokio::sync::Semaphore>,
     routes: RouteTable,
     store: Store,
     /// Held while a change commits and applies: memory follows the store's order.
@@ -284,6 +288,10 @@ impl Gateway {
             signing: RwLock::new(signing),
             revocations: RwLock::new(revocations),
             registry: RwLock::new(Arc::new(registry)),
+            ambient: policy.term_bounds().max(admin_policy.term_bounds()),
+            authorizations: Arc::new(tokio::sync::Semaphore::new(
+                config.max_concurrent_authorizations.max(1),
+            )),
             policy,
             admin_policy,
             routes,
@@ -392,11 +400,12 @@ impl Gateway {
         }
         self.0.metrics.token_cache(false);
         let keyring = self.keyring();
-        let verified = Arc::new(token::verify_text(
+        let verified = Arc::new(token::verify_text_with_ambient(
             text,
             self.0.config.max_token_bytes,
             &keyring,
             &self.0.config.token_limits,
+            self.0.ambient,
         )?);
         self.0.tokens.insert(key, verified.clone());
         Ok(verified)
@@ -526,7 +535,9 @@ impl Gateway {
             },
             None => None,
         };
-        let decision = self.authorize(token.as_deref(), &key.1, now);
+        let decision = self
+            .authorize_off_workers(token.clone(), key.1.clone(), now)
+            .await;
         let token_expires = token.as_ref().and_then(|t| t.claims().expires_at);
         let outcome = match decision.reason {
             None => Ok(Arc::new(Allowed {
@@ -590,11 +601,59 @@ impl Gateway {
             },
             None => None,
         };
-        self.authorize_with(token.as_deref(), request, at, explain)
+        let request = request.clone();
+        self.off_workers(move |gw| gw.authorize_with(token.as_deref(), &request, at, explain))
+            .await
+    }
+
+    /// [`Gateway::authorize`] through [`Gateway::off_workers`]: what the
+    /// front doors call from async code.
+    pub async fn authorize_off_workers(
+        &self,
+        token: Option<Arc<VerifiedToken>>,
+        request: Request,
+        now: DateTime<Utc>,
+    ) -> Decision {
+        self.off_workers(move |gw| gw.authorize(token.as_deref(), &request, now))
+            .await
+    }
+
+    /// Runs one authorizer run (`run`, given this gateway) on tokio's
+    /// blocking pool, at most `max_concurrent_authorizations` at a time:
+    /// Datalog never runs on the async workers, so a burst of expensive runs
+    /// waits here instead of starving health checks, decision-cache hits
+    /// and the admin API. biscuit-auth's run limits still bound each run.
+    async fn off_workers(
+        &self,
+        run: impl FnOnce(&Gateway) -> Decision + Send + 'static,
+    ) -> Decision {
+        let refused = || Decision {
+            allowed: false,
+            reason: Some(Reason::Limits),
+            claims: None,
+            explanation: Default::default(),
+        };
+        // The permit moves into the run: a request that is given up on
+        // (timeout, disconnect) still holds it until its run has ended.
+        let Ok(permit) = self.0.authorizations.clone().acquire_owned().await else {
+            return refused();
+        };
+        let gateway = self.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            run(&gateway)
+        });
+        match job.await {
+            Ok(decision) => decision,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // The runtime is shutting down.
+            Err(_) => refused(),
+        }
     }
 
     /// Runs the decision for a verified token (or none) against the current
-    /// revocation set, registry and policy.
+    /// revocation set, registry and policy, on the calling thread: from
+    /// async code, use [`Gateway::authorize_off_workers`].
     pub fn authorize(
         &self,
         token: Option<&VerifiedToken>,
@@ -637,10 +696,19 @@ impl Gateway {
             .verify_token(text)
             .await
             .map_err(|e| ApiError::Denied(Reason::from(&e)))?;
-        let decision = {
-            let revocations = read(&self.0.revocations);
-            authorize::authorize_admin(&self.0.admin_policy, &revocations, &token, operation, now)
-        };
+        let verified = token.clone();
+        let decision = self
+            .off_workers(move |gw| {
+                let revocations = read(&gw.0.revocations);
+                authorize::authorize_admin(
+                    &gw.0.admin_policy,
+                    &revocations,
+                    &verified,
+                    operation,
+                    now,
+                )
+            })
+            .await;
         match decision.reason {
             None => Ok(token),
             Some(r) => Err(ApiError::Denied(r)),

@@ -32,6 +32,8 @@ use crate::model::{
 
 pub mod compact;
 pub use compact::COMPACT_PREFIX;
+mod cost;
+pub use cost::TermBounds;
 
 /// The prefix of every token Tessera prints, so secret scanners can find them.
 pub const TOKEN_PREFIX: &str = "tsr_";
@@ -61,7 +63,8 @@ pub enum TokenError {
     #[error(transparent)]
     Invalid(#[from] ModelError),
     /// The token carries more than the limits allow (blocks, facts, rules,
-    /// checks, or a query whose joins could explode).
+    /// checks, a query whose joins could explode, or expressions that could
+    /// take too long to evaluate).
     #[error("token is too expensive to evaluate: {0}")]
     TooExpensive(&'static str),
     /// biscuit-auth refused to build the block (should not happen for valid input).
@@ -540,21 +543,35 @@ pub fn verify_with_limits(
     let bytes = unverified
         .to_vec()
         .map_err(|_| TokenError::Malformed("unreadable token"))?;
-    verify_parsed(unverified, &bytes, keyring, limits)
+    verify_parsed(unverified, &bytes, keyring, limits, TermBounds::REQUEST)
 }
 
 /// Decodes and verifies a token's text form in one go: the hot path, which
-/// reads the bytes once for biscuit and once for the claims.
+/// reads the bytes once for biscuit and once for the claims. Admission
+/// assumes the default policy's facts; see [`verify_text_with_ambient`].
 pub fn verify_text(
     text: &str,
     max_token_bytes: usize,
     keyring: &PublicKeyring,
     limits: &TokenLimits,
 ) -> Result<VerifiedToken, TokenError> {
+    verify_text_with_ambient(text, max_token_bytes, keyring, limits, TermBounds::REQUEST)
+}
+
+/// [`verify_text`] for a verifier whose own facts (the policy's and the
+/// request's) hold terms up to `ambient`: the token's checks can bind those
+/// too, so admission bounds its expressions' cost with them.
+pub fn verify_text_with_ambient(
+    text: &str,
+    max_token_bytes: usize,
+    keyring: &PublicKeyring,
+    limits: &TokenLimits,
+    ambient: TermBounds,
+) -> Result<VerifiedToken, TokenError> {
     let bytes = decode_bytes(text, max_token_bytes)?;
     let unverified = UnverifiedBiscuit::from(&bytes)
         .map_err(|_| TokenError::Malformed("not a biscuit token"))?;
-    verify_parsed(unverified, &bytes, keyring, limits)
+    verify_parsed(unverified, &bytes, keyring, limits, ambient)
 }
 
 fn verify_parsed(
@@ -562,6 +579,7 @@ fn verify_parsed(
     bytes: &[u8],
     keyring: &PublicKeyring,
     limits: &TokenLimits,
+    ambient: TermBounds,
 ) -> Result<VerifiedToken, TokenError> {
     if unverified.block_count() > limits.max_blocks {
         return Err(TokenError::TooExpensive("too many blocks"));
@@ -579,7 +597,7 @@ fn verify_parsed(
         _ => TokenError::Malformed("token could not be verified"),
     })?;
     let decoded = decode_blocks(bytes)?;
-    admit(&decoded, limits)?;
+    admit(&decoded, limits, ambient)?;
     let expiry_checks = decoded
         .blocks
         .iter()
@@ -619,6 +637,13 @@ pub struct TokenLimits {
     /// Highest estimated cost of one rule or check query: the product, over
     /// its body predicates, of how many facts each could match.
     pub max_query_cost: u64,
+    /// Highest estimated cost of evaluating the expressions of one check
+    /// query (closures, nested closures, set and string operations costed
+    /// recursively, about one unit per operation or element visited) times
+    /// its join estimate; and of one round of all rules together, deriving
+    /// their facts included (biscuit-auth runs every rule of a round before
+    /// it looks at its clock).
+    pub max_expression_cost: u64,
 }
 
 impl TokenLimits {
@@ -631,6 +656,7 @@ impl TokenLimits {
             max_rules_per_block: usize::MAX,
             max_checks_per_block: usize::MAX,
             max_query_cost: u64::MAX,
+            max_expression_cost: u64::MAX,
         }
     }
 }
@@ -643,6 +669,7 @@ impl Default for TokenLimits {
             max_rules_per_block: 16,
             max_checks_per_block: 32,
             max_query_cost: 20_000,
+            max_expression_cost: DEFAULT_MAX_EXPRESSION_COST,
         }
     }
 }
@@ -656,16 +683,35 @@ const REQUEST_FACTS: [(&str, u64); 5] = [
     ("view_setting", 5),
 ];
 
-/// Longest expression (in operations) an attenuation block may hold: deep
-/// nesting costs stack in biscuit-auth's printer and parser.
+/// Longest expression (in operations, closure bodies included) an
+/// attenuation block may hold: deep nesting costs stack in biscuit-auth's
+/// printer and parser.
 const MAX_EXPRESSION_OPS: usize = 128;
+
+/// What matching a rule's body once and deriving its head costs, in the
+/// units of [`TokenLimits::max_expression_cost`]: the head's terms are
+/// copied and the fact inserted into a set (measured: a rule deriving
+/// 20,000 facts takes over 100 ms, and biscuit-auth reads its clock only
+/// after every rule has run once).
+const DERIVATION_COST: u64 = 100;
+
+/// The default [`TokenLimits::max_expression_cost`]: a few milliseconds of
+/// evaluation at most (about 1–10 ns a unit, measured); the expiry check
+/// Tessera writes costs 11.
+pub const DEFAULT_MAX_EXPRESSION_COST: u64 = 500_000;
 
 /// Bound used for a predicate whose facts are derived by rules (or unknown).
 const DERIVED_FACTS_BOUND: u64 = 1000;
 
-/// Refuses attenuation blocks that are too large or whose queries could
-/// explode: a static, conservative estimate of each query's join size.
-fn admit(token: &DecodedToken, limits: &TokenLimits) -> Result<(), TokenError> {
+/// Refuses attenuation blocks that are too large, whose queries could
+/// explode, or whose expressions could take too long: a static,
+/// conservative estimate of each query's join size and of its expressions'
+/// evaluation cost. `ambient` bounds the terms of the verifier's own facts.
+fn admit(
+    token: &DecodedToken,
+    limits: &TokenLimits,
+    ambient: TermBounds,
+) -> Result<(), TokenError> {
     let mut counts: HashMap<&str, u64> = REQUEST_FACTS.into_iter().collect();
     let mut derived: HashSet<&str> = HashSet::new();
     for block in &token.blocks {
@@ -689,10 +735,7 @@ fn admit(token: &DecodedToken, limits: &TokenLimits) -> Result<(), TokenError> {
     };
     // A predicate with no variable matches at most one fact.
     let factor = |block: &DecodedBlock, p: &schema::Predicate| {
-        if p.terms
-            .iter()
-            .any(|t| matches!(t.content, Some(schema::term::Content::Variable(_))))
-        {
+        if p.terms.iter().any(is_variable) {
             bound(token.symbol(block, p.name))
         } else {
             1
@@ -703,6 +746,8 @@ fn admit(token: &DecodedToken, limits: &TokenLimits) -> Result<(), TokenError> {
             .iter()
             .fold(1u64, |acc, p| acc.saturating_mul(factor(block, p)))
     };
+    let mut expressions = None;
+    let mut rules_cost = 0u64;
     for decoded in token.blocks.iter().skip(1) {
         let block = &decoded.proto;
         if block.facts.len() > limits.max_facts_per_block {
@@ -714,26 +759,94 @@ fn admit(token: &DecodedToken, limits: &TokenLimits) -> Result<(), TokenError> {
         if block.checks.len() > limits.max_checks_per_block {
             return Err(TokenError::TooExpensive("too many checks in a block"));
         }
-        let queries = block
-            .rules
+        let rules = block.rules.iter().map(|r| (r, true));
+        let checks = block
+            .checks
             .iter()
-            .chain(block.checks.iter().flat_map(|c| c.queries.iter()));
-        for query in queries {
+            .flat_map(|c| c.queries.iter().map(|q| (q, false)));
+        for (query, is_rule) in rules.chain(checks) {
             if query
                 .expressions
                 .iter()
-                .any(|e| e.ops.len() > MAX_EXPRESSION_OPS)
+                .any(|e| cost::op_count(&e.ops) > MAX_EXPRESSION_OPS as u64)
             {
                 return Err(TokenError::TooExpensive("an expression is too long"));
             }
-            if cost(decoded, query) > limits.max_query_cost {
+            let join = cost(decoded, query);
+            if join > limits.max_query_cost {
                 return Err(TokenError::TooExpensive(
                     "a rule or check could match too many facts",
+                ));
+            }
+            let evaluation = if query.expressions.is_empty() {
+                0
+            } else {
+                let machine = expressions
+                    .get_or_insert_with(|| cost::Expressions::new(term_bounds(token, ambient)));
+                let symbols = |i| token.symbol(decoded, i);
+                expression_cost(machine, query, &symbols)
+            };
+            // A check: one query between two clock readings. The rules: all
+            // of them, once each per round, before the clock is read.
+            if is_rule {
+                let round = join.saturating_mul(evaluation.saturating_add(DERIVATION_COST));
+                rules_cost = rules_cost.saturating_add(round);
+                if rules_cost > limits.max_expression_cost {
+                    return Err(TokenError::TooExpensive(
+                        "the rules could take too long to evaluate",
+                    ));
+                }
+            } else if join.saturating_mul(evaluation) > limits.max_expression_cost {
+                return Err(TokenError::TooExpensive(
+                    "an expression could take too long to evaluate",
                 ));
             }
         }
     }
     Ok(())
+}
+
+fn is_variable(t: &schema::Term) -> bool {
+    matches!(t.content, Some(schema::term::Content::Variable(_)))
+}
+
+/// The cost of evaluating every expression of `query` once (for one body match).
+fn expression_cost<'a>(
+    machine: &mut cost::Expressions<'a>,
+    query: &'a schema::Rule,
+    symbols: cost::Symbols<'_>,
+) -> u64 {
+    // Every variable the body binds is copied each time a closure runs.
+    let variables = query
+        .body
+        .iter()
+        .flat_map(|p| &p.terms)
+        .filter(|t| is_variable(t))
+        .count() as u64;
+    let work = query
+        .expressions
+        .iter()
+        .fold(cost::Work::default(), |sum, e| {
+            sum.plus(machine.work(&e.ops, variables, symbols))
+        });
+    work.total(machine.variable().symbols)
+}
+
+/// What any variable of the token's queries can be bound to: the largest
+/// term of any fact or rule head of the token, or of the verifier's own
+/// facts (`ambient`); strings no longer than the longest symbol.
+fn term_bounds(token: &DecodedToken, ambient: TermBounds) -> TermBounds {
+    let mut bounds = ambient.covering_symbols(&token.shared);
+    for block in &token.blocks {
+        if block.external_key.is_some() {
+            bounds = bounds.covering_symbols(&block.proto.symbols);
+        }
+        let heads = block.proto.rules.iter().map(|r| &r.head);
+        for p in block.proto.facts.iter().map(|f| &f.predicate).chain(heads) {
+            bounds = p.terms.iter().fold(bounds, TermBounds::covering);
+        }
+    }
+    bounds
 }
 
 /// What a token's authority block says in Tessera's vocabulary, plus the
@@ -1127,7 +1240,8 @@ mod tests {
     #[test]
     fn admission_refuses_join_bombs_and_admits_tessera_attenuations() {
         let block = |code: &str| BlockBuilder::new().code(code).unwrap();
-        let admit = |blocks: &[&BlockBuilder], limits| admit(&decoded(blocks), limits);
+        let admit =
+            |blocks: &[&BlockBuilder], limits| admit(&decoded(blocks), limits, TermBounds::REQUEST);
         let authority = block("right(\"view\", \"v\", \"read\"); kind(\"guest\");");
         let limits = &TokenLimits::default();
         let ours = restriction_block(&Restriction {
@@ -1162,6 +1276,127 @@ mod tests {
         assert_eq!(
             admit(&[&authority, &block(&facts)], limits),
             Err(TokenError::TooExpensive("too many facts in a block"))
+        );
+    }
+
+    /// The smallest `max_expression_cost` that admits `code` appended to a
+    /// guest-like authority block.
+    fn expression_cost_of(code: &str) -> u64 {
+        let authority = BlockBuilder::new()
+            .code("right(\"view\", \"v\", \"read\"); kind(\"guest\");")
+            .unwrap();
+        let token = decoded(&[&authority, &BlockBuilder::new().code(code).unwrap()]);
+        let admits = |max_expression_cost| {
+            let limits = TokenLimits {
+                max_expression_cost,
+                ..TokenLimits::unlimited()
+            };
+            admit(&token, &limits, TermBounds::REQUEST).is_ok()
+        };
+        let (mut low, mut high) = (0u64, u64::MAX);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if admits(mid) {
+                high = mid;
+            } else {
+                low = mid + 1;
+            }
+        }
+        low
+    }
+
+    #[test]
+    fn admission_costs_expressions_recursively() {
+        let ours = restriction_block(&Restriction {
+            operations: None,
+            resource: None,
+            expires_at: Some(Utc::now()),
+            label: None,
+        })
+        .unwrap();
+        let expiry = expression_cost_of(&ours.to_string());
+        assert!((1..=12).contains(&expiry), "expiry check costs {expiry}");
+        let set = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+        let one = expression_cost_of(&format!(
+            "s({{{}}}); check if s($s), $s.all($a -> $a >= 0);",
+            set(42)
+        ));
+        let two = expression_cost_of(&format!(
+            "s({{{}}}); check if s($s), $s.all($a -> $s.all($b -> $b >= $a));",
+            set(42)
+        ));
+        // Nested closures multiply: the inner one runs once per element.
+        assert!(two > 42 * one / 2, "one level {one}, two levels {two}");
+        assert!(two > DEFAULT_MAX_EXPRESSION_COST / 2);
+        // A larger set in any fact (here the authority's) is what a variable may hold.
+        let wider = expression_cost_of(&format!(
+            "s({{{}}}); t({{{}}}); check if s($s), $s.all($a -> $a >= 0);",
+            set(42),
+            set(60)
+        ));
+        assert!(wider > one, "{wider} > {one}");
+        // A union's result is larger than either side.
+        let union = expression_cost_of(&format!(
+            "s({{{}}}); check if s($s), $s.union($s).union($s).all($a -> $a >= 0);",
+            set(42)
+        ));
+        assert!(union > 3 * one, "{union} > 3 × {one}");
+        // Every `.matches()` compiles its pattern: a plain one is cheap, a
+        // counted repetition of a Unicode class is not, nor is a pattern
+        // that is not a literal (it could be any string of any fact).
+        let regex = |pattern: &str| {
+            expression_cost_of(&format!(
+                "p(\"x\"); check if resource($k, $x), p($p), $x.matches({pattern});"
+            ))
+        };
+        let plain = regex("\"^v_[0-9]+$\"");
+        assert!(plain < DEFAULT_MAX_EXPRESSION_COST / 10, "{plain}");
+        for evil in [
+            "\"\\\\w{100}\"",
+            "\"[\\\\p{L}]{500}\"",
+            "\"x{9}{9}{9}{9}{9}{9}\"",
+            "$p",
+        ] {
+            let cost = regex(evil);
+            assert!(cost > DEFAULT_MAX_EXPRESSION_COST, "{evil}: {cost}");
+        }
+        // Strings an expression makes are searched for in a growing table.
+        let strings = expression_cost_of(
+            "s({\"a\", \"b\", \"c\"}); check if s($s), $s.all($a -> $s.all($b -> ($a + $b).length() > 0));",
+        );
+        let ints = expression_cost_of(
+            "s({1, 2, 3}); check if s($s), $s.all($a -> $s.all($b -> ($a + 1) > 0));",
+        );
+        assert!(strings > ints, "{strings} > {ints}");
+    }
+
+    #[test]
+    fn admission_bounds_one_round_of_rules() {
+        let facts = |n: usize| (0..n).map(|i| format!("n({i});")).collect::<String>();
+        // 1,600 derivations in a round: admitted (the fact limit stops it).
+        let pairs = format!("{}p($a, $b) <- n($a), n($b);", facts(40));
+        assert_eq!(expression_cost_of(&pairs), 1600 * DERIVATION_COST);
+        // 19,683 derivations (a join within max_query_cost), before the
+        // clock is read: over 100 ms.
+        let cubes = format!("{}c($a, $b, $c) <- n($a), n($b), n($c);", facts(27));
+        assert!(expression_cost_of(&cubes) > DEFAULT_MAX_EXPRESSION_COST);
+        // Rules add up: sixteen small ones are one round.
+        let many: String = (0..16)
+            .map(|r| format!("p{r}($a, $b) <- n($a), n($b);"))
+            .collect();
+        let block = BlockBuilder::new()
+            .code(format!("{}{many}", facts(20)))
+            .unwrap();
+        let authority = BlockBuilder::new().code("kind(\"guest\");").unwrap();
+        assert_eq!(
+            admit(
+                &decoded(&[&authority, &block]),
+                &TokenLimits::default(),
+                TermBounds::REQUEST
+            ),
+            Err(TokenError::TooExpensive(
+                "the rules could take too long to evaluate"
+            ))
         );
     }
 
