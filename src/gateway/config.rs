@@ -164,7 +164,7 @@ pub fn nets_contain(nets: &[IpNet], peer: IpAddr) -> bool {
         v4 => v4,
     };
     nets.iter().any(|n| n.contains(&peer))
-    }
+}
 
 /// Twice the CPUs: enough runs to keep every core busy while some wait on
 /// nothing, few enough that the async workers always get a core.

@@ -16,7 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
 use crate::authorize::Reason;
-use crate::model::{Id, ResourceKind};
+use crate::model::{Id, ResourceKind, TokenKind};
 use crate::token::VerifiedToken;
 
 use super::config::{ForwardedUriHeader, GatewayConfig};
@@ -467,7 +467,11 @@ struct Landing {
 async fn share_landing(gw: &Gateway, text: &str, now: DateTime<Utc>) -> Option<Landing> {
     let token = gw.verify_token(text).await.ok()?;
     let claims = token.claims();
-    if claims.kind.as_deref() != Some("guest") {
+    let kind = claims
+        .kind
+        .as_deref()
+        .and_then(|k| k.parse::<TokenKind>().ok());
+    if kind != Some(TokenKind::Guest) {
         return None;
     }
     let right = claims
@@ -479,7 +483,11 @@ async fn share_landing(gw: &Gateway, text: &str, now: DateTime<Utc>) -> Option<L
         operation: right.operation,
         resource: right.resource.clone(),
     };
-    let decision = gw.authorize(Some(&token), &request, now);
+    // The same bounded runner as every other front door: Datalog never runs
+    // on an async worker.
+    let decision = gw
+        .authorize_off_workers(Some(token.clone()), request, now)
+        .await;
     let usable = decision.reason.is_none_or(|r| {
         !r.is_credential_problem() && r != Reason::UnknownResource && r != Reason::Limits
     });

@@ -203,7 +203,9 @@ async fn the_closure_bomb_is_limits_in_milliseconds_at_every_front_door() {
 
     // An expired token's copy is a bomb all the same (every block's checks
     // are evaluated): refused as such, as promptly.
-    let wait = Duration::from_millis(2500).saturating_sub(issued.elapsed());
+    // Biscuit dates have whole seconds: a token issued at x.9 s with a 2 s
+    // expiry is still valid at x+2.5 s, so wait past the next whole second.
+    let wait = Duration::from_millis(3500).saturating_sub(issued.elapsed());
     tokio::time::sleep(wait).await;
     assert_eq!(auth(&s, "v_1", &expiring).await.error(), "expired");
     let expired_bomb = the_bomb(&expiring, 3);
