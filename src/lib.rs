@@ -113,6 +113,7 @@
 //! [biscuit]: https://www.biscuitsec.org
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod access;
 pub mod api;
 pub mod authorize;
 pub mod change;

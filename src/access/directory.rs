@@ -1,0 +1,106 @@
+//! The people of the registry: users, their workspace roles, and groups.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::role::WorkspaceRole;
+use crate::model::Id;
+
+/// A person the host product has logged in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// The user's email address.
+    pub email: String,
+    /// The user's display name.
+    pub name: String,
+}
+
+/// A named set of a workspace's members (Schema Builder's "user groups",
+/// sourced from its roles settings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// The group's display name.
+    pub name: String,
+    /// The users in the group.
+    pub members: BTreeSet<Id>,
+}
+
+/// One workspace's people: each member's role and the groups.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    /// User id → role.
+    pub roles: BTreeMap<Id, WorkspaceRole>,
+    /// Group id → group.
+    pub groups: BTreeMap<Id, Group>,
+}
+
+impl Team {
+    /// The user's role here, if a member.
+    pub fn role(&self, user: &Id) -> Option<WorkspaceRole> {
+        self.roles.get(user).copied()
+    }
+
+    /// The groups `user` belongs to.
+    pub fn groups_of<'a>(&'a self, user: &'a Id) -> impl Iterator<Item = &'a Id> + 'a {
+        self.groups
+            .iter()
+            .filter(move |(_, g)| g.members.contains(user))
+            .map(|(id, _)| id)
+    }
+
+    /// How many owners the workspace has.
+    pub fn owner_count(&self) -> usize {
+        self.roles
+            .values()
+            .filter(|r| **r == WorkspaceRole::Owner)
+            .count()
+    }
+
+    /// Removes `user` from the team and from every group.
+    pub fn remove(&mut self, user: &Id) {
+        self.roles.remove(user);
+        for group in self.groups.values_mut() {
+            group.members.remove(user);
+        }
+    }
+}
+
+/// Everyone: users by id and each workspace's team.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Directory {
+    /// User id → user.
+    pub users: BTreeMap<Id, User>,
+    /// Workspace id → its team.
+    pub teams: BTreeMap<Id, Team>,
+}
+
+impl Directory {
+    /// The team of `workspace` (empty when it has none).
+    pub fn team(&self, workspace: &Id) -> Option<&Team> {
+        self.teams.get(workspace)
+    }
+
+    /// The user's role in `workspace`, if a member of it.
+    pub fn role(&self, workspace: &Id, user: &Id) -> Option<WorkspaceRole> {
+        self.team(workspace).and_then(|t| t.role(user))
+    }
+
+    /// The workspaces `user` belongs to, with the role in each.
+    pub fn memberships<'a>(
+        &'a self,
+        user: &'a Id,
+    ) -> impl Iterator<Item = (&'a Id, WorkspaceRole)> + 'a {
+        self.teams
+            .iter()
+            .filter_map(move |(ws, team)| team.role(user).map(|r| (ws, r)))
+    }
+
+    /// Removes a user everywhere: its record, its roles, its groups.
+    pub fn remove_user(&mut self, user: &Id) {
+        self.users.remove(user);
+        for team in self.teams.values_mut() {
+            team.remove(user);
+        }
+    }
+}

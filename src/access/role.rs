@@ -1,0 +1,85 @@
+//! Workspace roles (TinyTables' table; ValidGraph's viewer): the baseline
+//! a member's access starts from, and the cap no table setting can lift.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::AccessError;
+
+/// A user's one role in a workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkspaceRole {
+    /// Reads shared tables; never edits, adds or deletes rows.
+    Viewer,
+    /// Reaches tables shared with it; may create tables.
+    Member,
+    /// Reaches every table; not billing, cannot delete the workspace.
+    Admin,
+    /// Reaches every table, manages billing, may delete the workspace.
+    Owner,
+}
+
+impl WorkspaceRole {
+    /// Every role, weakest first.
+    pub const ALL: [WorkspaceRole; 4] = [
+        WorkspaceRole::Viewer,
+        WorkspaceRole::Member,
+        WorkspaceRole::Admin,
+        WorkspaceRole::Owner,
+    ];
+
+    /// The lower-case name on the wire and in Datalog.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkspaceRole::Viewer => "viewer",
+            WorkspaceRole::Member => "member",
+            WorkspaceRole::Admin => "admin",
+            WorkspaceRole::Owner => "owner",
+        }
+    }
+
+    /// Owner and admin reach every table of the workspace and may change
+    /// any table's permissions.
+    pub fn reaches_every_table(self) -> bool {
+        matches!(self, WorkspaceRole::Owner | WorkspaceRole::Admin)
+    }
+
+    /// Only a viewer is read-only whatever a table grants it.
+    pub fn is_read_only(self) -> bool {
+        self == WorkspaceRole::Viewer
+    }
+
+    /// Members and above may create tables in the workspace.
+    pub fn may_create_tables(self) -> bool {
+        self >= WorkspaceRole::Member
+    }
+
+    /// Only the owner manages billing and may delete the workspace.
+    pub fn manages_billing(self) -> bool {
+        self == WorkspaceRole::Owner
+    }
+
+    /// Owner and admin manage the workspace's members and groups.
+    pub fn manages_members(self) -> bool {
+        self.reaches_every_table()
+    }
+}
+
+impl fmt::Display for WorkspaceRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for WorkspaceRole {
+    type Err = AccessError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        WorkspaceRole::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| AccessError::UnknownRole(super::short(s)))
+    }
+}

@@ -1,0 +1,536 @@
+use std::collections::BTreeSet;
+
+use super::manage::{check_access_change, check_group_change, check_role_change};
+use super::*;
+use crate::model::{Id, Operation};
+
+fn id(s: &str) -> Id {
+    Id::new(s).unwrap()
+}
+
+fn ops(list: &[Operation]) -> BTreeSet<Operation> {
+    list.iter().copied().collect()
+}
+
+/// ws_1 with an owner, an admin, two members (u_mem, u_fin), a viewer;
+/// group g_fin = {u_fin}.
+fn directory() -> Directory {
+    let mut dir = Directory::default();
+    let mut team = Team::default();
+    for (u, role) in [
+        ("u_own", WorkspaceRole::Owner),
+        ("u_adm", WorkspaceRole::Admin),
+        ("u_mem", WorkspaceRole::Member),
+        ("u_fin", WorkspaceRole::Member),
+        ("u_view", WorkspaceRole::Viewer),
+    ] {
+        dir.users.insert(
+            id(u),
+            User {
+                email: format!("{u}@example.com"),
+                name: u.into(),
+            },
+        );
+        team.roles.insert(id(u), role);
+    }
+    team.groups.insert(
+        id("g_fin"),
+        Group {
+            name: "Finance".into(),
+            members: [id("u_fin")].into(),
+        },
+    );
+    dir.teams.insert(id("ws_1"), team);
+    dir
+}
+
+fn shared(author: &str, access: TableAccess) -> TableSharing {
+    TableSharing {
+        author: Some(id(author)),
+        access,
+    }
+}
+
+fn rights(dir: &Directory, sharing: &TableSharing, user: &str) -> TableRights {
+    table_rights(dir, &id("ws_1"), sharing, &id(user))
+}
+
+const READ_ROWS: [Operation; 2] = [Operation::Read, Operation::Export];
+
+#[test]
+fn tinytables_workspace_table_by_role() {
+    let dir = directory();
+    let table = shared("u_mem", TableAccess::default());
+    let member = rights(&dir, &table, "u_fin").operations();
+    for op in [Operation::Read, Operation::Write, Operation::Create] {
+        assert!(member.contains(&op), "member lacks {op}");
+    }
+    assert!(!member.contains(&Operation::Delete), "member deletes rows");
+    assert_eq!(rights(&dir, &table, "u_view").operations(), ops(&READ_ROWS));
+    for boss in ["u_own", "u_adm"] {
+        assert_eq!(
+            rights(&dir, &table, boss).operations(),
+            ops(&Operation::ALL)
+        );
+        assert!(rights(&dir, &table, boss).may_delete_table());
+    }
+    assert!(!rights(&dir, &table, "u_fin").may_delete_table());
+}
+
+#[test]
+fn tinytables_private_table_is_its_creator_s_alone() {
+    let dir = directory();
+    let table = shared(
+        "u_mem",
+        ShareSettings::from_mode(vocab::ShareMode::Private).to_access(),
+    );
+    assert_eq!(
+        rights(&dir, &table, "u_mem").operations(),
+        ops(&Operation::ALL)
+    );
+    assert!(rights(&dir, &table, "u_fin").operations().is_empty());
+    assert!(rights(&dir, &table, "u_view").operations().is_empty());
+    assert_eq!(
+        rights(&dir, &table, "u_adm").operations(),
+        ops(&Operation::ALL)
+    );
+    assert_eq!(
+        rights(&dir, &table, "u_fin").records.basis,
+        Basis::Mode {
+            mode: Mode::Private
+        }
+    );
+}
+
+#[test]
+fn tinytables_specific_people_levels() {
+    let dir = directory();
+    let settings: ShareSettings = serde_json::from_str(
+        r#"{"mode":"specific","people":[{"user":"u_fin","level":"editor"},{"user":"u_view","level":"full"}]}"#,
+    )
+    .unwrap();
+    let table = shared("u_mem", settings.to_access());
+    let editor = rights(&dir, &table, "u_fin");
+    assert_eq!(
+        editor.operations(),
+        ops(&[
+            Operation::Read,
+            Operation::Export,
+            Operation::Write,
+            Operation::Create
+        ])
+    );
+    assert!(!editor.may_delete_table());
+    // A viewer's role caps even a full entry: it only reads.
+    let viewer = rights(&dir, &table, "u_view");
+    assert_eq!(viewer.operations(), ops(&READ_ROWS));
+    assert!(viewer.records.capped_by_role);
+    // Not named: nothing.
+    assert!(rights(&dir, &table, "u_adm").operations().len() == Operation::ALL.len());
+    let mut other = dir.clone();
+    other
+        .teams
+        .get_mut(&id("ws_1"))
+        .unwrap()
+        .roles
+        .insert(id("u_new"), WorkspaceRole::Member);
+    assert!(rights(&other, &table, "u_new").operations().is_empty());
+    assert_eq!(
+        rights(&other, &table, "u_new").records.basis,
+        Basis::NoEntry
+    );
+}
+
+#[test]
+fn a_full_entry_deletes_the_table_an_editor_does_not() {
+    let dir = directory();
+    let settings: ShareSettings =
+        serde_json::from_str(r#"{"mode":"specific","people":[{"user":"u_fin","level":"full"}]}"#)
+            .unwrap();
+    assert!(rights(&dir, &shared("u_mem", settings.to_access()), "u_fin").may_delete_table());
+}
+
+#[test]
+fn group_entry_applies_over_the_individual_one() {
+    // Schema Builder: "the user group permissions are applicable then".
+    // (Baserow does the opposite; this pins Tessera's rule.)
+    let dir = directory();
+    let perms: SchemaPermissions = serde_json::from_str(
+        r#"{"schema":{"mode":"read-only"},
+            "records":{"mode":"restricted",
+              "users":[{"id":"u_fin","permissions":["read","edit","delete","execute"]}],
+              "groups":[{"id":"g_fin","permissions":["read"]}]}}"#,
+    )
+    .unwrap();
+    let table = shared("u_own", perms.to_access());
+    let fin = rights(&dir, &table, "u_fin");
+    assert_eq!(fin.operations(), ops(&READ_ROWS));
+    assert_eq!(
+        fin.records.basis,
+        Basis::GroupEntries {
+            groups: vec![id("g_fin")]
+        }
+    );
+}
+
+#[test]
+fn the_individual_entry_applies_when_no_group_has_one() {
+    let dir = directory();
+    let perms: SchemaPermissions = serde_json::from_str(
+        r#"{"schema":{"mode":"public"},
+            "records":{"mode":"restricted","users":[{"id":"u_fin","permissions":["read","execute"]}]}}"#,
+    )
+    .unwrap();
+    let fin = rights(&dir, &shared("u_own", perms.to_access()), "u_fin");
+    assert_eq!(
+        fin.operations(),
+        ops(&[
+            Operation::Read,
+            Operation::Export,
+            Operation::Create,
+            Operation::Manage,
+            Operation::Share
+        ])
+    );
+    assert_eq!(fin.records.basis, Basis::UserEntry);
+}
+
+#[test]
+fn schema_builder_modes() {
+    let dir = directory();
+    let case = |schema: Mode, records: Mode| {
+        let access = TableAccess {
+            structure: Scope::open(schema),
+            records: Scope::open(records),
+        };
+        rights(&dir, &shared("u_own", access), "u_mem").operations()
+    };
+    // Public structure: view and edit the schema, add records.
+    assert!(case(Mode::Public, Mode::Public).contains(&Operation::Manage));
+    // Read-only structure: only the author edits it.
+    assert!(!case(Mode::ReadOnly, Mode::Public).contains(&Operation::Manage));
+    // Private records: hidden from everyone but the author.
+    assert!(!case(Mode::Public, Mode::Private).contains(&Operation::Read));
+    // Read-only records: read, never add.
+    let ro = case(Mode::Public, Mode::ReadOnly);
+    assert!(ro.contains(&Operation::Read) && !ro.contains(&Operation::Create));
+    // Public records: add.
+    assert!(case(Mode::ReadOnly, Mode::Public).contains(&Operation::Create));
+}
+
+#[test]
+fn non_members_get_nothing_anywhere() {
+    let mut dir = directory();
+    dir.users.insert(
+        id("u_out"),
+        User {
+            email: "o@example.com".into(),
+            name: "O".into(),
+        },
+    );
+    let table = shared("u_out", TableAccess::default());
+    let out = rights(&dir, &table, "u_out");
+    assert!(out.operations().is_empty());
+    assert_eq!(out.records.basis, Basis::NotMember);
+}
+
+#[test]
+fn both_vocabularies_write_the_one_model() {
+    let workspace = ShareSettings::from_mode(vocab::ShareMode::Workspace).to_access();
+    let public: SchemaPermissions =
+        serde_json::from_str(r#"{"schema":{"mode":"public"},"records":{"mode":"public"}}"#)
+            .unwrap();
+    assert_eq!(workspace, public.to_access());
+    assert_eq!(workspace, TableAccess::default());
+    let read_back = ShareSettings::from_access(&public.to_access());
+    assert_eq!(read_back.mode, vocab::ShareMode::Workspace);
+    assert!(read_back.exact);
+    let specific: ShareSettings = serde_json::from_str(
+        r#"{"mode":"specific","people":[{"group":"g_fin","level":"editor"},{"user":"u_fin","level":"viewer"}]}"#,
+    )
+    .unwrap();
+    let model = specific.to_access();
+    assert_eq!(SchemaPermissions::from_access(&model).to_access(), model);
+    let again = ShareSettings::from_access(&model);
+    assert_eq!(again.to_access(), model);
+    assert!(again.exact);
+    let odd: SchemaPermissions =
+        serde_json::from_str(r#"{"schema":{"mode":"read-only"},"records":{"mode":"public"}}"#)
+            .unwrap();
+    assert!(!ShareSettings::from_access(&odd.to_access()).exact);
+}
+
+#[test]
+fn unknown_words_are_refused_with_their_code() {
+    assert_eq!(
+        "boss".parse::<WorkspaceRole>().unwrap_err().code(),
+        "unknown_role"
+    );
+    assert_eq!("root".parse::<Level>().unwrap_err().code(), "unknown_level");
+    assert_eq!("open".parse::<Mode>().unwrap_err().code(), "unknown_mode");
+    assert_eq!(
+        "fly".parse::<Permission>().unwrap_err().code(),
+        "unknown_permission"
+    );
+    assert!(serde_json::from_str::<ShareSettings>(r#"{"mode":"everyone"}"#).is_err());
+}
+
+fn ws() -> Id {
+    id("ws_1")
+}
+
+#[test]
+fn the_last_owner_stays() {
+    let dir = directory();
+    for manager in [Manager::Operator, Manager::User(&id("u_adm"))] {
+        let err = check_role_change(&dir, &ws(), &manager, &id("u_own"), None).unwrap_err();
+        assert!(
+            matches!(err, Refusal::LastOwner | Refusal::AboveOwnLevel),
+            "{err:?}"
+        );
+    }
+    assert_eq!(
+        check_role_change(
+            &dir,
+            &ws(),
+            &Manager::Operator,
+            &id("u_own"),
+            Some(WorkspaceRole::Admin)
+        ),
+        Err(Refusal::LastOwner)
+    );
+    let mut two = dir.clone();
+    two.teams
+        .get_mut(&ws())
+        .unwrap()
+        .roles
+        .insert(id("u_adm"), WorkspaceRole::Owner);
+    assert_eq!(
+        check_role_change(&two, &ws(), &Manager::Operator, &id("u_own"), None),
+        Ok(())
+    );
+}
+
+#[test]
+fn nobody_changes_their_own_role_or_above_their_level() {
+    let dir = directory();
+    let adm = id("u_adm");
+    let me = Manager::User(&adm);
+    assert_eq!(
+        check_role_change(&dir, &ws(), &me, &adm, Some(WorkspaceRole::Owner)),
+        Err(Refusal::OwnRole)
+    );
+    assert_eq!(
+        check_role_change(&dir, &ws(), &me, &id("u_mem"), Some(WorkspaceRole::Owner)),
+        Err(Refusal::AboveOwnLevel)
+    );
+    assert_eq!(
+        check_role_change(&dir, &ws(), &me, &id("u_mem"), Some(WorkspaceRole::Admin)),
+        Ok(())
+    );
+    let mem = id("u_mem");
+    assert_eq!(
+        check_role_change(
+            &dir,
+            &ws(),
+            &Manager::User(&mem),
+            &id("u_view"),
+            Some(WorkspaceRole::Member)
+        ),
+        Err(Refusal::NotWorkspaceAdmin)
+    );
+    assert_eq!(
+        check_role_change(
+            &dir,
+            &ws(),
+            &Manager::Operator,
+            &id("u_ghost"),
+            Some(WorkspaceRole::Member)
+        ),
+        Err(Refusal::UnknownUser(id("u_ghost")))
+    );
+}
+
+#[test]
+fn only_the_author_or_an_admin_changes_permissions() {
+    let dir = directory();
+    let table = shared("u_mem", TableAccess::default());
+    let private = ShareSettings::from_mode(vocab::ShareMode::Private).to_access();
+    for (who, ok) in [
+        ("u_mem", true),
+        ("u_adm", true),
+        ("u_own", true),
+        ("u_fin", false),
+        ("u_view", false),
+    ] {
+        let user = id(who);
+        let result = check_access_change(&dir, &ws(), &table, &Manager::User(&user), &private);
+        assert_eq!(result.is_ok(), ok, "{who}: {result:?}");
+        if !ok {
+            assert_eq!(result.unwrap_err().code(), "not_author_or_admin");
+        }
+    }
+}
+
+#[test]
+fn an_author_demoted_to_viewer_cannot_grant_above_reading() {
+    let mut dir = directory();
+    dir.teams
+        .get_mut(&ws())
+        .unwrap()
+        .roles
+        .insert(id("u_mem"), WorkspaceRole::Viewer);
+    let table = shared("u_mem", TableAccess::default());
+    let editor: ShareSettings =
+        serde_json::from_str(r#"{"mode":"specific","people":[{"user":"u_fin","level":"editor"}]}"#)
+            .unwrap();
+    let mem = id("u_mem");
+    assert_eq!(
+        check_access_change(
+            &dir,
+            &ws(),
+            &table,
+            &Manager::User(&mem),
+            &editor.to_access()
+        ),
+        Err(Refusal::AboveOwnLevel)
+    );
+    let viewer: ShareSettings =
+        serde_json::from_str(r#"{"mode":"specific","people":[{"user":"u_fin","level":"viewer"}]}"#)
+            .unwrap();
+    assert_eq!(
+        check_access_change(
+            &dir,
+            &ws(),
+            &table,
+            &Manager::User(&mem),
+            &viewer.to_access()
+        ),
+        Ok(())
+    );
+}
+
+#[test]
+fn entries_must_name_the_workspace_s_people() {
+    let dir = directory();
+    let table = shared("u_mem", TableAccess::default());
+    let outsider: ShareSettings =
+        serde_json::from_str(r#"{"mode":"specific","people":[{"user":"u_zed","level":"viewer"}]}"#)
+            .unwrap();
+    assert_eq!(
+        check_access_change(
+            &dir,
+            &ws(),
+            &table,
+            &Manager::Operator,
+            &outsider.to_access()
+        ),
+        Err(Refusal::NotInWorkspace(id("u_zed")))
+    );
+    let no_group: ShareSettings =
+        serde_json::from_str(r#"{"mode":"specific","people":[{"group":"g_x","level":"viewer"}]}"#)
+            .unwrap();
+    assert_eq!(
+        check_access_change(
+            &dir,
+            &ws(),
+            &table,
+            &Manager::Operator,
+            &no_group.to_access()
+        ),
+        Err(Refusal::UnknownGroup(id("g_x")))
+    );
+    let ignored: SchemaPermissions = serde_json::from_str(
+        r#"{"schema":{"mode":"public","users":[{"id":"u_fin","permissions":["read"]}]},"records":{"mode":"public"}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        check_access_change(
+            &dir,
+            &ws(),
+            &table,
+            &Manager::Operator,
+            &ignored.to_access()
+        ),
+        Err(Refusal::EntriesNeedRestricted)
+    );
+    assert_eq!(
+        check_group_change(&dir, &ws(), &Manager::Operator, &[id("u_fin"), id("u_zed")]),
+        Err(Refusal::NotInWorkspace(id("u_zed")))
+    );
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rights_strategy() -> impl Strategy<Value = Rights> {
+        (0u8..16).prop_map(|bits| {
+            Rights::of(
+                &Permission::ALL
+                    .into_iter()
+                    .enumerate()
+                    .filter(|(i, _)| bits & (1 << i) != 0)
+                    .map(|(_, p)| p)
+                    .collect::<Vec<_>>(),
+            )
+        })
+    }
+
+    fn mode_strategy() -> impl Strategy<Value = Mode> {
+        prop::sample::select(Mode::ALL.to_vec())
+    }
+
+    fn scope_strategy() -> impl Strategy<Value = Scope> {
+        (
+            mode_strategy(),
+            rights_strategy(),
+            rights_strategy(),
+            any::<bool>(),
+        )
+            .prop_map(|(mode, user, group, with_group)| {
+                let mut scope = Scope::open(mode);
+                scope.users.insert(id("u_x"), user);
+                if with_group {
+                    scope.groups.insert(id("g_x"), group);
+                }
+                scope
+            })
+    }
+
+    proptest! {
+        /// A member's rights never exceed what the role and the table's
+        /// settings allow: a viewer only reads; a non-author never exceeds
+        /// the widest of the mode's and the entries' rights.
+        #[test]
+        fn rights_never_exceed_role_and_settings(
+            role in prop::sample::select(WorkspaceRole::ALL.to_vec()),
+            in_group in any::<bool>(),
+            structure in scope_strategy(),
+            records in scope_strategy(),
+        ) {
+            let mut dir = Directory::default();
+            let mut team = Team::default();
+            team.roles.insert(id("u_x"), role);
+            let members = if in_group { [id("u_x")].into() } else { Default::default() };
+            team.groups.insert(id("g_x"), Group { name: "X".into(), members });
+            dir.teams.insert(id("ws_1"), team);
+            let sharing = TableSharing { author: Some(id("u_author")), access: TableAccess { structure, records } };
+            let got = table_rights(&dir, &id("ws_1"), &sharing, &id("u_x"));
+            if role.is_read_only() {
+                prop_assert!(got.operations().is_subset(&ops(&READ_ROWS)));
+            }
+            if !role.reaches_every_table() {
+                for (scope, grounds) in [(&sharing.access.structure, &got.structure), (&sharing.access.records, &got.records)] {
+                    let ceiling = match scope.mode {
+                        Mode::Restricted => scope.widest_entry(),
+                        Mode::Public => Rights::of(&[Permission::Read, Permission::Edit, Permission::Execute]),
+                        Mode::ReadOnly => Rights::of(&[Permission::Read]),
+                        Mode::Private => Rights::NONE,
+                    };
+                    prop_assert!(grounds.rights.is_within(ceiling));
+                }
+            }
+        }
+    }
+}
