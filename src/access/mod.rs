@@ -9,6 +9,42 @@
 //! author) is resolved in Rust because Datalog has no negation; the policy
 //! is handed the outcome for the requested resource only. Pure: no I/O.
 
+/// Gives a closed-vocabulary enum its words: `ALL`, `as_str`, `Display`
+/// and a `FromStr` refusing anything else with the [`AccessError`] variant.
+macro_rules! closed_vocabulary {
+    ($ty:ident, $err:ident, { $($variant:ident => $word:literal),+ $(,)? }) => {
+        impl $ty {
+            /// Every word, in order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),+];
+
+            /// The word on the wire.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $word),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $crate::access::AccessError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $ty::ALL
+                    .iter()
+                    .copied()
+                    .find(|w| w.as_str() == s)
+                    .ok_or_else(|| $crate::access::AccessError::$err($crate::access::short(s)))
+            }
+        }
+    };
+}
+pub(crate) use closed_vocabulary;
+
 pub mod directory;
 pub mod effective;
 pub mod manage;

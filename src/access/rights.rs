@@ -3,11 +3,8 @@
 //! per-person levels (viewer, editor, full) expressed in them.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-
-use super::AccessError;
 
 /// One of Schema Builder's four permissions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -24,42 +21,8 @@ pub enum Permission {
 }
 
 impl Permission {
-    /// Every permission, in the document's order.
-    pub const ALL: [Permission; 4] = [
-        Permission::Execute,
-        Permission::Read,
-        Permission::Edit,
-        Permission::Delete,
-    ];
-
-    /// The lower-case name on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Permission::Execute => "execute",
-            Permission::Read => "read",
-            Permission::Edit => "edit",
-            Permission::Delete => "delete",
-        }
-    }
-
     fn bit(self) -> u8 {
         1 << self as u8
-    }
-}
-
-impl fmt::Display for Permission {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Permission {
-    type Err = AccessError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Permission::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| AccessError::UnknownPermission(super::short(s)))
     }
 }
 
@@ -107,7 +70,8 @@ impl Rights {
     /// The permissions in the set, in the document's order.
     pub fn permissions(self) -> Vec<Permission> {
         Permission::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|p| self.has(*p))
             .collect()
     }
@@ -145,18 +109,6 @@ pub enum Level {
 }
 
 impl Level {
-    /// Every level, weakest first.
-    pub const ALL: [Level; 3] = [Level::Viewer, Level::Editor, Level::Full];
-
-    /// The lower-case name on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Viewer => "viewer",
-            Level::Editor => "editor",
-            Level::Full => "full",
-        }
-    }
-
     /// The level as rights on the table's (structure, records).
     pub fn rights(self) -> (Rights, Rights) {
         use Permission::*;
@@ -170,25 +122,22 @@ impl Level {
     /// The strongest level whose rights are within (structure, records),
     /// if any: how a Schema Builder entry reads in TinyTables' words.
     pub fn within(structure: Rights, records: Rights) -> Option<Level> {
-        Level::ALL.into_iter().rev().find(|l| {
+        Level::ALL.iter().copied().rev().find(|l| {
             let (s, r) = l.rights();
             s.is_within(structure) && r.is_within(records)
         })
     }
 }
 
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+super::closed_vocabulary!(Permission, UnknownPermission, {
+    Execute => "execute",
+    Read => "read",
+    Edit => "edit",
+    Delete => "delete",
+});
 
-impl FromStr for Level {
-    type Err = AccessError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Level::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s)
-            .ok_or_else(|| AccessError::UnknownLevel(super::short(s)))
-    }
-}
+super::closed_vocabulary!(Level, UnknownLevel, {
+    Viewer => "viewer",
+    Editor => "editor",
+    Full => "full",
+});

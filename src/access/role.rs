@@ -1,12 +1,7 @@
 //! Workspace roles (TinyTables' table; ValidGraph's viewer): the baseline
 //! a member's access starts from, and the cap no table setting can lift.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
-
-use super::AccessError;
 
 /// A user's one role in a workspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -23,24 +18,6 @@ pub enum WorkspaceRole {
 }
 
 impl WorkspaceRole {
-    /// Every role, weakest first.
-    pub const ALL: [WorkspaceRole; 4] = [
-        WorkspaceRole::Viewer,
-        WorkspaceRole::Member,
-        WorkspaceRole::Admin,
-        WorkspaceRole::Owner,
-    ];
-
-    /// The lower-case name on the wire and in Datalog.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WorkspaceRole::Viewer => "viewer",
-            WorkspaceRole::Member => "member",
-            WorkspaceRole::Admin => "admin",
-            WorkspaceRole::Owner => "owner",
-        }
-    }
-
     /// Owner and admin reach every table of the workspace and may change
     /// any table's permissions.
     pub fn reaches_every_table(self) -> bool {
@@ -68,18 +45,9 @@ impl WorkspaceRole {
     }
 }
 
-impl fmt::Display for WorkspaceRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for WorkspaceRole {
-    type Err = AccessError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        WorkspaceRole::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| AccessError::UnknownRole(super::short(s)))
-    }
-}
+super::closed_vocabulary!(WorkspaceRole, UnknownRole, {
+    Viewer => "viewer",
+    Member => "member",
+    Admin => "admin",
+    Owner => "owner",
+});

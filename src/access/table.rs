@@ -2,13 +2,10 @@
 //! and Schema Builder's structure/record permissions both write.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
 use super::rights::Rights;
-use super::AccessError;
 use crate::model::Id;
 
 /// Who a scope is open to, besides the table's author and the workspace's
@@ -29,41 +26,7 @@ pub enum Mode {
     Restricted,
 }
 
-impl Mode {
-    /// Every mode.
-    pub const ALL: [Mode; 4] = [
-        Mode::Private,
-        Mode::Public,
-        Mode::ReadOnly,
-        Mode::Restricted,
-    ];
-
-    /// Schema Builder's name for the mode.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Private => "private",
-            Mode::Public => "public",
-            Mode::ReadOnly => "read-only",
-            Mode::Restricted => "restricted",
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Mode {
-    type Err = AccessError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Mode::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| AccessError::UnknownMode(super::short(s)))
-    }
-}
+impl Mode {}
 
 /// The settings of one scope of a table: its structure (the schema, its
 /// columns, the table itself) or its records (the rows).
@@ -151,3 +114,10 @@ pub struct TableSharing {
     #[serde(default)]
     pub access: TableAccess,
 }
+
+super::closed_vocabulary!(Mode, UnknownMode, {
+    Private => "private",
+    Public => "public",
+    ReadOnly => "read-only",
+    Restricted => "restricted",
+});

@@ -144,10 +144,8 @@ fn tinytables_specific_people_levels() {
 #[test]
 fn a_full_entry_deletes_the_table_an_editor_does_not() {
     let dir = directory();
-    let settings: ShareSettings =
-        serde_json::from_str(r#"{"mode":"specific","people":[{"user":"u_fin","level":"full"}]}"#)
-            .unwrap();
-    assert!(rights(&dir, &shared("u_mem", settings.to_access()), "u_fin").may_delete_table());
+    let settings = share(r#"{"mode":"specific","people":[{"user":"u_fin","level":"full"}]}"#);
+    assert!(rights(&dir, &shared("u_mem", settings), "u_fin").may_delete_table());
 }
 
 #[test]
@@ -279,6 +277,22 @@ fn ws() -> Id {
     id("ws_1")
 }
 
+/// A TinyTables share setting from its JSON.
+fn share(json: &str) -> TableAccess {
+    serde_json::from_str::<ShareSettings>(json)
+        .unwrap()
+        .to_access()
+}
+
+/// The global admin replacing `table`'s access.
+fn operator_sets(
+    dir: &Directory,
+    table: &TableSharing,
+    access: &TableAccess,
+) -> Result<(), Refusal> {
+    check_access_change(dir, &ws(), table, &Manager::Operator, access)
+}
+
 #[test]
 fn the_last_owner_stays() {
     let dir = directory();
@@ -381,31 +395,15 @@ fn an_author_demoted_to_viewer_cannot_grant_above_reading() {
         .roles
         .insert(id("u_mem"), WorkspaceRole::Viewer);
     let table = shared("u_mem", TableAccess::default());
-    let editor: ShareSettings =
-        serde_json::from_str(r#"{"mode":"specific","people":[{"user":"u_fin","level":"editor"}]}"#)
-            .unwrap();
+    let editor = share(r#"{"mode":"specific","people":[{"user":"u_fin","level":"editor"}]}"#);
     let mem = id("u_mem");
     assert_eq!(
-        check_access_change(
-            &dir,
-            &ws(),
-            &table,
-            &Manager::User(&mem),
-            &editor.to_access()
-        ),
+        check_access_change(&dir, &ws(), &table, &Manager::User(&mem), &editor),
         Err(Refusal::AboveOwnLevel)
     );
-    let viewer: ShareSettings =
-        serde_json::from_str(r#"{"mode":"specific","people":[{"user":"u_fin","level":"viewer"}]}"#)
-            .unwrap();
+    let viewer = share(r#"{"mode":"specific","people":[{"user":"u_fin","level":"viewer"}]}"#);
     assert_eq!(
-        check_access_change(
-            &dir,
-            &ws(),
-            &table,
-            &Manager::User(&mem),
-            &viewer.to_access()
-        ),
+        check_access_change(&dir, &ws(), &table, &Manager::User(&mem), &viewer),
         Ok(())
     );
 }
@@ -414,30 +412,14 @@ fn an_author_demoted_to_viewer_cannot_grant_above_reading() {
 fn entries_must_name_the_workspace_s_people() {
     let dir = directory();
     let table = shared("u_mem", TableAccess::default());
-    let outsider: ShareSettings =
-        serde_json::from_str(r#"{"mode":"specific","people":[{"user":"u_zed","level":"viewer"}]}"#)
-            .unwrap();
+    let outsider = share(r#"{"mode":"specific","people":[{"user":"u_zed","level":"viewer"}]}"#);
     assert_eq!(
-        check_access_change(
-            &dir,
-            &ws(),
-            &table,
-            &Manager::Operator,
-            &outsider.to_access()
-        ),
+        operator_sets(&dir, &table, &outsider),
         Err(Refusal::NotInWorkspace(id("u_zed")))
     );
-    let no_group: ShareSettings =
-        serde_json::from_str(r#"{"mode":"specific","people":[{"group":"g_x","level":"viewer"}]}"#)
-            .unwrap();
+    let no_group = share(r#"{"mode":"specific","people":[{"group":"g_x","level":"viewer"}]}"#);
     assert_eq!(
-        check_access_change(
-            &dir,
-            &ws(),
-            &table,
-            &Manager::Operator,
-            &no_group.to_access()
-        ),
+        operator_sets(&dir, &table, &no_group),
         Err(Refusal::UnknownGroup(id("g_x")))
     );
     let ignored: SchemaPermissions = serde_json::from_str(
@@ -445,13 +427,7 @@ fn entries_must_name_the_workspace_s_people() {
     )
     .unwrap();
     assert_eq!(
-        check_access_change(
-            &dir,
-            &ws(),
-            &table,
-            &Manager::Operator,
-            &ignored.to_access()
-        ),
+        operator_sets(&dir, &table, &ignored.to_access()),
         Err(Refusal::EntriesNeedRestricted)
     );
     assert_eq!(
@@ -468,10 +444,10 @@ mod properties {
         (0u8..16).prop_map(|bits| {
             Rights::of(
                 &Permission::ALL
-                    .into_iter()
+                    .iter()
                     .enumerate()
                     .filter(|(i, _)| bits & (1 << i) != 0)
-                    .map(|(_, p)| p)
+                    .map(|(_, p)| *p)
                     .collect::<Vec<_>>(),
             )
         })
