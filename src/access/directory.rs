@@ -49,6 +49,13 @@ impl Team {
             .map(|(id, _)| id)
     }
 
+    /// True when `user` is in the group `group`.
+    pub fn is_in_group(&self, user: &Id, group: &Id) -> bool {
+        self.groups
+            .get(group)
+            .is_some_and(|g| g.members.contains(user))
+    }
+
     /// How many owners the workspace has.
     pub fn owner_count(&self) -> usize {
         self.roles

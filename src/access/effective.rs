@@ -130,12 +130,15 @@ fn mode_rights(mode: Mode) -> Rights {
 }
 
 /// A restricted scope's rights for `user`: the entries of its groups when
-/// any of them has one (the group's entry applies over the individual's),
+/// any of them has one (only the scope's entries are walked, never all the
+/// workspace's groups) (the group's entry applies over the individual's),
 /// else its own entry.
 fn entry_rights(scope: &Scope, team: &Team, user: &Id) -> Grounds {
-    let groups: Vec<(Id, Rights)> = team
-        .groups_of(user)
-        .filter_map(|g| scope.groups.get(g).map(|r| (g.clone(), *r)))
+    let groups: Vec<(Id, Rights)> = scope
+        .groups
+        .iter()
+        .filter(|(g, _)| team.is_in_group(user, g))
+        .map(|(g, r)| (g.clone(), *r))
         .collect();
     if !groups.is_empty() {
         let rights = groups
