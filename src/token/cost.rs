@@ -24,7 +24,10 @@
 
 use biscuit_auth::format::schema::{self, op, op_binary, op_unary, term};
 
-use super::MAX_EXPRESSION_OPS;
+/// Longest expression (in operations, closure bodies included) an
+/// attenuation block may hold: deep nesting costs stack in biscuit-auth's
+/// printer and parser.
+pub(crate) const MAX_EXPRESSION_OPS: usize = 128;
 
 /// Upper bounds on the terms a fact can hold: what any variable may be bound to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
