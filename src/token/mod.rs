@@ -1,5 +1,6 @@
-//! Tokens: issue (a [`Grant`] becomes a signed biscuit), attenuate (a
-//! [`Restriction`] becomes an appended block of checks), decode the text
+//! Tokens: issue (a [`Grant`](crate::model::Grant) becomes a signed
+//! biscuit), attenuate (a [`Restriction`](crate::model::Restriction) becomes
+//! an appended block of checks), decode the text
 //! form, verify signatures by root key id, and describe what a token says.
 //!
 //! The text form is `tsr_` followed by the biscuit's URL-safe base64 without
