@@ -1,7 +1,7 @@
 //! Tokens: issue (a [`Grant`](crate::model::Grant) becomes a signed
 //! biscuit), attenuate (a [`Restriction`](crate::model::Restriction) becomes
-//! an appended block of checks), decode the text
-//! form, verify signatures by root key id, and describe what a token says.
+//! an appended block of checks), decode the text form, verify signatures by
+//! root key id, and describe what a token says.
 //!
 //! The text form is `tsr_` followed by the biscuit's URL-safe base64 without
 //! padding. Every function here accepts the text with or without the prefix
@@ -11,7 +11,7 @@
 //! One concept a file: the text forms and [`SecretToken`] (`text.rs`),
 //! issuing (`issue.rs`), attenuating (`attenuate.rs`), verifying
 //! (`verify.rs`), admission under [`TokenLimits`] (`limits.rs`, with the
-//! expression cost model in `cost.rs`), [`Claims`] and [`describe`]
+//! expression cost model in `cost/`), [`Claims`] and [`describe`]
 //! (`claims.rs`), the blocks read straight from the protobuf
 //! (`decoded.rs`), the expiry check (`expiry.rs`), the parser guards
 //! (`guards.rs`) and [`TokenError`] (`error.rs`).
