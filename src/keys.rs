@@ -5,7 +5,7 @@
 //! No file I/O here: `store::datadir` reads and writes the files.
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use biscuit_auth::builder::Algorithm;
 use biscuit_auth::{BiscuitWebKey, KeyPair, PrivateKey, PublicKey, RootKeyProvider};
@@ -26,9 +26,20 @@ pub enum KeyError {
     /// The public keyring text is not valid Biscuit Web Keys JSON.
     #[error("not a valid Biscuit Web Keys file: {0}")]
     CorruptPublicKeyring(String),
-    /// The keyring has no active key, or more than one.
+    /// The keyring has more than one active key (none is
+    /// [`KeyError::NoActiveKey`]).
     #[error("the keyring must have exactly one active key, found {0}")]
     ActiveKeyCount(usize),
+    /// The keyring holds no active key: nothing could sign, so it is
+    /// neither loaded nor ever written.
+    #[error(
+        "the keyring has no active signing key ({keys} keys, none of them active): \
+         restore the keyring file from a backup, or run `tessera init --force` for new keys"
+    )]
+    NoActiveKey {
+        /// How many keys the keyring holds (all verifying or retired).
+        keys: usize,
+    },
     /// Two keys share an id.
     #[error("key id {0} appears twice in the keyring")]
     DuplicateKeyId(u32),
@@ -55,6 +66,17 @@ pub enum KeyState {
     Retired,
 }
 
+impl KeyState {
+    /// The state as the keyring file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Active => "active",
+            KeyState::Verifying => "verifying",
+            KeyState::Retired => "retired",
+        }
+    }
+}
+
 /// One root key pair with its id. Secret: its `Debug` shows only the id.
 pub struct RootKey {
     id: u32,
@@ -73,6 +95,27 @@ impl fmt::Debug for RootKey {
 }
 
 impl RootKey {
+    /// A new Ed25519 key in `state`, with a nonzero id `taken` says is free.
+    fn generate<R: RngCore + CryptoRng>(
+        rng: &mut R,
+        now: DateTime<Utc>,
+        state: KeyState,
+        taken: impl Fn(u32) -> bool,
+    ) -> Self {
+        let id = loop {
+            let candidate = rng.next_u32();
+            if candidate != 0 && !taken(candidate) {
+                break candidate;
+            }
+        };
+        RootKey {
+            id,
+            keypair: KeyPair::new_with_rng(Algorithm::Ed25519, rng),
+            created: now,
+            state,
+        }
+    }
+
     /// The root key id tokens carry.
     pub fn id(&self) -> u32 {
         self.id
@@ -95,14 +138,22 @@ impl RootKey {
     }
 }
 
-/// The issuer's root keys. Exactly one is active and signs.
+/// The issuer's root keys. Exactly one is active and signs: the active key
+/// is held apart from the others, so a keyring without one cannot be
+/// built, used to sign, or written (a file without one is refused by
+/// [`PrivateKeyring::from_toml`] with [`KeyError::NoActiveKey`]).
 pub struct PrivateKeyring {
-    keys: Vec<RootKey>,
+    /// The key that signs.
+    active: RootKey,
+    /// Every other key (verifying or retired), oldest first.
+    others: Vec<RootKey>,
+    /// Where the active key sits among `others`, oldest first.
+    active_at: usize,
 }
 
 impl fmt::Debug for PrivateKeyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(&self.keys).finish()
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 
@@ -126,30 +177,20 @@ struct KeyringFile {
 impl PrivateKeyring {
     /// A new keyring with one active Ed25519 key.
     pub fn generate_with_rng<R: RngCore + CryptoRng>(rng: &mut R, now: DateTime<Utc>) -> Self {
-        let mut ring = PrivateKeyring { keys: Vec::new() };
-        ring.push_new_key(rng, now);
-        ring
+        PrivateKeyring {
+            active: RootKey::generate(rng, now, KeyState::Active, |_| false),
+            others: Vec::new(),
+            active_at: 0,
+        }
     }
 
-    fn push_new_key<R: RngCore + CryptoRng>(&mut self, rng: &mut R, now: DateTime<Utc>) -> u32 {
-        let id = loop {
-            let candidate = rng.next_u32();
-            if candidate != 0 && self.keys.iter().all(|k| k.id != candidate) {
-                break candidate;
-            }
-        };
-        for key in &mut self.keys {
-            if key.state == KeyState::Active {
-                key.state = KeyState::Verifying;
-            }
-        }
-        self.keys.push(RootKey {
-            id,
-            keypair: KeyPair::new_with_rng(Algorithm::Ed25519, rng),
-            created: now,
-            state: KeyState::Active,
-        });
-        id
+    /// Every key, oldest first.
+    fn iter(&self) -> impl Iterator<Item = &RootKey> {
+        let (before, after) = self.others.split_at(self.active_at.min(self.others.len()));
+        before
+            .iter()
+            .chain(std::iter::once(&self.active))
+            .chain(after)
     }
 
     /// Adds a new active key; the old active key keeps verifying. Returns the new id.
@@ -158,13 +199,25 @@ impl PrivateKeyring {
         rng: &mut R,
         now: DateTime<Utc>,
     ) -> u32 {
-        self.push_new_key(rng, now)
+        let key = RootKey::generate(rng, now, KeyState::Active, |id| {
+            self.iter().any(|k| k.id == id)
+        });
+        let id = key.id;
+        let mut old = std::mem::replace(&mut self.active, key);
+        old.state = KeyState::Verifying;
+        let at = self.active_at.min(self.others.len());
+        self.others.insert(at, old);
+        self.active_at = self.others.len();
+        id
     }
 
     /// Stops a key verifying. The active key cannot be retired.
     pub fn retire(&mut self, id: u32) -> Result<(), KeyError> {
+        if self.active.id == id {
+            return Err(KeyError::RetireActive(id));
+        }
         let key = self
-            .keys
+            .others
             .iter_mut()
             .find(|k| k.id == id)
             .ok_or(KeyError::UnknownKeyId(id))?;
@@ -178,25 +231,20 @@ impl PrivateKeyring {
         }
     }
 
-    /// The key that signs new tokens.
+    /// The key that signs new tokens (every keyring has one).
     pub fn active(&self) -> &RootKey {
-        // Invariant: every constructor and `from_toml` ensure exactly one active key.
-        self.keys
-            .iter()
-            .find(|k| k.state == KeyState::Active)
-            .unwrap_or(&self.keys[0])
+        &self.active
     }
 
     /// Every key, oldest first.
-    pub fn keys(&self) -> &[RootKey] {
-        &self.keys
+    pub fn keys(&self) -> Vec<&RootKey> {
+        self.iter().collect()
     }
 
     /// The public keyring: every key that still verifies.
     pub fn public(&self) -> PublicKeyring {
         PublicKeyring {
             keys: self
-                .keys
                 .iter()
                 .filter(|k| k.state != KeyState::Retired)
                 .map(|k| (k.id, k.public()))
@@ -204,25 +252,37 @@ impl PrivateKeyring {
         }
     }
 
-    /// The keyring's file text (TOML). Secret: zeroized when dropped.
+    /// The keyring's file text (TOML): every key, oldest first, the active
+    /// one always among them. Secret: zeroized when dropped.
+    ///
+    /// Written by hand rather than through a serializer that can fail, so
+    /// there is no error path that could write an empty keyring: every
+    /// value is an integer or a string that needs no escaping (a fixed
+    /// word, an RFC 3339 time, hex).
     pub fn to_toml(&self) -> Zeroizing<String> {
-        let file = KeyringFile {
-            key: self
-                .keys
-                .iter()
-                .map(|k| KeyRecord {
-                    id: k.id,
-                    algorithm: "ed25519".into(),
-                    state: k.state,
-                    created: k.created,
-                    private_key: hex::encode(k.keypair.private().to_bytes().as_slice()),
-                })
-                .collect(),
-        };
-        let body = toml::to_string(&file).unwrap_or_default();
-        Zeroizing::new(format!(
-            "# Tessera private keyring: root keys by id. Secret; keep mode 0600.\n{body}"
-        ))
+        const HEADER: &str =
+            "# Tessera private keyring: root keys by id. Secret; keep mode 0600.\n";
+        // Room for every key up front: growing would leave copies of keys behind.
+        let mut text = Zeroizing::new(String::with_capacity(
+            HEADER.len() + 256 * (1 + self.others.len()),
+        ));
+        text.push_str(HEADER);
+        for (i, key) in self.iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            let private = Zeroizing::new(hex::encode(key.keypair.private().to_bytes().as_slice()));
+            // Writing to a String cannot fail.
+            let _ = write!(
+                text,
+                "[[key]]\nid = {}\nalgorithm = \"ed25519\"\nstate = \"{}\"\ncreated = \"{}\"\nprivate_key = \"{}\"\n",
+                key.id,
+                key.state.as_str(),
+                key.created.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                &*private,
+            );
+        }
+        text
     }
 
     /// Reads a keyring from its file text. Errors never quote key material.
@@ -261,10 +321,19 @@ impl PrivateKeyring {
             });
         }
         let active = keys.iter().filter(|k| k.state == KeyState::Active).count();
-        if active != 1 {
+        if active > 1 {
             return Err(KeyError::ActiveKeyCount(active));
         }
-        Ok(PrivateKeyring { keys })
+        let active_at = keys
+            .iter()
+            .position(|k| k.state == KeyState::Active)
+            .ok_or(KeyError::NoActiveKey { keys: keys.len() })?;
+        let active = keys.remove(active_at);
+        Ok(PrivateKeyring {
+            active,
+            others: keys,
+            active_at,
+        })
     }
 }
 
@@ -371,6 +440,56 @@ mod tests {
         assert!(!err.to_string().contains("private_key ="));
         let two_active = format!("{}\n{}", &*text, text.replace("[[key]]", "[[key]]\n"));
         assert!(PrivateKeyring::from_toml(&two_active).is_err());
+    }
+
+    #[test]
+    fn a_keyring_file_without_an_active_key_is_refused_by_name() {
+        let mut r = ring();
+        r.rotate_with_rng(&mut StdRng::seed_from_u64(8), Utc::now());
+        let text = r.to_toml();
+        // Every key retired, or verifying, or none at all: nothing could sign.
+        let retired = text
+            .replace("\"active\"", "\"retired\"")
+            .replace("\"verifying\"", "\"retired\"");
+        let verifying = text.replace("\"active\"", "\"verifying\"");
+        for (file, keys) in [(&*retired, 2), (&*verifying, 2), ("key = []\n", 0)] {
+            let err = PrivateKeyring::from_toml(file).unwrap_err();
+            assert!(
+                matches!(err, KeyError::NoActiveKey { keys: k } if k == keys),
+                "{err:?}"
+            );
+            let message = err.to_string();
+            assert!(message.contains("no active signing key"), "{message}");
+            assert!(!message.contains("private_key"), "{message}");
+        }
+    }
+
+    #[test]
+    fn every_keyring_keeps_one_active_key_and_writes_it() {
+        let mut r = ring();
+        let first = r.active().id();
+        // The only key cannot be retired: the keyring would have nothing to sign with.
+        assert!(matches!(r.retire(first), Err(KeyError::RetireActive(id)) if id == first));
+        let second = r.rotate_with_rng(&mut StdRng::seed_from_u64(8), Utc::now());
+        r.retire(first).unwrap();
+        let third = r.rotate_with_rng(&mut StdRng::seed_from_u64(9), Utc::now());
+        assert!(matches!(r.retire(third), Err(KeyError::RetireActive(_))));
+        let ids: Vec<u32> = r.keys().iter().map(|k| k.id()).collect();
+        assert_eq!(ids, vec![first, second, third], "oldest first");
+        assert_eq!(r.active().id(), third);
+        let text = r.to_toml();
+        assert_eq!(text.matches("state = \"active\"").count(), 1);
+        let back = PrivateKeyring::from_toml(&text).unwrap();
+        assert_eq!(back.active().id(), third);
+        let states: Vec<KeyState> = back.keys().iter().map(|k| k.state()).collect();
+        assert_eq!(
+            states,
+            vec![KeyState::Retired, KeyState::Verifying, KeyState::Active]
+        );
+        // The file is what the TOML crate itself writes for the same keys.
+        let file: KeyringFile = toml::from_str(&text).unwrap();
+        let body = text.split_once('\n').map(|(_, body)| body).unwrap();
+        assert_eq!(toml::to_string(&file).unwrap(), body);
     }
 
     #[test]

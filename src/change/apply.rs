@@ -102,7 +102,7 @@ pub enum ChangeError {
 
 /// The state a change lands on: read what it needs, write what it sets.
 /// The store (a redb transaction), the gateway (its in-memory registry and
-/// revocation set) and [`Memory`] implement it.
+/// revocation set) and [`Memory`](super::Memory) implement it.
 pub trait Target {
     /// Why reading or writing failed.
     type Error: From<ChangeError>;

@@ -37,17 +37,39 @@ impl Memory {
     }
 }
 
+/// The registry reads of a [`Target`] impl (`has_workspace`,
+/// `table_workspace`, `view`) for a target whose field `$registry` holds a
+/// [`Registry`] in memory (directly or behind a reference or an `Arc`), with
+/// [`ChangeError`] as its error: shared by [`Memory`] and the gateway's
+/// memory. A macro, not a function: the three are trait methods, and the
+/// store's target reads its registry from a transaction instead.
+macro_rules! registry_reads {
+    ($registry:ident) => {
+        fn has_workspace(
+            &self,
+            workspace: &$crate::model::Id,
+        ) -> Result<bool, $crate::change::ChangeError> {
+            Ok(self.$registry.workspaces.contains(workspace))
+        }
+        fn table_workspace(
+            &self,
+            table: &$crate::model::Id,
+        ) -> Result<Option<$crate::model::Id>, $crate::change::ChangeError> {
+            Ok(self.$registry.tables.get(table).cloned())
+        }
+        fn view(
+            &self,
+            view: &$crate::model::Id,
+        ) -> Result<Option<$crate::model::ViewEntry>, $crate::change::ChangeError> {
+            Ok(self.$registry.views.get(view).cloned())
+        }
+    };
+}
+pub(crate) use registry_reads;
+
 impl Target for Memory {
     type Error = ChangeError;
-    fn has_workspace(&self, workspace: &Id) -> Result<bool, ChangeError> {
-        Ok(self.registry.workspaces.contains(workspace))
-    }
-    fn table_workspace(&self, table: &Id) -> Result<Option<Id>, ChangeError> {
-        Ok(self.registry.tables.get(table).cloned())
-    }
-    fn view(&self, view: &Id) -> Result<Option<ViewEntry>, ChangeError> {
-        Ok(self.registry.views.get(view).cloned())
-    }
+    registry_reads!(registry);
     fn ledger_entry(&self, token_id: &Id) -> Result<Option<LedgerEntry>, ChangeError> {
         Ok(self.ledger.get(token_id).cloned())
     }

@@ -25,6 +25,7 @@ mod memory;
 mod plan;
 
 pub use apply::{apply, Applied, ChangeError, RevocationRecord, Revoked, Target};
+pub(crate) use memory::registry_reads;
 pub use memory::Memory;
 pub use plan::{plan_revoke, plan_table, plan_view, RevokeTarget};
 

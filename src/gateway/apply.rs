@@ -23,15 +23,7 @@ struct Memory<'a> {
 
 impl Target for Memory<'_> {
     type Error = ChangeError;
-    fn has_workspace(&self, workspace: &Id) -> Result<bool, ChangeError> {
-        Ok(self.registry.workspaces.contains(workspace))
-    }
-    fn table_workspace(&self, table: &Id) -> Result<Option<Id>, ChangeError> {
-        Ok(self.registry.tables.get(table).cloned())
-    }
-    fn view(&self, view: &Id) -> Result<Option<ViewEntry>, ChangeError> {
-        Ok(self.registry.views.get(view).cloned())
-    }
+    change::registry_reads!(registry);
     fn ledger_entry(&self, _: &Id) -> Result<Option<LedgerEntry>, ChangeError> {
         Ok(None)
     }

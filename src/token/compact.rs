@@ -21,7 +21,7 @@
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
-use super::TokenError;
+use super::error::TokenError;
 
 /// The prefix of the compact text form.
 pub const COMPACT_PREFIX: &str = "tsz_";
