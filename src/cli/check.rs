@@ -15,7 +15,7 @@ use crate::store::datadir;
 use crate::text::terminal_safe;
 
 use super::backend::{Backend, CheckOptions};
-use super::input::read_token;
+use super::input::TokenArg;
 use super::output::{exit_code, json_text};
 
 /// `tessera check …`
@@ -24,7 +24,7 @@ use super::output::{exit_code, json_text};
 pub struct CheckArgs {
     /// The token: text, @FILE, a file path, or - for stdin. Omit it to ask as
     /// an anonymous visitor (public views).
-    pub token: Option<String>,
+    pub token: Option<TokenArg>,
     /// The operation: read, write, create, delete, export, manage or share.
     #[arg(long)]
     pub op: Operation,
@@ -72,7 +72,7 @@ pub(crate) fn check(backend: &Backend, args: CheckArgs, now: DateTime<Utc>) -> R
         operation: args.op,
         resource,
     };
-    let token = args.token.as_deref().map(read_token).transpose()?;
+    let token = args.token.as_ref().map(TokenArg::read).transpose()?;
     let policy = match &args.policy {
         Some(path) => {
             let source = std::fs::read_to_string(path)
@@ -91,7 +91,7 @@ pub(crate) fn check(backend: &Backend, args: CheckArgs, now: DateTime<Utc>) -> R
         .map(|p| datadir::read_public_keyring(p, at))
         .transpose()?;
     let decision = backend.decide(
-        token.as_deref(),
+        token.as_ref().map(|t| t.as_str()),
         &request,
         CheckOptions {
             at,

@@ -1,43 +1,77 @@
 //! What the CLI reads besides its flags: token arguments (text, `@FILE`, a
 //! path or stdin), expiries, and the data directory's verifying keys.
 
+use std::convert::Infallible;
+use std::fmt;
 use std::io::Read;
 use std::path::Path;
+use std::str::FromStr;
 
 use anyhow::{bail, Context as _, Result};
 use chrono::{DateTime, Utc};
+use zeroize::Zeroizing;
 
 use crate::keys::PublicKeyring;
 use crate::model::parse_expiry;
 use crate::store::datadir::{self, DataDir};
 use crate::token;
 
-/// Reads a token argument: `-` is stdin, `@FILE` or an existing file path is
-/// a file, anything else is the token text.
-pub(crate) fn read_token(arg: &str) -> Result<String> {
-    let text = if arg == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .take(1 << 20)
-            .read_to_string(&mut s)
-            .context("cannot read the token from stdin")?;
-        s
-    } else if let Some(path) = arg.strip_prefix('@') {
-        read_token_file(Path::new(path))?
-    } else if !arg.starts_with(token::TOKEN_PREFIX) && Path::new(arg).is_file() {
-        read_token_file(Path::new(arg))?
-    } else {
-        arg.to_owned()
-    };
-    let text = text.trim().to_owned();
-    if text.is_empty() {
-        bail!("no token given (empty input)");
+/// A token argument as given on the command line: the token text, `@FILE`,
+/// a file path, or `-` for stdin.
+///
+/// Its `Debug` never shows what was given (it could be the token itself):
+/// only `TokenArg(stdin)` or `TokenArg(<redacted>)`. The text is zeroed when
+/// the argument is dropped.
+#[derive(Clone)]
+pub struct TokenArg(Zeroizing<String>);
+
+impl FromStr for TokenArg {
+    type Err = Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(TokenArg(Zeroizing::new(s.to_owned())))
     }
-    Ok(text)
 }
 
-fn read_token_file(path: &Path) -> Result<String> {
+impl fmt::Debug for TokenArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.as_str() == "-" {
+            f.write_str("TokenArg(stdin)")
+        } else {
+            f.write_str("TokenArg(<redacted>)")
+        }
+    }
+}
+
+impl TokenArg {
+    /// The token text: `-` is stdin, `@FILE` or an existing file path is a
+    /// file, anything else is the token text itself; trimmed, never empty.
+    pub fn read(&self) -> anyhow::Result<Zeroizing<String>> {
+        let arg = self.0.as_str();
+        let text = if arg == "-" {
+            let mut s = Zeroizing::new(String::new());
+            std::io::stdin()
+                .take(1 << 20)
+                .read_to_string(&mut s)
+                .context("cannot read the token from stdin")?;
+            s
+        } else if let Some(path) = arg.strip_prefix('@') {
+            read_token_file(Path::new(path))?
+        } else if !arg.starts_with(token::TOKEN_PREFIX) && Path::new(arg).is_file() {
+            read_token_file(Path::new(arg))?
+        } else {
+            Zeroizing::new(arg.to_owned())
+        };
+        let text = Zeroizing::new(text.trim().to_owned());
+        if text.is_empty() {
+            bail!("no token given (empty input)");
+        }
+        Ok(text)
+    }
+}
+
+fn read_token_file(path: &Path) -> anyhow::Result<Zeroizing<String>> {
     std::fs::read_to_string(path)
+        .map(Zeroizing::new)
         .with_context(|| format!("cannot read token file {}", path.display()))
 }
 

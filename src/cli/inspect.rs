@@ -14,14 +14,14 @@ use crate::store::Store;
 use crate::text::terminal_safe;
 use crate::token::{self, DEFAULT_MAX_TOKEN_BYTES};
 
-use super::input::read_token;
+use super::input::TokenArg;
 use super::output::{exit_code, fmt_time, json_text};
 
 /// `tessera inspect …`
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// The token: text, @FILE, a file path, or - for stdin.
-    pub token: String,
+    pub token: TokenArg,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -32,7 +32,7 @@ pub struct InspectArgs {
 
 /// Prints the token's claims and blocks; exit code 1 when it does not verify or is revoked.
 pub(crate) fn inspect(data: &DataDir, args: InspectArgs, now: DateTime<Utc>) -> Result<ExitCode> {
-    let text = read_token(&args.token)?;
+    let text = args.token.read()?;
     let unverified = token::decode(&text, DEFAULT_MAX_TOKEN_BYTES)?;
     let description = token::describe(&unverified)?;
     let verification = match &args.public_keys {

@@ -13,7 +13,7 @@ use crate::model::{Id, IssueRequest, Operation, Resource, Restriction, TokenKind
 use crate::token::{self, DEFAULT_MAX_TOKEN_BYTES};
 
 use super::backend::Backend;
-use super::input::{parse_expires, read_token};
+use super::input::{parse_expires, TokenArg};
 use super::output::{describe_rights, fmt_time, json_text};
 
 /// Options every issued token takes.
@@ -81,7 +81,7 @@ pub enum IssueCommand {
 #[command(group(ArgGroup::new("where").args(["view", "table"])))]
 pub struct AttenuateArgs {
     /// The token: text, @FILE, a file path, or - for stdin.
-    pub token: String,
+    pub token: TokenArg,
     /// Keep only these operations (comma-separated).
     #[arg(long, value_parser = Operation::parse_list)]
     pub allow: Option<BTreeSet<Operation>>,
@@ -157,7 +157,7 @@ pub(crate) fn issue(backend: &Backend, cmd: IssueCommand, now: DateTime<Utc>) ->
 
 /// Prints a weaker copy of a token.
 pub(crate) fn attenuate(args: AttenuateArgs, now: DateTime<Utc>) -> Result<ExitCode> {
-    let token = read_token(&args.token)?;
+    let token = args.token.read()?;
     let restriction = Restriction {
         operations: args.allow,
         resource: args
@@ -182,8 +182,8 @@ pub(crate) fn attenuate(args: AttenuateArgs, now: DateTime<Utc>) -> Result<ExitC
 }
 
 /// Prints a share link for a token.
-pub(crate) fn link(token: &str, base: &str) -> Result<ExitCode> {
-    let token = read_token(token)?;
+pub(crate) fn link(token: &TokenArg, base: &str) -> Result<ExitCode> {
+    let token = token.read()?;
     token::decode(&token, DEFAULT_MAX_TOKEN_BYTES)?;
     println!(
         "{}",

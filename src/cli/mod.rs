@@ -32,6 +32,7 @@ mod serve;
 use backend::Backend;
 pub use backend::ServerArgs;
 pub use check::CheckArgs;
+pub use input::TokenArg;
 pub use inspect::InspectArgs;
 pub use issue::{AttenuateArgs, IssueCommand, IssueCommon};
 pub use keys::KeysCommand;
@@ -125,7 +126,7 @@ pub enum Command {
     /// Print a share link for a guest token: {base}/s/{token}.
     Link {
         /// The token: text, @FILE, a file path, or - for stdin.
-        token: String,
+        token: TokenArg,
         /// The gateway's public base URL, e.g. https://share.example.com.
         #[arg(long)]
         base: String,

@@ -10,7 +10,7 @@ use crate::model::Id;
 use crate::token::{self, DEFAULT_MAX_TOKEN_BYTES};
 
 use super::backend::{Backend, Revocation};
-use super::input::read_token;
+use super::input::TokenArg;
 
 /// `tessera revoke …`
 #[derive(Debug, Args)]
@@ -20,7 +20,7 @@ pub struct RevokeArgs {
     pub token_id: Option<String>,
     /// A token (text, @FILE, path or -): revokes that exact token and its attenuations, not its parent.
     #[arg(long)]
-    pub token: Option<String>,
+    pub token: Option<TokenArg>,
     /// A revocation id (hex), as `inspect` shows it.
     #[arg(long)]
     pub revocation_id: Option<String>,
@@ -37,7 +37,7 @@ pub(crate) fn revoke(backend: &Backend, args: RevokeArgs, now: DateTime<Utc>) ->
     let what = if let Some(id) = &args.token_id {
         Revocation::TokenId(id.clone())
     } else if let Some(t) = &args.token {
-        let text = read_token(t)?;
+        let text = t.read()?;
         let ids = token::decode(&text, DEFAULT_MAX_TOKEN_BYTES)?.revocation_identifiers();
         let last = ids
             .last()
