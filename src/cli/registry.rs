@@ -7,7 +7,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Subcommand};
 
-use crate::model::Id;
+use crate::model::{Id, ViewSetting};
 
 use super::backend::Backend;
 use super::output::json_text;
@@ -34,16 +34,13 @@ pub struct SettingsArgs {
 
 impl SettingsArgs {
     fn changes(&self) -> Vec<(&'static str, bool)> {
-        [
-            ("editable", self.editable),
-            ("addable", self.addable),
-            ("exportable", self.exportable),
-            ("public", self.public),
-            ("locked", self.locked),
-        ]
-        .into_iter()
-        .filter_map(|(n, v)| v.map(|v| (n, v)))
-        .collect()
+        ViewSetting::changes([
+            self.editable,
+            self.addable,
+            self.exportable,
+            self.public,
+            self.locked,
+        ])
     }
 }
 
@@ -161,4 +158,41 @@ pub(crate) fn workspace(
     backend.set_workspace(&workspace, now)?;
     println!("workspace {workspace} registered");
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command, ViewCommand};
+    use crate::model::ViewSetting;
+
+    #[test]
+    fn each_view_set_flag_is_named_as_the_setting_it_changes() {
+        for flip in [false, true] {
+            let values: Vec<(ViewSetting, bool)> = ViewSetting::ALL
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| (s, (i % 2 == 0) ^ flip))
+                .collect();
+            let mut argv = vec![
+                "tessera".to_owned(),
+                "view".into(),
+                "set".into(),
+                "v_1".into(),
+            ];
+            for (s, v) in &values {
+                argv.push(format!("--{s}"));
+                argv.push(v.to_string());
+            }
+            let Command::View(ViewCommand::Set { settings, .. }) =
+                Cli::try_parse_from(&argv).unwrap().command
+            else {
+                panic!("{argv:?} is not `view set`");
+            };
+            let expected: Vec<(&str, bool)> =
+                values.iter().map(|(s, v)| (s.as_str(), *v)).collect();
+            assert_eq!(settings.changes(), expected, "{argv:?}");
+        }
+    }
 }
