@@ -66,12 +66,19 @@ fn both_forms<T: std::fmt::Debug>(value: &T) -> [String; 2] {
     [format!("{value:?}"), format!("{value:#?}")]
 }
 
+/// A guest token (read, export on view v_1) from a fixture seeded with
+/// `seed`, and the RNG that issued it.
+fn guest_token(seed: u64, rng_seed: u64) -> (Fixture, token::Issued, rand::rngs::StdRng) {
+    let fixture = Fixture::new(seed);
+    let grant = Grant::guest(id("ws_1"), id("v_1"), &ops("read,export"));
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(rng_seed);
+    let issued = token::issue_with_rng(&grant, &fixture.ring, t0(), &mut rng).unwrap();
+    (fixture, issued, rng)
+}
+
 #[test]
 fn no_debug_output_shows_token_text_block_keys_or_private_keys() {
-    let fixture = Fixture::new(41);
-    let grant = Grant::guest(id("ws_1"), id("v_1"), &ops("read,export"));
-    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(5);
-    let issued = token::issue_with_rng(&grant, &fixture.ring, t0(), &mut rng).unwrap();
+    let (fixture, issued, mut rng) = guest_token(41, 5);
     let text = issued.token.expose().to_owned();
     let attenuated = token::attenuate_with_rng(
         &text,
@@ -127,10 +134,7 @@ fn cli_arguments_holding_a_token_do_not_show_it_through_debug() {
     use clap::Parser;
     use tessera::cli::{Cli, Command, TokenArg};
 
-    let fixture = Fixture::new(42);
-    let grant = Grant::guest(id("ws_1"), id("v_1"), &ops("read,export"));
-    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(6);
-    let issued = token::issue_with_rng(&grant, &fixture.ring, t0(), &mut rng).unwrap();
+    let (_fixture, issued, _) = guest_token(42, 6);
     let text = issued.token.expose().to_owned();
     let chunks = chunks_of(&text);
     assert!(chunks.len() > 100, "a real token is long: {}", text.len());
