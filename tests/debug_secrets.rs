@@ -66,12 +66,19 @@ fn both_forms<T: std::fmt::Debug>(value: &T) -> [String; 2] {
     [format!("{value:?}"), format!("{value:#?}")]
 }
 
+/// A guest token (read, export on view v_1) from a fixture seeded with
+/// `seed`, and the RNG that issued it.
+fn guest_token(seed: u64, rng_seed: u64) -> (Fixture, token::Issued, rand::rngs::StdRng) {
+    let fixture = Fixture::new(seed);
+    let grant = Grant::guest(id("ws_1"), id("v_1"), &ops("read,export"));
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(rng_seed);
+    let issued = token::issue_with_rng(&grant, &fixture.ring, t0(), &mut rng).unwrap();
+    (fixture, issued, rng)
+}
+
 #[test]
 fn no_debug_output_shows_token_text_block_keys_or_private_keys() {
-    let fixture = Fixture::new(41);
-    let grant = Grant::guest(id("ws_1"), id("v_1"), &ops("read,export"));
-    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(5);
-    let issued = token::issue_with_rng(&grant, &fixture.ring, t0(), &mut rng).unwrap();
+    let (fixture, issued, mut rng) = guest_token(41, 5);
     let text = issued.token.expose().to_owned();
     let attenuated = token::attenuate_with_rng(
         &text,
@@ -112,4 +119,95 @@ fn no_debug_output_shows_token_text_block_keys_or_private_keys() {
     for shown in both_forms(&attenuated) {
         attenuated_secrets.assert_absent("SecretToken (attenuated)", &shown);
     }
+}
+
+/// Every 16-character run of `text`: a base64 chunk that long is as good
+/// as a piece of the token to whoever reads a log.
+fn chunks_of(text: &str) -> Vec<&str> {
+    (0..=text.len().saturating_sub(16))
+        .map(|i| &text[i..i + 16])
+        .collect()
+}
+
+#[test]
+fn cli_arguments_holding_a_token_do_not_show_it_through_debug() {
+    use clap::Parser;
+    use tessera::cli::{Cli, Command, TokenArg};
+
+    let (_fixture, issued, _) = guest_token(42, 6);
+    let text = issued.token.expose().to_owned();
+    let chunks = chunks_of(&text);
+    assert!(chunks.len() > 100, "a real token is long: {}", text.len());
+
+    let flag = format!("--token={text}");
+    // Each argv, and a non-secret part its Debug still shows.
+    let cases: [(Vec<&str>, &str); 7] = [
+        (vec!["tessera", "inspect", &text, "--json"], "json: true"),
+        (
+            vec!["tessera", "attenuate", &text, "--allow", "read"],
+            "Read",
+        ),
+        (
+            vec!["tessera", "check", &text, "--op", "read", "--view", "v_1"],
+            "\"v_1\"",
+        ),
+        (
+            vec!["tessera", "revoke", "--token", &text, "--reason", "leaked"],
+            "\"leaked\"",
+        ),
+        (vec!["tessera", "revoke", &flag], "Revoke"),
+        (
+            vec![
+                "tessera",
+                "link",
+                &text,
+                "--base",
+                "https://share.example.com",
+            ],
+            "https://share.example.com",
+        ),
+        (
+            vec![
+                "tessera",
+                "--server",
+                "http://127.0.0.1:1",
+                "check",
+                &text,
+                "--op",
+                "read",
+                "--workspace",
+                "ws_1",
+            ],
+            "http://127.0.0.1:1",
+        ),
+    ];
+    for (argv, visible) in cases {
+        let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+        let arg: &TokenArg = match &cli.command {
+            Command::Inspect(a) => &a.token,
+            Command::Attenuate(a) => &a.token,
+            Command::Check(a) => a.token.as_ref().unwrap(),
+            Command::Revoke(a) => a.token.as_ref().unwrap(),
+            Command::Link { token, .. } => token,
+            _ => panic!("{visible}: parsed as another command"),
+        };
+        // The parsed argument does hold the token: Debug is what hides it.
+        assert_eq!(arg.read().unwrap().as_str(), text);
+        for shown in [both_forms(&cli), both_forms(&cli.command), both_forms(arg)]
+            .into_iter()
+            .flatten()
+        {
+            for chunk in &chunks {
+                assert!(
+                    !shown.contains(chunk),
+                    "the Debug of a parsed `{visible}` command shows 16+ characters of the token"
+                );
+            }
+            assert!(shown.contains("TokenArg(<redacted>)"), "{shown}");
+        }
+        assert!(format!("{cli:#?}").contains(visible), "{cli:#?}");
+    }
+    // `-` (stdin) holds no secret and says so.
+    let cli = Cli::try_parse_from(["tessera", "inspect", "-"]).unwrap();
+    assert!(format!("{cli:?}").contains("TokenArg(stdin)"));
 }

@@ -13,7 +13,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::change::{Actor, AuditRecord, Change};
-use crate::model::{Id, LedgerEntry, Operation, Resource, TokenKind, TokenState, ViewSettings};
+use crate::model::{
+    Id, LedgerEntry, Operation, Resource, TokenKind, TokenState, ViewSetting, ViewSettings,
+};
 
 pub use error::{Conflict, Invalid, Missing};
 
@@ -248,17 +250,16 @@ impl ViewBody {
 
     /// The settings to change, flat ones first, by name (not yet checked).
     pub fn changes(&self) -> Vec<(String, bool)> {
-        let flat = [
-            ("editable", self.editable),
-            ("addable", self.addable),
-            ("exportable", self.exportable),
-            ("public", self.public),
-            ("locked", self.locked),
-        ];
-        let mut changes: Vec<(String, bool)> = flat
-            .into_iter()
-            .filter_map(|(n, v)| v.map(|v| (n.to_owned(), v)))
-            .collect();
+        let mut changes: Vec<(String, bool)> = ViewSetting::changes([
+            self.editable,
+            self.addable,
+            self.exportable,
+            self.public,
+            self.locked,
+        ])
+        .into_iter()
+        .map(|(n, v)| (n.to_owned(), v))
+        .collect();
         changes.extend(self.settings.clone().unwrap_or_default());
         changes
     }

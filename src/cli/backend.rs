@@ -256,7 +256,7 @@ impl Backend {
                 };
                 let keyring = match options.public_keys {
                     Some(k) => k,
-                    None => super::local_public_keyring(data, options.at)?,
+                    None => super::input::local_public_keyring(data, options.at)?,
                 };
                 let revocations = store.revocations()?;
                 let registry = store.registry()?;

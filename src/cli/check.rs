@@ -1,0 +1,148 @@
+//! `tessera check`: the gateway's decision, offline or through `--server`,
+//! and how it is printed.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _, Result};
+use chrono::{DateTime, Utc};
+use clap::{ArgGroup, Args};
+
+use crate::authorize::{Decision, Policy, Request, RunLimits};
+use crate::model::{Id, Operation, Resource};
+use crate::store::datadir;
+use crate::text::terminal_safe;
+
+use super::backend::{Backend, CheckOptions};
+use super::input::TokenArg;
+use super::output::{exit_code, json_text};
+
+/// `tessera check …`
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("resource").required(true).args(["view", "table", "workspace"])))]
+pub struct CheckArgs {
+    /// The token: text, @FILE, a file path, or - for stdin. Omit it to ask as
+    /// an anonymous visitor (public views).
+    pub token: Option<TokenArg>,
+    /// The operation: read, write, create, delete, export, manage or share.
+    #[arg(long)]
+    pub op: Operation,
+    /// The view asked about.
+    #[arg(long)]
+    pub view: Option<Id>,
+    /// The table asked about.
+    #[arg(long)]
+    pub table: Option<Id>,
+    /// The workspace asked about.
+    #[arg(long)]
+    pub workspace: Option<Id>,
+    /// Show the facts given and which check or policy decided.
+    #[arg(long)]
+    pub explain: bool,
+    /// Print the decision as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Use this Datalog policy instead of the embedded default.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Verify against this Biscuit Web Keys file instead of the data directory's keys.
+    #[arg(long)]
+    pub public_keys: Option<PathBuf>,
+    /// Decide as of this RFC 3339 time instead of now ("will it still work on Friday?").
+    #[arg(long, value_parser = parse_instant)]
+    pub at: Option<DateTime<Utc>>,
+}
+
+fn parse_instant(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("{s:?} is not an RFC 3339 time such as 2027-02-22T00:00:00Z"))
+}
+
+/// Decides and prints; exit code 0 allowed, 1 denied.
+pub(crate) fn check(backend: &Backend, args: CheckArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    let resource = match (&args.view, &args.table, &args.workspace) {
+        (Some(v), _, _) => Resource::view(v.clone()),
+        (_, Some(t), _) => Resource::table(t.clone()),
+        (_, _, Some(w)) => Resource::workspace(w.clone()),
+        _ => bail!("name the resource with --view, --table or --workspace"),
+    };
+    let request = Request {
+        operation: args.op,
+        resource,
+    };
+    let token = args.token.as_ref().map(TokenArg::read).transpose()?;
+    let policy = match &args.policy {
+        Some(path) => {
+            let source = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read policy {}", path.display()))?;
+            Some(
+                Policy::from_source(&source, RunLimits::default())
+                    .with_context(|| format!("policy {}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let at = args.at.unwrap_or(now);
+    let public_keys = args
+        .public_keys
+        .as_deref()
+        .map(|p| datadir::read_public_keyring(p, at))
+        .transpose()?;
+    let decision = backend.decide(
+        token.as_ref().map(|t| t.as_str()),
+        &request,
+        CheckOptions {
+            at,
+            explain: args.explain,
+            policy,
+            public_keys,
+        },
+    )?;
+    print_decision(&decision, &request, args.explain, args.json)?;
+    Ok(exit_code(decision.allowed))
+}
+
+fn print_decision(decision: &Decision, request: &Request, explain: bool, json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        let mut v = serde_json::to_value(decision)?;
+        if !explain {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("explanation");
+            }
+        }
+        writeln!(out, "{}", json_text(&v, true)?)?;
+        return Ok(());
+    }
+    match decision.reason {
+        None => writeln!(
+            out,
+            "allowed: {} on {}",
+            request.operation, request.resource
+        )?,
+        Some(reason) => writeln!(out, "denied: {} ({})", reason.code(), reason.message())?,
+    }
+    if explain {
+        // Failed checks are the token's own text; policies may be a file's.
+        let e = &decision.explanation;
+        writeln!(out, "facts given:")?;
+        for f in &e.facts {
+            writeln!(out, "  {};", terminal_safe(f))?;
+        }
+        if let Some(p) = &e.policy {
+            writeln!(out, "decided by policy:\n  {};", terminal_safe(p))?;
+        }
+        if !e.failed_checks.is_empty() {
+            writeln!(out, "failed checks:")?;
+            for c in &e.failed_checks {
+                writeln!(out, "  {}", terminal_safe(c))?;
+            }
+        }
+        if e.policy.is_none() && e.failed_checks.is_empty() {
+            writeln!(out, "decided before Datalog ran")?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,193 @@
+//! `tessera issue …`, `tessera attenuate` and `tessera link`: making tokens,
+//! weaker copies of them, and share links for them.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use chrono::{DateTime, Utc};
+use clap::{ArgGroup, Args, Subcommand};
+use rand::rngs::OsRng;
+
+use crate::model::{Id, IssueRequest, Operation, Resource, Restriction, TokenKind};
+use crate::token::{self, DEFAULT_MAX_TOKEN_BYTES};
+
+use super::backend::Backend;
+use super::input::{parse_expires, TokenArg};
+use super::output::{describe_rights, fmt_time, json_text};
+
+/// Options every issued token takes.
+#[derive(Debug, Args)]
+pub struct IssueCommon {
+    /// When the token stops working: a duration (90d, 12h, 2w) or an RFC 3339 time.
+    #[arg(long)]
+    pub expires: Option<String>,
+    /// A note shown by inspect and the ledger (at most 128 printable
+    /// characters; no control, bidi or invisible formatting characters).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Print JSON {token, token_id, …} instead of the bare token.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tessera issue …`
+#[derive(Debug, Subcommand)]
+pub enum IssueCommand {
+    /// A guest token: one view, chosen operations.
+    Guest {
+        /// The workspace the view lives in.
+        #[arg(long)]
+        workspace: Id,
+        /// The view.
+        #[arg(long)]
+        view: Id,
+        /// Operations, comma-separated: read,write,create,delete,export,manage,share.
+        #[arg(long, value_parser = Operation::parse_list)]
+        allow: BTreeSet<Operation>,
+        /// Expiry, label, output.
+        #[command(flatten)]
+        common: IssueCommon,
+    },
+    /// An API key: the whole workspace, or one table with --table.
+    #[command(group(ArgGroup::new("ops").args(["read_only", "allow"])))]
+    ApiKey {
+        /// The workspace.
+        #[arg(long)]
+        workspace: Id,
+        /// Limit the key to one table.
+        #[arg(long)]
+        table: Option<Id>,
+        /// Only read.
+        #[arg(long)]
+        read_only: bool,
+        /// Operations, comma-separated (default: everything but share).
+        #[arg(long, value_parser = Operation::parse_list)]
+        allow: Option<BTreeSet<Operation>>,
+        /// Expiry, label, output.
+        #[command(flatten)]
+        common: IssueCommon,
+    },
+    /// A token for the gateway's admin API.
+    Admin {
+        /// Expiry, label, output.
+        #[command(flatten)]
+        common: IssueCommon,
+    },
+}
+
+/// `tessera attenuate …`
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("where").args(["view", "table"])))]
+pub struct AttenuateArgs {
+    /// The token: text, @FILE, a file path, or - for stdin.
+    pub token: TokenArg,
+    /// Keep only these operations (comma-separated).
+    #[arg(long, value_parser = Operation::parse_list)]
+    pub allow: Option<BTreeSet<Operation>>,
+    /// Keep only this view.
+    #[arg(long)]
+    pub view: Option<Id>,
+    /// Keep only this table and its views.
+    #[arg(long)]
+    pub table: Option<Id>,
+    /// Expire no later than this: a duration (7d) or an RFC 3339 time.
+    #[arg(long)]
+    pub expires: Option<String>,
+    /// A label for this copy (the same rules as `issue --label`).
+    #[arg(long)]
+    pub label: Option<String>,
+}
+
+/// Issues a token and prints it (stdout) and what it allows (stderr).
+pub(crate) fn issue(backend: &Backend, cmd: IssueCommand, now: DateTime<Utc>) -> Result<ExitCode> {
+    let (mut request, common) = match cmd {
+        IssueCommand::Guest {
+            workspace,
+            view,
+            allow,
+            common,
+        } => (
+            IssueRequest {
+                view: Some(view),
+                allow: Some(allow),
+                ..IssueRequest::new(TokenKind::Guest, Some(workspace))
+            },
+            common,
+        ),
+        IssueCommand::ApiKey {
+            workspace,
+            table,
+            read_only,
+            allow,
+            common,
+        } => (
+            IssueRequest {
+                table,
+                allow,
+                read_only,
+                ..IssueRequest::new(TokenKind::ApiKey, Some(workspace))
+            },
+            common,
+        ),
+        IssueCommand::Admin { common } => (IssueRequest::new(TokenKind::Admin, None), common),
+    };
+    request.expires_at = parse_expires(&common.expires, now)?;
+    request.label = common.label.clone();
+    let (token, entry) = backend.issue(&request, now)?;
+    if common.json {
+        let mut v = serde_json::to_value(&entry)?;
+        v["token"] = serde_json::Value::String(token.expose().to_owned());
+        println!("{}", json_text(&v, true)?);
+    } else {
+        println!("{}", token.expose());
+        eprintln!(
+            "issued {} token {} ({}){}",
+            entry.kind,
+            entry.token_id,
+            describe_rights(&entry),
+            entry
+                .expires_at
+                .map(|t| format!(", expires {}", fmt_time(t)))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a weaker copy of a token.
+pub(crate) fn attenuate(args: AttenuateArgs, now: DateTime<Utc>) -> Result<ExitCode> {
+    let token = args.token.read()?;
+    let restriction = Restriction {
+        operations: args.allow,
+        resource: args
+            .view
+            .map(Resource::view)
+            .or(args.table.map(Resource::table)),
+        expires_at: parse_expires(&args.expires, now)?,
+        label: args.label,
+    };
+    if restriction.is_empty() {
+        bail!("nothing to narrow: give --allow, --view, --table, --expires or --label");
+    }
+    let child = token::attenuate_with_rng(
+        &token,
+        &restriction,
+        now,
+        DEFAULT_MAX_TOKEN_BYTES,
+        &mut OsRng,
+    )?;
+    println!("{}", child.expose());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a share link for a token.
+pub(crate) fn link(token: &TokenArg, base: &str) -> Result<ExitCode> {
+    let token = token.read()?;
+    token::decode(&token, DEFAULT_MAX_TOKEN_BYTES)?;
+    println!(
+        "{}",
+        crate::link::share_link(base, &token, DEFAULT_MAX_TOKEN_BYTES)?
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,33 @@
+//! The domain as plain data: ids, operations, resources, grants, restrictions,
+//! view settings, the registry's containment and the revocation set.
+//!
+//! Nothing here does I/O or reads the clock; every function that needs "now"
+//! takes it as an argument.
+//!
+//! One file per concept; every type is re-exported here, so paths stay
+//! `crate::model::X`.
+
+mod error;
+mod grant;
+mod id;
+mod label;
+mod ledger;
+mod registry;
+mod resource;
+mod revocation;
+mod settings;
+mod view_setting;
+
+pub use error::{Exclusion, ModelError};
+pub use grant::{Grant, IssueRequest, Restriction, TokenKind};
+pub use id::Id;
+pub use label::{check_label, parse_expiry, validate_label, MAX_LABEL_CHARS};
+pub use ledger::{LedgerEntry, TokenState};
+pub use registry::{Containment, Registry, ViewEntry};
+pub use resource::{Operation, Resource, ResourceKind, Right};
+pub use revocation::{revocation_key, RevocationSet};
+pub use settings::ViewSettings;
+pub use view_setting::ViewSetting;
+
+#[cfg(test)]
+mod tests;

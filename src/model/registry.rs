@@ -1,0 +1,69 @@
+//! The registry as the gateway holds it: workspaces, tables in workspaces,
+//! views of tables with their settings, and the containment chain.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::id::Id;
+use super::resource::{Resource, ResourceKind};
+use super::settings::ViewSettings;
+
+/// A view in the registry: the table it shows and its settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewEntry {
+    /// The table the view shows.
+    pub table: Id,
+    /// Its current settings.
+    pub settings: ViewSettings,
+}
+
+/// The registry's picture of containment and view settings, as the gateway
+/// holds it in memory: workspaces, tables in workspaces, views of tables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Registry {
+    /// Known workspaces.
+    pub workspaces: BTreeSet<Id>,
+    /// Table id → its workspace.
+    pub tables: BTreeMap<Id, Id>,
+    /// View id → its table and settings.
+    pub views: BTreeMap<Id, ViewEntry>,
+}
+
+/// One `parent(kind, id, parent_kind, parent_id)` fact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Containment {
+    /// The contained resource.
+    pub child: Resource,
+    /// What contains it.
+    pub parent: Resource,
+}
+
+impl Registry {
+    /// The containment chain of `resource` up to its workspace, or `None`
+    /// when the resource (or one of its containers) is not registered.
+    pub fn containment(&self, resource: &Resource) -> Option<Vec<Containment>> {
+        let mut chain = Vec::new();
+        let mut current = resource.clone();
+        loop {
+            let parent = match current.kind {
+                ResourceKind::Workspace => {
+                    return self.workspaces.contains(&current.id).then_some(chain);
+                }
+                ResourceKind::Table => Resource::workspace(self.tables.get(&current.id)?.clone()),
+                ResourceKind::View => Resource::table(self.views.get(&current.id)?.table.clone()),
+            };
+            chain.push(Containment {
+                child: current,
+                parent: parent.clone(),
+            });
+            current = parent;
+        }
+    }
+
+    /// The workspace `resource` lives in, when it is registered.
+    pub fn workspace_of(&self, resource: &Resource) -> Option<Id> {
+        let chain = self.containment(resource)?;
+        Some(chain.last().map_or(&resource.id, |c| &c.parent.id).clone())
+    }
+}
