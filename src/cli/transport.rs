@@ -56,8 +56,9 @@ const SERVER_CLEARTEXT: Cleartext = Cleartext {
     flag: "--insecure-http-server",
 };
 
-/// The client for the admin API calls.
-pub(crate) type AdminClient = HttpsClient<Full<Bytes>>;
+/// The client for the admin API calls (boxed: the TLS connector is large,
+/// and the CLI's backend holds it by value).
+pub(crate) type AdminClient = Box<HttpsClient<Full<Bytes>>>;
 
 impl ServerTransportArgs {
     /// A client for `url` (`http://` or `https://`), after refusing plain
@@ -76,6 +77,6 @@ impl ServerTransportArgs {
         tls_client::check_cleartext(&uri, self.insecure_http_server, SERVER_CLEARTEXT)
             .with_context(|| format!("--server {url:?}"))?;
         let tls = tls_client::tls_config(self.server_ca.as_deref())?;
-        Ok(tls_client::client(&tls))
+        Ok(Box::new(tls_client::client(&tls)))
     }
 }

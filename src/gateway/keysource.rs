@@ -196,7 +196,10 @@ impl KeySource {
             timeout: Duration::from_millis(config.key_fetch_timeout_ms),
             max_bytes: config.max_key_bytes,
             on_demand_min: Duration::from_secs(config.key_refresh_min_secs),
-            http: tls.as_deref().map(tls_client::client).map_err(|e| e.to_string()),
+            http: tls
+                .as_deref()
+                .map(tls_client::client)
+                .map_err(|e| e.to_string()),
             keyring: RwLock::new(Arc::new(initial)),
             in_flight: tokio::sync::Mutex::new(()),
             finished: AtomicU64::new(0),
@@ -317,10 +320,7 @@ impl KeySource {
             )
         };
         let http = self.http.as_ref().map_err(Clone::clone)?;
-        let response = http
-            .get(uri.clone())
-            .await
-            .map_err(|e| error_chain(&e))?;
+        let response = http.get(uri.clone()).await.map_err(|e| error_chain(&e))?;
         if !response.status().is_success() {
             return Err(format!("status {}", response.status()));
         }
@@ -413,7 +413,11 @@ mod tests {
             KeyOrigin::from_config(&config),
             Ok(KeyOrigin::Url(_))
         ));
-        for ok in ["http://127.0.0.1:1/k", "http://localhost/k", "https://10.255.255.1/k"] {
+        for ok in [
+            "http://127.0.0.1:1/k",
+            "http://localhost/k",
+            "https://10.255.255.1/k",
+        ] {
             config.public_keys = Some(ok.into());
             config.insecure_http_keys = false;
             assert!(KeyOrigin::from_config(&config).is_ok(), "{ok}");
