@@ -8,8 +8,6 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use chrono::{DateTime, Utc};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use rand::rngs::OsRng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -75,6 +73,7 @@ impl Backend {
             Some(url) => Ok(Backend::Remote(Remote::new(
                 url,
                 server.admin_token(data)?,
+                &server.transport,
             )?)),
             None => Ok(Backend::Local {
                 data: data.clone(),
@@ -297,6 +296,9 @@ pub struct ServerArgs {
     /// The admin token for --server (default: TESSERA_ADMIN_TOKEN, else DATA_DIR/admin.token).
     #[arg(long, global = true, env = "TESSERA_ADMIN_TOKEN_FILE")]
     pub admin_token_file: Option<std::path::PathBuf>,
+    /// How the admin token travels: `--server-ca`, `--insecure-http-server`.
+    #[command(flatten)]
+    pub transport: super::transport::ServerTransportArgs,
 }
 
 impl ServerArgs {
@@ -325,21 +327,22 @@ pub(crate) struct Remote {
     base: String,
     token: String,
     runtime: tokio::runtime::Runtime,
-    client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+    client: super::transport::AdminClient,
 }
 
 impl Remote {
-    fn new(url: &str, token: String) -> Result<Remote> {
-        if !url.starts_with("http://") {
-            bail!("--server {url:?}: only http:// URLs are supported (the admin API is meant for loopback or a TLS-terminating proxy)");
-        }
+    fn new(
+        url: &str,
+        token: String,
+        transport: &super::transport::ServerTransportArgs,
+    ) -> Result<Remote> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;
         let client = {
             let _guard = runtime.enter();
-            Client::builder(TokioExecutor::new()).build_http()
+            transport.client(url)?
         };
         Ok(Remote {
             base: format!("{}/admin/v1", url.trim_end_matches('/')),

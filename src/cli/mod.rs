@@ -28,6 +28,7 @@ mod output;
 mod registry;
 mod revoke;
 mod serve;
+pub mod transport;
 
 use backend::Backend;
 pub use backend::ServerArgs;

@@ -19,9 +19,12 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "TESSERA_LISTEN")]
     pub listen: Option<std::net::SocketAddr>,
-    /// Verify only, with this Biscuit Web Keys file or http:// URL (no private key needed).
+    /// Verify only, with this Biscuit Web Keys file or https:// URL (http:// only to loopback) (no private key needed).
     #[arg(long, env = "TESSERA_PUBLIC_KEYS")]
     pub public_keys: Option<String>,
+    /// How a --public-keys URL is fetched: --public-keys-ca, --insecure-http-keys.
+    #[command(flatten)]
+    pub key_transport: super::transport::KeyTransportArgs,
     /// Reverse-proxy mode: forward authorized requests to this http:// URL.
     #[arg(long, env = "TESSERA_UPSTREAM")]
     pub upstream: Option<String>,
@@ -194,6 +197,7 @@ impl ServeArgs {
             c.token_limits.max_expression_cost = cost;
         }
         c.insecure_cookies |= self.insecure_cookies;
+        self.key_transport.apply(&mut c);
         c.log_json |= self.log_json;
         if let Some(bad) = c
             .allowed_origins

@@ -19,9 +19,15 @@ use crate::token::{TokenLimits, DEFAULT_MAX_TOKEN_BYTES};
 pub struct GatewayConfig {
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// Verify-only mode: a Biscuit Web Keys file or `http://` URL to verify
-    /// with instead of the data directory's keyring.
+    /// Verify-only mode: a Biscuit Web Keys file or `https://` (or loopback
+    /// `http://`) URL to verify with instead of the data directory's keyring.
     pub public_keys: Option<String>,
+    /// A PEM file of CA certificates trusted for an `https://` `public_keys`
+    /// URL, on top of the built-in roots (a private CA).
+    pub public_keys_ca: Option<PathBuf>,
+    /// Fetch `public_keys` over plain `http://` from a non-loopback host:
+    /// anyone on the path could substitute keys.
+    pub insecure_http_keys: bool,
     /// Reverse-proxy mode: authorized requests are forwarded here.
     pub upstream: Option<String>,
     /// The public base URL share links are built on (`{public_url}/s/{token}`).
@@ -110,6 +116,8 @@ impl Default for GatewayConfig {
         GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_keys: None,
+            public_keys_ca: None,
+            insecure_http_keys: false,
             upstream: None,
             public_url: None,
             trusted_peers: loopback(),

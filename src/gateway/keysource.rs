@@ -1,10 +1,13 @@
 //! Where the gateway's verifying keys come from and how they stay fresh.
 //!
 //! The source is the data directory's keyring (an issuing node: never
-//! refreshed, never stale), a Biscuit Web Keys file, or an `http://` URL. A
-//! URL is fetched under one deadline that covers the whole exchange —
-//! connect, headers and body — and a size limit on the body, so a key server
-//! that stalls or floods cannot hang or bloat the gateway. The refresh state
+//! refreshed, never stale), a Biscuit Web Keys file, or a URL: `https://`
+//! (rustls, see [`super::tls_client`]), or plain `http://` only to a loopback
+//! host unless `insecure_http_keys` — keys that travel in clear text can be
+//! substituted on the way. A URL is fetched under one deadline that covers
+//! the whole exchange — connect, TLS handshake, headers and body — and a
+//! size limit on the body, so a key server that stalls or floods cannot hang
+//! or bloat the gateway. The refresh state
 //! (when the keys were last loaded, how many refreshes failed) is what
 //! `/readyz` and `/metrics` report; refreshes that unknown key ids trigger
 //! are rate limited here, and concurrent refreshes share one fetch.
@@ -17,14 +20,12 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use http_body_util::{BodyExt, Empty, LengthLimitError, Limited};
 use hyper::body::Bytes;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use crate::keys::PublicKeyring;
 use crate::store::{datadir, StoreError};
 
 use super::config::GatewayConfig;
+use super::tls_client::{self, Cleartext, HttpsClient};
 
 /// Why the public keys could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,13 @@ pub enum KeySourceError {
     File(#[from] StoreError),
 }
 
+/// What plain http:// would expose, and the flags that answer it.
+const KEYS_CLEARTEXT: Cleartext = Cleartext {
+    what: "fetch public keys",
+    ca_flag: "--public-keys-ca",
+    flag: "--insecure-http-keys",
+};
+
 /// Where the verifying keys come from.
 #[derive(Debug, Clone)]
 pub enum KeyOrigin {
@@ -49,13 +57,30 @@ pub enum KeyOrigin {
     DataDir,
     /// A Biscuit Web Keys file.
     File(PathBuf),
-    /// A Biscuit Web Keys URL (http).
+    /// A Biscuit Web Keys URL (https, or http).
     Url(hyper::Uri),
 }
 
 impl KeyOrigin {
-    /// Reads `--public-keys`: none is the data directory, `http://…` a URL,
-    /// any other scheme is refused, anything else is a file path.
+    /// Reads `public_keys` as [`KeyOrigin::parse`] does, then refuses a
+    /// plain `http://` URL to a non-loopback host unless
+    /// `insecure_http_keys`: checked at startup, before any byte is sent.
+    pub fn from_config(config: &GatewayConfig) -> Result<KeyOrigin, KeySourceError> {
+        let origin = KeyOrigin::parse(config.public_keys.as_deref())?;
+        if let KeyOrigin::Url(uri) = &origin {
+            tls_client::check_cleartext(uri, config.insecure_http_keys, KEYS_CLEARTEXT).map_err(
+                |e| KeySourceError::Fetch {
+                    source_name: uri.to_string(),
+                    detail: e.to_string(),
+                },
+            )?;
+        }
+        Ok(origin)
+    }
+
+    /// Reads `--public-keys`: none is the data directory, `https://…` or
+    /// `http://…` a URL, any other scheme is refused, anything else is a
+    /// file path.
     pub fn parse(public_keys: Option<&str>) -> Result<KeyOrigin, KeySourceError> {
         let fail = |s: &str, detail: &str| KeySourceError::Fetch {
             source_name: s.to_owned(),
@@ -63,13 +88,13 @@ impl KeyOrigin {
         };
         match public_keys {
             None => Ok(KeyOrigin::DataDir),
-            Some(s) if s.starts_with("http://") => s
+            Some(s) if s.starts_with("http://") || s.starts_with("https://") => s
                 .parse()
                 .map(KeyOrigin::Url)
                 .map_err(|_| fail(s, "not a valid URL")),
             Some(s) if s.contains("://") => Err(fail(
                 s,
-                "only http:// URLs and files are supported (put TLS in front, or copy the file)",
+                "only https:// and http:// URLs and files are supported",
             )),
             Some(s) => Ok(KeyOrigin::File(PathBuf::from(s))),
         }
@@ -130,7 +155,7 @@ impl Freshness {
 }
 
 /// The HTTP client for key URLs (requests without a body).
-type KeyClient = Client<HttpConnector, Empty<Bytes>>;
+type KeyClient = HttpsClient<Empty<Bytes>>;
 
 /// The public keyring, its source, and the state of its refreshes.
 pub struct KeySource {
@@ -138,7 +163,8 @@ pub struct KeySource {
     timeout: Duration,
     max_bytes: usize,
     on_demand_min: Duration,
-    http: KeyClient,
+    /// The client, or why the TLS trust could not be set up.
+    http: Result<KeyClient, String>,
     keyring: RwLock<Arc<PublicKeyring>>,
     freshness: Arc<Freshness>,
     /// Held while one refresh runs; others wait for its result.
@@ -158,16 +184,22 @@ impl std::fmt::Debug for KeySource {
 }
 
 impl KeySource {
-    /// A source with its limits from `config`, holding `initial` until the
-    /// first refresh (the data directory's public keys, or none).
+    /// A source with its limits and TLS trust (`public_keys_ca`) from
+    /// `config`, holding `initial` until the first refresh (the data
+    /// directory's public keys, or none). An unusable CA file is reported
+    /// by every fetch, the first of which runs at startup.
     pub fn new(origin: KeyOrigin, config: &GatewayConfig, initial: PublicKeyring) -> KeySource {
+        let tls = tls_client::tls_config(config.public_keys_ca.as_deref());
         KeySource {
             freshness: Arc::new(Freshness::new(&origin, config.key_staleness_bound())),
             origin,
             timeout: Duration::from_millis(config.key_fetch_timeout_ms),
             max_bytes: config.max_key_bytes,
             on_demand_min: Duration::from_secs(config.key_refresh_min_secs),
-            http: Client::builder(TokioExecutor::new()).build_http(),
+            http: tls
+                .as_deref()
+                .map(tls_client::client)
+                .map_err(|e| e.to_string()),
             keyring: RwLock::new(Arc::new(initial)),
             in_flight: tokio::sync::Mutex::new(()),
             finished: AtomicU64::new(0),
@@ -287,11 +319,8 @@ impl KeySource {
                 self.max_bytes
             )
         };
-        let response = self
-            .http
-            .get(uri.clone())
-            .await
-            .map_err(|e| error_chain(&e))?;
+        let http = self.http.as_ref().map_err(Clone::clone)?;
+        let response = http.get(uri.clone()).await.map_err(|e| error_chain(&e))?;
         if !response.status().is_success() {
             return Err(format!("status {}", response.status()));
         }
@@ -355,7 +384,7 @@ mod tests {
     }
 
     #[test]
-    fn only_http_urls_and_files_are_sources() {
+    fn only_http_and_https_urls_and_files_are_sources() {
         assert!(matches!(KeyOrigin::parse(None), Ok(KeyOrigin::DataDir)));
         assert!(matches!(
             KeyOrigin::parse(Some("keys.json")),
@@ -363,7 +392,35 @@ mod tests {
         ));
         assert!(matches!(
             KeyOrigin::parse(Some("https://example.com/keys")),
+            Ok(KeyOrigin::Url(_))
+        ));
+        assert!(matches!(
+            KeyOrigin::parse(Some("ftp://example.com/keys")),
             Err(KeySourceError::Fetch { .. })
         ));
+    }
+
+    #[test]
+    fn plain_http_keys_off_loopback_need_the_insecure_flag() {
+        let mut config = GatewayConfig {
+            public_keys: Some("http://10.255.255.1/keys.json".into()),
+            ..GatewayConfig::default()
+        };
+        let refused = KeyOrigin::from_config(&config).unwrap_err().to_string();
+        assert!(refused.contains("--insecure-http-keys"), "{refused}");
+        config.insecure_http_keys = true;
+        assert!(matches!(
+            KeyOrigin::from_config(&config),
+            Ok(KeyOrigin::Url(_))
+        ));
+        for ok in [
+            "http://127.0.0.1:1/k",
+            "http://localhost/k",
+            "https://10.255.255.1/k",
+        ] {
+            config.public_keys = Some(ok.into());
+            config.insecure_http_keys = false;
+            assert!(KeyOrigin::from_config(&config).is_ok(), "{ok}");
+        }
     }
 }

@@ -14,6 +14,7 @@ pub mod listener;
 pub mod metrics;
 pub mod ops;
 pub mod state;
+pub mod tls_client;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{any, get};

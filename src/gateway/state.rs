@@ -234,7 +234,7 @@ impl Gateway {
             .transpose()?;
         let http: HttpClient = Client::builder(TokioExecutor::new()).build_http();
 
-        let key_origin = KeyOrigin::parse(config.public_keys.as_deref())?;
+        let key_origin = KeyOrigin::from_config(&config)?;
 
         data.create()?;
         let mut bootstrap_admin_token = None;
