@@ -113,7 +113,6 @@
 //! [biscuit]: https://www.biscuitsec.org
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
-pub mod access;
 pub mod api;
 pub mod authorize;
 pub mod change;
@@ -130,5 +129,6 @@ pub mod token;
 pub use authorize::{Decision, Policy, Reason, Request};
 pub use gateway::{app, Gateway, GatewayConfig};
 pub use keys::{PrivateKeyring, PublicKeyring};
+pub use model::access;
 pub use model::{Grant, Operation, Registry, Resource, Restriction};
 pub use token::{SecretToken, VerifiedToken};

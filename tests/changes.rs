@@ -253,6 +253,7 @@ fn a_token_without_a_workspace_is_refused_for_its_workspace_not_its_operations()
     let grant = Grant {
         kind: TokenKind::ApiKey,
         workspace: None,
+        user: None,
         rights: vec![Right {
             resource: Resource::table(id("t_1")),
             operation: Operation::Read,
@@ -636,4 +637,155 @@ async fn admin_api_errors_carry_the_right_reason_in_the_apis_words() {
         events,
         "no refused request changed anything"
     );
+}
+
+/// Users, roles, groups and a table's sharing are changes like any other:
+/// each is one audit record, the registry rebuilds from the log alone, and
+/// a change the workspace's rules refuse writes nothing and says why.
+#[test]
+fn people_changes_rebuild_from_the_audit_log_and_refusals_write_nothing() {
+    use tessera::model::access::{Mode, Refusal, Scope, TableAccess, TableSharing, WorkspaceRole};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(&dir.path().join("tessera.redb")).unwrap();
+    let mut at = t0();
+    let mut tick = || {
+        at += Duration::seconds(1);
+        at
+    };
+    store.set_workspace(&id("ws_1"), tick()).unwrap();
+    store.set_table(&id("t_1"), &id("ws_1"), tick()).unwrap();
+    let apply = |change: Change, now| store.apply(&change, &Actor::Cli, now);
+    for u in ["u_1", "u_2", "u_3"] {
+        let change = Change::PutUser {
+            user: id(u),
+            email: format!("{u}@example.com"),
+            name: format!("User {u}"),
+        };
+        apply(change, tick()).unwrap();
+    }
+    let member = |user: &str, role| Change::PutMember {
+        workspace: id("ws_1"),
+        user: id(user),
+        role,
+    };
+    apply(member("u_1", WorkspaceRole::Owner), tick()).unwrap();
+    apply(member("u_2", WorkspaceRole::Member), tick()).unwrap();
+    apply(member("u_3", WorkspaceRole::Viewer), tick()).unwrap();
+    let group = Change::PutGroup {
+        workspace: id("ws_1"),
+        group: id("g_fin"),
+        name: "Finance".into(),
+        members: [id("u_2"), id("u_3")].into(),
+    };
+    apply(group, tick()).unwrap();
+    let mut records = Scope::open(Mode::Restricted);
+    records.groups.insert(
+        id("g_fin"),
+        tessera::model::access::Rights::of(&[tessera::model::access::Permission::Read]),
+    );
+    let sharing = TableSharing {
+        author: Some(id("u_2")),
+        access: TableAccess {
+            structure: Scope::open(Mode::ReadOnly),
+            records,
+        },
+    };
+    let put_sharing = Change::PutTableSharing {
+        table: id("t_1"),
+        sharing: sharing.clone(),
+    };
+    apply(put_sharing.clone(), tick()).unwrap();
+    let again = apply(put_sharing, tick()).unwrap();
+    assert!(
+        again.records.is_empty(),
+        "the same sharing again changes nothing"
+    );
+    let leave = Change::RemoveMember {
+        workspace: id("ws_1"),
+        user: id("u_3"),
+    };
+    apply(leave, tick()).unwrap();
+
+    // Refused, whoever asks: each writes nothing and names its reason.
+    let before = store.audit().unwrap();
+    let refusals = [
+        (
+            Change::RemoveMember {
+                workspace: id("ws_1"),
+                user: id("u_1"),
+            },
+            "the workspace's last owner cannot be removed or demoted",
+        ),
+        (member("u_1", WorkspaceRole::Admin), "last owner"),
+        (
+            member("u_zed", WorkspaceRole::Member),
+            "user u_zed is not registered",
+        ),
+        (
+            Change::PutGroup {
+                workspace: id("ws_1"),
+                group: id("g_x"),
+                name: "X".into(),
+                members: [id("u_3")].into(),
+            },
+            "user u_3 is not a member of this workspace",
+        ),
+        (
+            Change::PutUser {
+                user: id("u_4"),
+                email: "not an address".into(),
+                name: "Four".into(),
+            },
+            "invalid email",
+        ),
+    ];
+    for (change, says) in refusals {
+        match apply(change.clone(), tick()) {
+            Err(StoreError::Rejected(e)) => {
+                assert!(e.to_string().contains(says), "{change:?}: {e}");
+            }
+            other => panic!("{change:?} was not refused: {other:?}"),
+        }
+    }
+    match apply(member("u_1", WorkspaceRole::Admin), tick()) {
+        Err(StoreError::Rejected(ChangeError::Refused(r))) => {
+            assert_eq!(r, Refusal::LastOwner);
+            assert_eq!(r.code(), "last_owner");
+        }
+        other => panic!("demoting the last owner: {other:?}"),
+    }
+    assert_eq!(store.audit().unwrap(), before, "nothing was recorded");
+
+    // Removing a user takes it out of every role and group.
+    apply(Change::RemoveUser { user: id("u_2") }, tick()).unwrap();
+
+    let records = store.audit().unwrap();
+    let replayed = Memory::replay(&records).unwrap();
+    let held = store.registry().unwrap();
+    assert_eq!(
+        replayed.registry, held,
+        "the registry rebuilds from the log"
+    );
+    let team = &held.people.teams[&id("ws_1")];
+    assert_eq!(
+        team.roles.keys().cloned().collect::<Vec<_>>(),
+        vec![id("u_1")]
+    );
+    assert!(team.groups[&id("g_fin")].members.is_empty());
+    assert!(!held.people.users.contains_key(&id("u_2")));
+    assert_eq!(held.sharing[&id("t_1")], sharing);
+    let sentences: Vec<String> = records.iter().map(|r| r.change.to_string()).collect();
+    for expected in [
+        "user u_1 <u_1@example.com> registered",
+        "user u_2 is member of workspace ws_1",
+        "group g_fin of workspace ws_1: 2 member(s)",
+        "table t_1 access: structure read-only, records restricted (author u_2)",
+        "user u_3 removed from workspace ws_1",
+        "user u_2 removed",
+    ] {
+        assert!(
+            sentences.iter().any(|s| s == expected),
+            "{expected}: {sentences:#?}"
+        );
+    }
 }

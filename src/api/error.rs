@@ -4,6 +4,7 @@
 //! (`gateway::error`).
 
 use crate::change::ChangeError;
+use crate::model::access::{AccessError, Refusal};
 use crate::model::{Id, ModelError};
 
 /// Why an admin API request is not valid (400).
@@ -24,6 +25,32 @@ pub enum Invalid {
     /// Only one of `table` and `workspace` given for a view.
     #[error("give both table and workspace to place a view")]
     Placement,
+    /// A user the registry does not know.
+    #[error("user {0} is not registered")]
+    UnknownUser(Id),
+    /// An email address that is not one.
+    #[error("invalid email: an address such as ana@example.com, printable, without spaces, at most 254 characters")]
+    Email,
+    /// A display name that is not a printable label.
+    #[error("invalid name: {0}")]
+    Name(ModelError),
+    /// A role, level, permission or mode outside its closed set.
+    #[error(transparent)]
+    Word(#[from] AccessError),
+}
+
+impl Invalid {
+    /// The `error` code: `bad_request`, or the people vocabulary's own
+    /// code (`unknown_user`, `unknown_role`, `invalid_email`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Invalid::UnknownUser(_) => "unknown_user",
+            Invalid::Email => "invalid_email",
+            Invalid::Name(_) => "invalid_name",
+            Invalid::Word(e) => e.code(),
+            _ => "bad_request",
+        }
+    }
 }
 
 /// Which admin API object does not exist (404).
@@ -68,6 +95,10 @@ pub enum Rejection {
     /// 409.
     #[error(transparent)]
     Conflict(Conflict),
+    /// 403 or 400 ([`Refusal::is_forbidden`]): the workspace's rules refuse
+    /// the change (who asks, the last owner, entries outside the workspace).
+    #[error(transparent)]
+    Refused(Refusal),
     /// Not the client's doing: a 500, with the detail for the log.
     #[error("internal error")]
     Internal(ChangeError),
@@ -84,6 +115,10 @@ impl From<ChangeError> for Rejection {
                 Rejection::Conflict(Conflict::TableInOtherWorkspace { table, workspace })
             }
             ChangeError::Setting(e) => Rejection::Invalid(Invalid::Request(e)),
+            ChangeError::UnknownUser(id) => Rejection::Invalid(Invalid::UnknownUser(id)),
+            ChangeError::InvalidEmail => Rejection::Invalid(Invalid::Email),
+            ChangeError::InvalidName(e) => Rejection::Invalid(Invalid::Name(e)),
+            ChangeError::Refused(r) => Rejection::Refused(r),
             e @ (ChangeError::BadRevocationId(_) | ChangeError::Unsupported) => {
                 Rejection::Internal(e)
             }

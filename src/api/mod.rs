@@ -33,8 +33,11 @@ pub enum Operations {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssueBody {
-    /// guest, api_key or admin.
+    /// guest, api_key, admin or member.
     pub kind: TokenKind,
+    /// The user (member tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Id>,
     /// The workspace (every kind but admin).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workspace: Option<Id>,

@@ -16,6 +16,7 @@ fn entry() -> LedgerEntry {
         token_id: id("tk_1"),
         kind: TokenKind::ApiKey,
         workspace: Some(id("ws_1")),
+        user: None,
         scope: Some(Resource::workspace(id("ws_1"))),
         rights: vec![Right {
             resource: Resource::workspace(id("ws_1")),

@@ -4,8 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::model::access::{Refusal, TableSharing, Team, User};
 use crate::model::{Id, LedgerEntry, ModelError, ViewEntry};
 
+use super::people;
 use super::{AuditRecord, Change};
 
 /// Why and when a revocation id was revoked.
@@ -95,6 +97,19 @@ pub enum ChangeError {
     /// A revocation id that is not hex (in a change or in the ledger).
     #[error("revocation id {0:?} is not hex")]
     BadRevocationId(String),
+    /// The user is not registered.
+    #[error("user {0} is not registered")]
+    UnknownUser(Id),
+    /// An email address that is not `local@domain`, printable, at most 254 characters.
+    #[error("invalid email: an address such as ana@example.com, printable, without spaces, at most 254 characters")]
+    InvalidEmail,
+    /// A display name that is not a printable label.
+    #[error("invalid name: {0}")]
+    InvalidName(ModelError),
+    /// A people change the workspace's rules refuse (the last owner, an
+    /// entry for someone outside the workspace, …).
+    #[error(transparent)]
+    Refused(Refusal),
     /// A change this version does not know (from a newer audit log).
     #[error("a change written by a newer version of tessera cannot be applied")]
     Unsupported,
@@ -132,6 +147,20 @@ pub trait Target {
         revocation_id: &[u8],
         record: &RevocationRecord,
     ) -> Result<(), Self::Error>;
+    /// A registered user.
+    fn user(&self, user: &Id) -> Result<Option<User>, Self::Error>;
+    /// Registers (`Some`) or removes (`None`) a user's record.
+    fn put_user(&mut self, user: &Id, record: Option<&User>) -> Result<(), Self::Error>;
+    /// A workspace's people, when it has any.
+    fn team(&self, workspace: &Id) -> Result<Option<Team>, Self::Error>;
+    /// Every workspace's people.
+    fn teams(&self) -> Result<Vec<(Id, Team)>, Self::Error>;
+    /// Sets a workspace's people.
+    fn put_team(&mut self, workspace: &Id, team: &Team) -> Result<(), Self::Error>;
+    /// A table's author and access, when set.
+    fn sharing(&self, table: &Id) -> Result<Option<TableSharing>, Self::Error>;
+    /// Sets a table's author and access.
+    fn put_sharing(&mut self, table: &Id, sharing: &TableSharing) -> Result<(), Self::Error>;
 }
 
 /// Applies `change`, committed at `at`, to `target`. Returns false when it
@@ -192,6 +221,26 @@ pub fn apply<T: Target>(
             token_id,
             reason,
         } => apply_revoke(target, revocation_id, token_id.as_ref(), reason, at),
+        Change::PutUser { user, email, name } => people::put_user(target, user, email, name),
+        Change::RemoveUser { user } => people::remove_user(target, user),
+        Change::PutMember {
+            workspace,
+            user,
+            role,
+        } => people::put_member(target, workspace, user, Some(*role)),
+        Change::RemoveMember { workspace, user } => {
+            people::put_member(target, workspace, user, None)
+        }
+        Change::PutGroup {
+            workspace,
+            group,
+            name,
+            members,
+        } => people::put_group(target, workspace, group, Some((name, members))),
+        Change::RemoveGroup { workspace, group } => {
+            people::put_group(target, workspace, group, None)
+        }
+        Change::PutTableSharing { table, sharing } => people::put_sharing(target, table, sharing),
         // The keyring lives in files; the change is the record of it.
         Change::KeysInitialised { .. } | Change::KeyRotated { .. } | Change::KeyRetired { .. } => {
             Ok(true)

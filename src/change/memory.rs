@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{Id, LedgerEntry, Registry, RevocationSet, ViewEntry};
+use crate::model::{Id, LedgerEntry, Registry, RevocationSet};
 
 use super::{apply, AuditRecord, ChangeError, RevocationRecord, Target};
 
@@ -19,6 +19,10 @@ pub struct Memory {
 }
 
 impl Memory {
+    fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
+    }
+
     /// Replays audit records, oldest first. Legacy prose events are skipped
     /// (they cannot be replayed; their effect is only in the store's tables).
     pub fn replay<'a>(
@@ -37,14 +41,14 @@ impl Memory {
     }
 }
 
-/// The registry reads of a [`Target`] impl (`has_workspace`,
-/// `table_workspace`, `view`) for a target whose field `$registry` holds a
-/// [`Registry`] in memory (directly or behind a reference or an `Arc`), with
-/// [`ChangeError`] as its error: shared by [`Memory`] and the gateway's
-/// memory. A macro, not a function: the three are trait methods, and the
-/// store's target reads its registry from a transaction instead.
-macro_rules! registry_reads {
-    ($registry:ident) => {
+/// The registry half of a [`Target`] impl for a target that holds a
+/// [`Registry`] in memory (directly or behind a reference or an `Arc`) in
+/// its field `$registry`, and reaches it for writing through its method
+/// `$registry_mut`, with [`ChangeError`] as its error: shared by [`Memory`]
+/// and the gateway's memory. A macro, not a function: these are trait
+/// methods, and the store's target reads and writes a transaction instead.
+macro_rules! registry_target {
+    ($registry:ident, $registry_mut:ident) => {
         fn has_workspace(
             &self,
             workspace: &$crate::model::Id,
@@ -63,13 +67,105 @@ macro_rules! registry_reads {
         ) -> Result<Option<$crate::model::ViewEntry>, $crate::change::ChangeError> {
             Ok(self.$registry.views.get(view).cloned())
         }
+        fn user(
+            &self,
+            user: &$crate::model::Id,
+        ) -> Result<Option<$crate::model::access::User>, $crate::change::ChangeError> {
+            Ok(self.$registry.people.users.get(user).cloned())
+        }
+        fn team(
+            &self,
+            workspace: &$crate::model::Id,
+        ) -> Result<Option<$crate::model::access::Team>, $crate::change::ChangeError> {
+            Ok(self.$registry.people.teams.get(workspace).cloned())
+        }
+        fn teams(
+            &self,
+        ) -> Result<
+            Vec<($crate::model::Id, $crate::model::access::Team)>,
+            $crate::change::ChangeError,
+        > {
+            Ok(self
+                .$registry
+                .people
+                .teams
+                .iter()
+                .map(|(w, t)| (w.clone(), t.clone()))
+                .collect())
+        }
+        fn sharing(
+            &self,
+            table: &$crate::model::Id,
+        ) -> Result<Option<$crate::model::access::TableSharing>, $crate::change::ChangeError> {
+            Ok(self.$registry.sharing.get(table).cloned())
+        }
+        fn put_workspace(
+            &mut self,
+            workspace: &$crate::model::Id,
+        ) -> Result<(), $crate::change::ChangeError> {
+            self.$registry_mut().workspaces.insert(workspace.clone());
+            Ok(())
+        }
+        fn put_table(
+            &mut self,
+            table: &$crate::model::Id,
+            workspace: &$crate::model::Id,
+        ) -> Result<(), $crate::change::ChangeError> {
+            self.$registry_mut()
+                .tables
+                .insert(table.clone(), workspace.clone());
+            Ok(())
+        }
+        fn put_view(
+            &mut self,
+            view: &$crate::model::Id,
+            entry: &$crate::model::ViewEntry,
+        ) -> Result<(), $crate::change::ChangeError> {
+            self.$registry_mut()
+                .views
+                .insert(view.clone(), entry.clone());
+            Ok(())
+        }
+        fn put_user(
+            &mut self,
+            user: &$crate::model::Id,
+            record: Option<&$crate::model::access::User>,
+        ) -> Result<(), $crate::change::ChangeError> {
+            let users = &mut self.$registry_mut().people.users;
+            match record {
+                Some(r) => users.insert(user.clone(), r.clone()),
+                None => users.remove(user),
+            };
+            Ok(())
+        }
+        fn put_team(
+            &mut self,
+            workspace: &$crate::model::Id,
+            team: &$crate::model::access::Team,
+        ) -> Result<(), $crate::change::ChangeError> {
+            self.$registry_mut()
+                .people
+                .teams
+                .insert(workspace.clone(), team.clone());
+            Ok(())
+        }
+        fn put_sharing(
+            &mut self,
+            table: &$crate::model::Id,
+            sharing: &$crate::model::access::TableSharing,
+        ) -> Result<(), $crate::change::ChangeError> {
+            self.$registry_mut()
+                .sharing
+                .insert(table.clone(), sharing.clone());
+            Ok(())
+        }
     };
 }
-pub(crate) use registry_reads;
+pub(crate) use registry_target;
 
 impl Target for Memory {
     type Error = ChangeError;
-    registry_reads!(registry);
+    registry_target!(registry, registry_mut);
     fn ledger_entry(&self, token_id: &Id) -> Result<Option<LedgerEntry>, ChangeError> {
         Ok(self.ledger.get(token_id).cloned())
     }
@@ -78,20 +174,6 @@ impl Target for Memory {
     }
     fn is_revoked(&self, revocation_id: &[u8]) -> Result<bool, ChangeError> {
         Ok(self.revocations.contains_key(&hex::encode(revocation_id)))
-    }
-    fn put_workspace(&mut self, workspace: &Id) -> Result<(), ChangeError> {
-        self.registry.workspaces.insert(workspace.clone());
-        Ok(())
-    }
-    fn put_table(&mut self, table: &Id, workspace: &Id) -> Result<(), ChangeError> {
-        self.registry
-            .tables
-            .insert(table.clone(), workspace.clone());
-        Ok(())
-    }
-    fn put_view(&mut self, view: &Id, entry: &ViewEntry) -> Result<(), ChangeError> {
-        self.registry.views.insert(view.clone(), entry.clone());
-        Ok(())
     }
     fn put_ledger(&mut self, entry: &LedgerEntry) -> Result<(), ChangeError> {
         self.ledger.insert(entry.token_id.clone(), entry.clone());

@@ -18,14 +18,16 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::keys::RootKey;
+use crate::model::access::{TableSharing, WorkspaceRole};
 use crate::model::{Id, LedgerEntry, ViewSettings};
 
 mod apply;
 mod memory;
+mod people;
 mod plan;
 
 pub use apply::{apply, Applied, ChangeError, RevocationRecord, Revoked, Target};
-pub(crate) use memory::registry_reads;
+pub(crate) use memory::registry_target;
 pub use memory::Memory;
 pub use plan::{plan_revoke, plan_table, plan_view, RevokeTarget};
 
@@ -87,6 +89,63 @@ pub enum Change {
     KeyRetired {
         /// Its id.
         key_id: u32,
+    },
+    /// A user is registered or renamed.
+    PutUser {
+        /// The user.
+        user: Id,
+        /// Its email address.
+        email: String,
+        /// Its display name.
+        name: String,
+    },
+    /// A user is removed: its record, its roles in every workspace, its
+    /// place in every group.
+    RemoveUser {
+        /// The user.
+        user: Id,
+    },
+    /// A (registered) user gets a role in a (registered) workspace.
+    PutMember {
+        /// The workspace.
+        workspace: Id,
+        /// The user.
+        user: Id,
+        /// Its role there.
+        role: WorkspaceRole,
+    },
+    /// A user leaves a workspace (and its groups there).
+    RemoveMember {
+        /// The workspace.
+        workspace: Id,
+        /// The user.
+        user: Id,
+    },
+    /// A group of a workspace is set: its name and all its members after
+    /// the change.
+    PutGroup {
+        /// The workspace.
+        workspace: Id,
+        /// The group.
+        group: Id,
+        /// Its display name.
+        name: String,
+        /// Its members, all of them (members of the workspace).
+        members: std::collections::BTreeSet<Id>,
+    },
+    /// A group is removed (entries naming it no longer match anyone).
+    RemoveGroup {
+        /// The workspace.
+        workspace: Id,
+        /// The group.
+        group: Id,
+    },
+    /// A table's author and access, all of it after the change.
+    PutTableSharing {
+        /// The (registered) table.
+        table: Id,
+        /// Its author and access.
+        sharing: TableSharing,
     },
     /// An audit event written before changes were structured: prose only.
     Legacy {
@@ -201,6 +260,12 @@ impl Change {
             Change::PutWorkspace { .. } | Change::PutTable { .. } | Change::PutView { .. } => {
                 "settings_changed"
             }
+            Change::PutUser { .. } | Change::RemoveUser { .. } => "user_changed",
+            Change::PutMember { .. }
+            | Change::RemoveMember { .. }
+            | Change::PutGroup { .. }
+            | Change::RemoveGroup { .. } => "members_changed",
+            Change::PutTableSharing { .. } => "access_changed",
             Change::TokenIssued { .. } => "issued",
             Change::Revoke { .. } => "revoked",
             Change::KeysInitialised { .. } => "keys_initialised",
@@ -239,6 +304,41 @@ impl fmt::Display for Change {
                     write!(f, " {name}={value}")?;
                 }
                 Ok(())
+            }
+            Change::PutUser { user, email, .. } => write!(f, "user {user} <{email}> registered"),
+            Change::RemoveUser { user } => write!(f, "user {user} removed"),
+            Change::PutMember {
+                workspace,
+                user,
+                role,
+            } => write!(f, "user {user} is {role} of workspace {workspace}"),
+            Change::RemoveMember { workspace, user } => {
+                write!(f, "user {user} removed from workspace {workspace}")
+            }
+            Change::PutGroup {
+                workspace,
+                group,
+                members,
+                ..
+            } => write!(
+                f,
+                "group {group} of workspace {workspace}: {} member(s)",
+                members.len()
+            ),
+            Change::RemoveGroup { workspace, group } => {
+                write!(f, "group {group} removed from workspace {workspace}")
+            }
+            Change::PutTableSharing { table, sharing } => {
+                let (s, r) = (&sharing.access.structure, &sharing.access.records);
+                write!(
+                    f,
+                    "table {table} access: structure {}, records {}",
+                    s.mode, r.mode
+                )?;
+                match &sharing.author {
+                    Some(author) => write!(f, " (author {author})"),
+                    None => Ok(()),
+                }
             }
             Change::TokenIssued { entry } => match &entry.scope {
                 Some(scope) => write!(f, "{} token for {scope}", entry.kind),

@@ -16,6 +16,7 @@ fn entry(token: &str, view: &str, revocation_id: &str) -> LedgerEntry {
         token_id: id(token),
         kind: TokenKind::Guest,
         workspace: Some(id("ws_1")),
+        user: None,
         scope: Some(Resource::view(id(view))),
         rights: vec![Right {
             resource: Resource::view(id(view)),

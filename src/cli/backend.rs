@@ -99,6 +99,7 @@ impl Backend {
             Backend::Remote(r) => {
                 let body = IssueBody {
                     kind: request.kind,
+                    user: request.user.clone(),
                     workspace: request.workspace.clone(),
                     view: request.view.clone(),
                     table: request.table.clone(),

@@ -23,6 +23,9 @@ pub(crate) fn model(e: ModelError) -> anyhow::Error {
             Exclusion::AdminScope => {
                 "an admin token is for the admin API: it takes no --workspace, --table or --view"
             }
+            Exclusion::MemberScope => {
+                "a member token names its user only (--user): roles and table access come from the registry"
+            }
         }),
         _ => e.into(),
     }

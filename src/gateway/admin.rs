@@ -105,6 +105,7 @@ fn issue_request(body: IssueBody, now: chrono::DateTime<Utc>) -> Result<IssueReq
     };
     Ok(IssueRequest {
         kind: body.kind,
+        user: body.user,
         workspace: body.workspace,
         view: body.view,
         table: body.table,

@@ -7,7 +7,7 @@
 use std::sync::{Arc, PoisonError};
 
 use crate::change::{self, Applied, ChangeError, RevocationRecord, Target};
-use crate::model::{Id, LedgerEntry, Registry, RevocationSet, ViewEntry};
+use crate::model::{Id, LedgerEntry, Registry, RevocationSet};
 use crate::store::{Store, StoreError};
 
 use super::error::ApiError;
@@ -21,9 +21,16 @@ struct Memory<'a> {
     changed: bool,
 }
 
+impl Memory<'_> {
+    fn registry_mut(&mut self) -> &mut Registry {
+        self.changed = true;
+        Arc::make_mut(self.registry)
+    }
+}
+
 impl Target for Memory<'_> {
     type Error = ChangeError;
-    change::registry_reads!(registry);
+    change::registry_target!(registry, registry_mut);
     fn ledger_entry(&self, _: &Id) -> Result<Option<LedgerEntry>, ChangeError> {
         Ok(None)
     }
@@ -32,27 +39,6 @@ impl Target for Memory<'_> {
     }
     fn is_revoked(&self, revocation_id: &[u8]) -> Result<bool, ChangeError> {
         Ok(self.revocations.contains(revocation_id))
-    }
-    fn put_workspace(&mut self, workspace: &Id) -> Result<(), ChangeError> {
-        self.changed = true;
-        Arc::make_mut(self.registry)
-            .workspaces
-            .insert(workspace.clone());
-        Ok(())
-    }
-    fn put_table(&mut self, table: &Id, workspace: &Id) -> Result<(), ChangeError> {
-        self.changed = true;
-        Arc::make_mut(self.registry)
-            .tables
-            .insert(table.clone(), workspace.clone());
-        Ok(())
-    }
-    fn put_view(&mut self, view: &Id, entry: &ViewEntry) -> Result<(), ChangeError> {
-        self.changed = true;
-        Arc::make_mut(self.registry)
-            .views
-            .insert(view.clone(), entry.clone());
-        Ok(())
     }
     fn put_ledger(&mut self, _: &LedgerEntry) -> Result<(), ChangeError> {
         Ok(())

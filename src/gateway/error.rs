@@ -12,6 +12,7 @@ use axum::Json;
 use crate::api::error::Rejection;
 use crate::api::{Conflict, ErrorAnswer, Invalid, Missing};
 use crate::authorize::Reason;
+use crate::model::access::Refusal;
 use crate::store::StoreError;
 use crate::token::TokenError;
 
@@ -41,6 +42,10 @@ pub enum ApiError {
     /// The store refused a change (conflict with what is stored).
     #[error(transparent)]
     Conflict(Conflict),
+    /// The workspace's rules refuse a people change: 403 for who asks, 400
+    /// for what is asked; the code is the refusal's.
+    #[error(transparent)]
+    Refused(Refusal),
     /// The request took longer than the configured timeout.
     #[error("the request took longer than {0} ms")]
     Timeout(u64),
@@ -87,6 +92,8 @@ impl ApiError {
             ApiError::Denied(_) => StatusCode::FORBIDDEN,
             ApiError::HeadersTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Refused(r) if r.is_forbidden() => StatusCode::FORBIDDEN,
+            ApiError::Refused(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) | ApiError::Missing(_) => StatusCode::NOT_FOUND,
             ApiError::NoSigningKey | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -100,7 +107,8 @@ impl ApiError {
         match self {
             ApiError::Denied(r) => r.code(),
             ApiError::HeadersTooLarge(_) => "headers_too_large",
-            ApiError::BadRequest(_) => "bad_request",
+            ApiError::BadRequest(e) => e.code(),
+            ApiError::Refused(r) => r.code(),
             ApiError::NotFound(_) | ApiError::Missing(_) => "not_found",
             ApiError::NoSigningKey => "no_signing_key",
             ApiError::Conflict(_) => "conflict",
@@ -120,6 +128,7 @@ impl From<StoreError> for ApiError {
                 Rejection::Invalid(e) => ApiError::BadRequest(e),
                 Rejection::Missing(e) => ApiError::Missing(e),
                 Rejection::Conflict(e) => ApiError::Conflict(e),
+                Rejection::Refused(r) => ApiError::Refused(r),
                 Rejection::Internal(e) => ApiError::Internal(e.to_string()),
             },
             other => ApiError::Internal(other.to_string()),

@@ -13,10 +13,10 @@ pub enum ModelError {
     #[error("invalid id {0:?}: ids are 1 to 64 characters of A-Z, a-z, 0-9, '_' and '-'")]
     InvalidId(String),
     /// An operation outside the closed set.
-    #[error("unknown operation {0:?}: expected one of read, write, create, delete, export, manage, share")]
+    #[error("unknown operation {0:?}: expected one of read, write, create, delete, export, manage, share, drop, billing, settings")]
     UnknownOperation(String),
     /// A grant or restriction that names no operation at all.
-    #[error("no operations given: name at least one of read, write, create, delete, export, manage, share")]
+    #[error("no operations given: name at least one of read, write, create, delete, export, manage, share, drop, billing, settings")]
     NoOperations,
     /// A resource kind outside workspace, table, view.
     #[error("unknown resource kind {0:?}: expected workspace, table or view")]
@@ -47,6 +47,9 @@ pub enum ModelError {
     /// A view setting name outside the known five.
     #[error("unknown view setting {0:?}: expected {expected}", expected = ViewSetting::listed())]
     UnknownSetting(String),
+    /// A member token for a user the registry does not know.
+    #[error("user {0} is not registered; put it first (PUT /admin/v1/users/{0})")]
+    UnknownUser(String),
     /// The resource a token would be issued for is not in the registry.
     #[error("{resource} is not registered in workspace {workspace}; register it first")]
     NotRegistered {
@@ -84,6 +87,9 @@ pub enum Exclusion {
     /// An admin token with a workspace, table or view.
     #[error("an admin token is for the admin API, not a workspace, table or view")]
     AdminScope,
+    /// A member token with a scope or operations.
+    #[error("a member token names its user only: what it may do is read from the registry, so workspace, view, table, allow and read_only do not apply")]
+    MemberScope,
 }
 
 /// Keeps user input quoted in an error message short.

@@ -25,11 +25,20 @@ pub enum TokenKind {
     ApiKey,
     /// The operator: the admin API only.
     Admin,
+    /// A member of workspaces, logged in by the host product: the token
+    /// names the user (`user(id)`), never what it may do — roles, table
+    /// access and groups are read from the registry at each decision.
+    Member,
 }
 
 impl TokenKind {
     /// Every kind.
-    pub const ALL: [TokenKind; 3] = [TokenKind::Guest, TokenKind::ApiKey, TokenKind::Admin];
+    pub const ALL: [TokenKind; 4] = [
+        TokenKind::Guest,
+        TokenKind::ApiKey,
+        TokenKind::Admin,
+        TokenKind::Member,
+    ];
 
     /// The name used in Datalog and on the wire.
     pub fn as_str(self) -> &'static str {
@@ -37,6 +46,7 @@ impl TokenKind {
             TokenKind::Guest => "guest",
             TokenKind::ApiKey => "api_key",
             TokenKind::Admin => "admin",
+            TokenKind::Member => "member",
         }
     }
 }
@@ -59,8 +69,10 @@ impl fmt::Display for TokenKind {
 pub struct Grant {
     /// Who it is for.
     pub kind: TokenKind,
-    /// The workspace it is bound to (every kind but admin has one).
+    /// The workspace it is bound to (guests and API keys have one).
     pub workspace: Option<Id>,
+    /// The user a member token names (member tokens only).
+    pub user: Option<Id>,
     /// The rights, one per (resource, operation).
     pub rights: Vec<Right>,
     /// When it stops working, if ever.
@@ -94,10 +106,29 @@ impl Grant {
         Grant {
             kind: TokenKind::Admin,
             workspace: None,
+            user: None,
             rights: Vec::new(),
             expires_at: None,
             label: None,
         }
+    }
+
+    /// A member token for `user`: who, never what.
+    pub fn member(user: Id) -> Self {
+        Grant {
+            kind: TokenKind::Member,
+            user: Some(user),
+            ..Grant::admin()
+        }
+    }
+
+    /// The vocabulary version the token needs: `tessera(2)` for member
+    /// tokens and for rights naming an operation added in 2, else 1, so
+    /// tokens of the first vocabulary read exactly as before.
+    pub fn vocabulary(&self) -> i64 {
+        let ops = self.rights.iter().map(|r| r.operation.vocabulary());
+        let kind = if self.kind == TokenKind::Member { 2 } else { 1 };
+        ops.fold(kind, i64::max)
     }
 
     fn scoped(
@@ -109,6 +140,7 @@ impl Grant {
         Grant {
             kind,
             workspace: Some(workspace),
+            user: None,
             rights: operations
                 .iter()
                 .map(|&operation| Right {
@@ -136,8 +168,15 @@ impl Grant {
     /// Checks the grant can be issued at `now`: rights for non-admin kinds,
     /// an expiry in the future, a printable label.
     pub fn validate(&self, now: DateTime<Utc>) -> Result<(), ModelError> {
-        if self.kind != TokenKind::Admin && self.rights.is_empty() {
+        let rightless = matches!(self.kind, TokenKind::Admin | TokenKind::Member);
+        if !rightless && self.rights.is_empty() {
             return Err(ModelError::NoOperations);
+        }
+        if self.kind == TokenKind::Member && self.user.is_none() {
+            return Err(ModelError::MissingField {
+                kind: "member",
+                field: "a user",
+            });
         }
         validate_expiry(self.expires_at, now)?;
         if let Some(label) = &self.label {
@@ -161,8 +200,11 @@ impl Grant {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IssueRequest {
-    /// guest, api_key or admin.
+    /// guest, api_key, admin or member.
     pub kind: TokenKind,
+    /// The user (member tokens).
+    #[serde(default)]
+    pub user: Option<Id>,
     /// The workspace (every kind but admin).
     #[serde(default)]
     pub workspace: Option<Id>,
@@ -191,6 +233,7 @@ impl IssueRequest {
     pub fn new(kind: TokenKind, workspace: Option<Id>) -> Self {
         IssueRequest {
             kind,
+            user: None,
             workspace,
             view: None,
             table: None,
@@ -267,6 +310,21 @@ impl IssueRequest {
                     return Err(ModelError::Conflict(Exclusion::AdminScope));
                 }
                 Grant::admin()
+            }
+            TokenKind::Member => {
+                let scoped =
+                    self.workspace.is_some() || self.view.is_some() || self.table.is_some();
+                if scoped || self.allow.is_some() || self.read_only {
+                    return Err(ModelError::Conflict(Exclusion::MemberScope));
+                }
+                let user = self.user.clone().ok_or(ModelError::MissingField {
+                    kind,
+                    field: "a user",
+                })?;
+                if !registry.people.users.contains_key(&user) {
+                    return Err(ModelError::UnknownUser(user.to_string()));
+                }
+                Grant::member(user)
             }
         };
         Ok(grant.expires_at(self.expires_at).label(self.label.clone()))

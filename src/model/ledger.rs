@@ -41,6 +41,9 @@ pub struct LedgerEntry {
     pub kind: TokenKind,
     /// The workspace it is bound to.
     pub workspace: Option<Id>,
+    /// The user a member token names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<Id>,
     /// The single resource its rights are on, when there is one.
     pub scope: Option<Resource>,
     /// Its rights.

@@ -7,6 +7,7 @@
 //! One file per concept; every type is re-exported here, so paths stay
 //! `crate::model::X`.
 
+pub mod access;
 mod error;
 mod grant;
 mod id;

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::access::{Directory, TableSharing};
 use super::id::Id;
 use super::resource::{Resource, ResourceKind};
 use super::settings::ViewSettings;
@@ -28,6 +29,11 @@ pub struct Registry {
     pub tables: BTreeMap<Id, Id>,
     /// View id → its table and settings.
     pub views: BTreeMap<Id, ViewEntry>,
+    /// Users, their workspace roles and the groups.
+    pub people: Directory,
+    /// Table id → its author and access settings (a table without an entry
+    /// is open to its workspace and has no recorded author).
+    pub sharing: BTreeMap<Id, TableSharing>,
 }
 
 /// One `parent(kind, id, parent_kind, parent_id)` fact.
@@ -40,6 +46,14 @@ pub struct Containment {
 }
 
 impl Registry {
+    /// The author and access of `table` (the default when none is set).
+    pub fn sharing_of(&self, table: &Id) -> std::borrow::Cow<'_, TableSharing> {
+        match self.sharing.get(table) {
+            Some(s) => std::borrow::Cow::Borrowed(s),
+            None => std::borrow::Cow::Owned(TableSharing::default()),
+        }
+    }
+
     /// The containment chain of `resource` up to its workspace, or `None`
     /// when the resource (or one of its containers) is not registered.
     pub fn containment(&self, resource: &Resource) -> Option<Vec<Containment>> {

@@ -28,10 +28,18 @@ pub enum Operation {
     Manage,
     /// Issue guest tokens for the resource.
     Share,
+    /// Delete the resource itself: a table, or a whole workspace
+    /// (vocabulary `tessera(2)`).
+    Drop,
+    /// Manage the workspace's billing (vocabulary `tessera(2)`).
+    Billing,
+    /// Change the workspace's settings (vocabulary `tessera(2)`).
+    Settings,
 }
 
 impl Operation {
-    /// Every operation, in a stable order.
+    /// The operations on data, vocabulary `tessera(1)`, in a stable order:
+    /// what API keys and guests are granted.
     pub const ALL: [Operation; 7] = [
         Operation::Read,
         Operation::Write,
@@ -41,6 +49,36 @@ impl Operation {
         Operation::Manage,
         Operation::Share,
     ];
+
+    /// The operations on a resource's life and its workspace that
+    /// vocabulary `tessera(2)` added: drop, billing, settings.
+    pub const LIFECYCLE: [Operation; 3] =
+        [Operation::Drop, Operation::Billing, Operation::Settings];
+
+    /// Every operation, both vocabularies, in a stable order: [`Operation::ALL`]
+    /// then [`Operation::LIFECYCLE`].
+    pub const EVERY: [Operation; 10] = {
+        let mut every = [Operation::Read; 10];
+        let mut i = 0;
+        while i < Operation::ALL.len() {
+            every[i] = Operation::ALL[i];
+            i += 1;
+        }
+        while i < every.len() {
+            every[i] = Operation::LIFECYCLE[i - Operation::ALL.len()];
+            i += 1;
+        }
+        every
+    };
+
+    /// The first vocabulary version that names this operation.
+    pub fn vocabulary(self) -> i64 {
+        if Operation::LIFECYCLE.contains(&self) {
+            2
+        } else {
+            1
+        }
+    }
 
     /// The lower-case name used in Datalog and on the wire.
     pub fn as_str(self) -> &'static str {
@@ -52,6 +90,9 @@ impl Operation {
             Operation::Export => "export",
             Operation::Manage => "manage",
             Operation::Share => "share",
+            Operation::Drop => "drop",
+            Operation::Billing => "billing",
+            Operation::Settings => "settings",
         }
     }
 
@@ -73,7 +114,7 @@ impl Operation {
 impl FromStr for Operation {
     type Err = ModelError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        by_name(&Self::ALL, Self::as_str, s, ModelError::UnknownOperation)
+        by_name(&Self::EVERY, Self::as_str, s, ModelError::UnknownOperation)
     }
 }
 

@@ -7,11 +7,13 @@ use redb::ReadableTable;
 use crate::change::{
     self, Actor, Applied, Change, ChangeError, RevocationRecord, RevokeTarget, Revoked, Target,
 };
+use crate::model::access::{TableSharing, Team, User};
 use crate::model::{revocation_key, Id, LedgerEntry, ViewEntry};
 
 use super::audit;
 use super::tables::{
-    get_json, put_json, TableRecord, LEDGER, REGISTRY, REVOCATIONS, REVOCATION_INDEX,
+    get_json, put_json, TableRecord, LEDGER, REGISTRY, REVOCATIONS, REVOCATION_INDEX, SHARING,
+    TEAM, USER,
 };
 use super::{Store, StoreError, Txn, TxnError};
 
@@ -101,6 +103,51 @@ impl Target for TxnTarget<'_> {
         put_json(self.txn, LEDGER, entry.token_id.as_str(), entry)
     }
 
+    fn user(&self, user: &Id) -> Result<Option<User>, TxnError> {
+        self.record(USER, user)
+    }
+
+    fn put_user(&mut self, user: &Id, record: Option<&User>) -> Result<(), TxnError> {
+        match record {
+            Some(r) => self.put_record(USER, user, r),
+            None => {
+                let key = registry_key(USER, user);
+                self.txn.open_table(REGISTRY)?.remove(key.as_str())?;
+                Ok(())
+            }
+        }
+    }
+
+    fn team(&self, workspace: &Id) -> Result<Option<Team>, TxnError> {
+        self.record(TEAM, workspace)
+    }
+
+    fn teams(&self) -> Result<Vec<(Id, Team)>, TxnError> {
+        let t = self.txn.open_table(REGISTRY)?;
+        let (start, end) = (format!("{TEAM}/"), format!("{TEAM}0"));
+        let mut out = Vec::new();
+        for row in t.range(start.as_str()..end.as_str())? {
+            let (k, v) = row?;
+            let corrupt = || TxnError::Corrupt("registry");
+            let id = k.value()[start.len()..].to_owned();
+            let id = Id::new(&id).map_err(|_| corrupt())?;
+            out.push((id, serde_json::from_str(v.value()).map_err(|_| corrupt())?));
+        }
+        Ok(out)
+    }
+
+    fn put_team(&mut self, workspace: &Id, team: &Team) -> Result<(), TxnError> {
+        self.put_record(TEAM, workspace, team)
+    }
+
+    fn sharing(&self, table: &Id) -> Result<Option<TableSharing>, TxnError> {
+        self.record(SHARING, table)
+    }
+
+    fn put_sharing(&mut self, table: &Id, sharing: &TableSharing) -> Result<(), TxnError> {
+        self.put_record(SHARING, table, sharing)
+    }
+
     fn put_revocation(
         &mut self,
         revocation_id: &[u8],
@@ -114,6 +161,30 @@ impl Target for TxnTarget<'_> {
             .open_table(REVOCATION_INDEX)?
             .insert(revocation_key(revocation_id), ())?;
         Ok(())
+    }
+}
+
+impl TxnTarget<'_> {
+    fn record<T: for<'de> serde::Deserialize<'de>>(
+        &self,
+        kind: &str,
+        id: &Id,
+    ) -> Result<Option<T>, TxnError> {
+        get_json(
+            self.txn,
+            REGISTRY,
+            registry_key(kind, id).as_str(),
+            "registry",
+        )
+    }
+
+    fn put_record<T: serde::Serialize>(
+        &mut self,
+        kind: &str,
+        id: &Id,
+        value: &T,
+    ) -> Result<(), TxnError> {
+        put_json(self.txn, REGISTRY, registry_key(kind, id).as_str(), value)
     }
 }
 

@@ -16,8 +16,15 @@ pub(super) const REVOCATIONS: TableDefinition<&[u8], &str> = TableDefinition::ne
 /// 16-byte rows, so a gateway loads a million revocations quickly at start.
 pub(super) const REVOCATION_INDEX: TableDefinition<u128, ()> =
     TableDefinition::new("revocation_index");
-/// `workspace/ID`, `table/ID`, `view/ID` → JSON.
+/// `workspace/ID`, `table/ID`, `view/ID`, `user/ID`, `team/WS`, `sharing/TABLE` → JSON.
 pub(super) const REGISTRY: TableDefinition<&str, &str> = TableDefinition::new("registry");
+/// The registry key kind of a user: `user/ID` → [`crate::model::access::User`] JSON.
+pub(super) const USER: &str = "user";
+/// The registry key kind of a workspace's people: `team/WS` → [`crate::model::access::Team`] JSON.
+pub(super) const TEAM: &str = "team";
+/// The registry key kind of a table's author and access: `sharing/TABLE` →
+/// [`crate::model::access::TableSharing`] JSON.
+pub(super) const SHARING: &str = "sharing";
 /// Token id → [`LedgerEntry`] JSON.
 pub(super) const LEDGER: TableDefinition<&str, &str> = TableDefinition::new("ledger");
 /// Sequence number → [`crate::change::AuditRecord`] JSON.
@@ -64,6 +71,18 @@ impl Store {
                 "view" => {
                     let v: ViewEntry = serde_json::from_value(value).map_err(|_| corrupt())?;
                     registry.views.insert(id, v);
+                }
+                USER => {
+                    let u = serde_json::from_value(value).map_err(|_| corrupt())?;
+                    registry.people.users.insert(id, u);
+                }
+                TEAM => {
+                    let t = serde_json::from_value(value).map_err(|_| corrupt())?;
+                    registry.people.teams.insert(id, t);
+                }
+                SHARING => {
+                    let s = serde_json::from_value(value).map_err(|_| corrupt())?;
+                    registry.sharing.insert(id, s);
                 }
                 _ => return Err(corrupt()),
             }

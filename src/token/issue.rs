@@ -13,8 +13,11 @@ use super::text::{encode, SecretToken};
 use crate::keys::PrivateKeyring;
 use crate::model::{Grant, Id, LedgerEntry, ModelError, TokenKind};
 
-/// The version of the Datalog vocabulary tokens carry: `tessera(1)`.
-pub const VOCABULARY_VERSION: i64 = 1;
+/// The newest version of the Datalog vocabulary: `tessera(2)` added member
+/// tokens (`kind("member")`, `user(id)`) and the drop, billing and settings
+/// operations. A token carries the oldest version that describes it
+/// ([`Grant::vocabulary`]); every version up to this one verifies.
+pub const VOCABULARY_VERSION: i64 = 2;
 
 /// A freshly issued token and what the ledger records about it.
 #[derive(Debug)]
@@ -34,7 +37,8 @@ pub fn issue_with_rng<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> Result<Issued, TokenError> {
     grant.validate(now)?;
-    if grant.kind != TokenKind::Admin && grant.workspace.is_none() {
+    let workspaceless = matches!(grant.kind, TokenKind::Admin | TokenKind::Member);
+    if !workspaceless && grant.workspace.is_none() {
         return Err(TokenError::Invalid(ModelError::MissingField {
             kind: grant.kind.as_str(),
             field: "a workspace",
@@ -45,13 +49,18 @@ pub fn issue_with_rng<R: RngCore + CryptoRng>(
     let token_id = Id::new(&format!("tk_{}", hex::encode(id_bytes)))?;
 
     let mut block = BlockBuilder::new()
-        .fact(fact("tessera", &[int(VOCABULARY_VERSION)]))
+        .fact(fact("tessera", &[int(grant.vocabulary())]))
         .and_then(|b| b.fact(fact("token_id", &[string(token_id.as_str())])))
         .and_then(|b| b.fact(fact("kind", &[string(grant.kind.as_str())])))
         .map_err(build_error)?;
     if let Some(ws) = &grant.workspace {
         block = block
             .fact(fact("workspace", &[string(ws.as_str())]))
+            .map_err(build_error)?;
+    }
+    if let Some(user) = &grant.user {
+        block = block
+            .fact(fact("user", &[string(user.as_str())]))
             .map_err(build_error)?;
     }
     for right in &grant.rights {
@@ -84,6 +93,7 @@ pub fn issue_with_rng<R: RngCore + CryptoRng>(
             token_id,
             kind: grant.kind,
             workspace: grant.workspace.clone(),
+            user: grant.user.clone(),
             scope: grant.scope().cloned(),
             rights: grant.rights.clone(),
             expires_at: grant.expires_at,

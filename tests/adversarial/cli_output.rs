@@ -366,6 +366,7 @@ fn tokens_list_shows_a_stored_hostile_label_escaped() {
             token_id: Id::new("tk_0000000000000001").expect("id"),
             kind: TokenKind::Admin,
             workspace: None,
+            user: None,
             scope: None,
             rights: Vec::new(),
             expires_at: None,

@@ -2,18 +2,21 @@
 //! same for the global admin token and for a member token (the member's
 //! user is the actor): only a table's author or a workspace owner/admin
 //! changes its permissions, nobody grants above their own level, nobody
-//! changes their own role, the last owner stays.
+//! changes their own role, the last owner stays. The checks that hold
+//! whoever asks ([`Manager::Operator`]) are also run when a change is
+//! applied, so no path around the admin API can break them.
 
-use super::directory::Directory;
-use super::effective::{table_rights, TableRights};
+use super::super::id::Id;
+use super::directory::Team;
+use super::effective::{team_table_rights, TableRights};
 use super::role::WorkspaceRole;
-use super::table::{Mode, Scope, TableAccess, TableSharing};
-use crate::model::Id;
+use super::table::{Mode, Scope, TableSharing};
 
 /// Who asks for a management change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Manager<'a> {
-    /// The global admin token: every check but the last-owner rule is met.
+    /// The global admin token (or the local CLI): only the checks that
+    /// hold whoever asks.
     Operator,
     /// A member token's user.
     User(&'a Id),
@@ -46,9 +49,6 @@ pub enum Refusal {
     /// An entry naming a group the workspace does not have.
     #[error("group {0} does not exist in this workspace")]
     UnknownGroup(Id),
-    /// A user id the registry does not know.
-    #[error("unknown user {0}")]
-    UnknownUser(Id),
     /// Entries on a scope that is not restricted would be ignored.
     #[error("entries are only taken for a restricted (specific people) scope")]
     EntriesNeedRestricted,
@@ -65,7 +65,6 @@ impl Refusal {
             Refusal::LastOwner => "last_owner",
             Refusal::NotInWorkspace(_) => "not_in_workspace",
             Refusal::UnknownGroup(_) => "unknown_group",
-            Refusal::UnknownUser(_) => "unknown_user",
             Refusal::EntriesNeedRestricted => "entries_need_restricted",
         }
     }
@@ -83,32 +82,24 @@ impl Refusal {
     }
 }
 
-fn manager_role(
-    directory: &Directory,
-    workspace: &Id,
-    user: &Id,
-) -> Result<WorkspaceRole, Refusal> {
-    match directory.role(workspace, user) {
+fn manager_role(team: &Team, user: &Id) -> Result<WorkspaceRole, Refusal> {
+    match team.role(user) {
         Some(role) if role.manages_members() => Ok(role),
         _ => Err(Refusal::NotWorkspaceAdmin),
     }
 }
 
-/// Checks setting `user`'s role in `workspace` to `role` (`None`: removing
-/// them from it).
+/// Checks setting `user`'s role in the workspace of `team` to `role`
+/// (`None`: removing them from it).
 pub fn check_role_change(
-    directory: &Directory,
-    workspace: &Id,
+    team: &Team,
     manager: &Manager<'_>,
     user: &Id,
     role: Option<WorkspaceRole>,
 ) -> Result<(), Refusal> {
-    if !directory.users.contains_key(user) {
-        return Err(Refusal::UnknownUser(user.clone()));
-    }
-    let current = directory.role(workspace, user);
+    let current = team.role(user);
     if let Manager::User(actor) = manager {
-        let own = manager_role(directory, workspace, actor)?;
+        let own = manager_role(team, actor)?;
         if *actor == user {
             return Err(Refusal::OwnRole);
         }
@@ -117,75 +108,74 @@ pub fn check_role_change(
         }
     }
     let demotes_owner = current == Some(WorkspaceRole::Owner) && role != Some(WorkspaceRole::Owner);
-    let owners = directory.team(workspace).map_or(0, |t| t.owner_count());
-    if demotes_owner && owners <= 1 {
+    if demotes_owner && team.owner_count() <= 1 {
         return Err(Refusal::LastOwner);
     }
     Ok(())
 }
 
-/// Checks putting a group of `workspace` with `members`.
+/// Checks putting (`members: Some`) or removing (`None`) a group of the
+/// workspace of `team`.
 pub fn check_group_change(
-    directory: &Directory,
-    workspace: &Id,
+    team: &Team,
     manager: &Manager<'_>,
-    members: &[Id],
+    members: Option<&std::collections::BTreeSet<Id>>,
 ) -> Result<(), Refusal> {
     if let Manager::User(actor) = manager {
-        manager_role(directory, workspace, actor)?;
+        manager_role(team, actor)?;
     }
     match members
-        .iter()
-        .find(|m| directory.role(workspace, m).is_none())
+        .into_iter()
+        .flatten()
+        .find(|m| team.role(m).is_none())
     {
         Some(outsider) => Err(Refusal::NotInWorkspace(outsider.clone())),
         None => Ok(()),
     }
 }
 
-fn check_scope_entries(
-    directory: &Directory,
-    workspace: &Id,
-    scope: &Scope,
-) -> Result<(), Refusal> {
+fn check_scope_entries(team: &Team, scope: &Scope) -> Result<(), Refusal> {
     let has_entries = !scope.users.is_empty() || !scope.groups.is_empty();
     if has_entries && scope.mode != Mode::Restricted {
         return Err(Refusal::EntriesNeedRestricted);
     }
-    if let Some(outsider) = scope
-        .named_users()
-        .find(|u| directory.role(workspace, u).is_none())
-    {
+    if let Some(outsider) = scope.named_users().find(|u| team.role(u).is_none()) {
         return Err(Refusal::NotInWorkspace(outsider.clone()));
     }
-    let team = directory.team(workspace);
-    let known = |g: &Id| team.is_some_and(|t| t.groups.contains_key(g));
-    match scope.named_groups().find(|g| !known(g)) {
+    match scope.named_groups().find(|g| !team.groups.contains_key(*g)) {
         Some(group) => Err(Refusal::UnknownGroup(group.clone())),
         None => Ok(()),
     }
 }
 
-/// Checks replacing the access of a table of `workspace`, today shared as
-/// `current`, with `access`.
-pub fn check_access_change(
-    directory: &Directory,
-    workspace: &Id,
+/// Checks replacing the sharing of a table whose workspace's people are
+/// `team`, today `current`, with `next` (its author and access).
+pub fn check_sharing_change(
+    team: &Team,
     current: &TableSharing,
     manager: &Manager<'_>,
-    access: &TableAccess,
+    next: &TableSharing,
 ) -> Result<(), Refusal> {
-    for scope in access.scopes() {
-        check_scope_entries(directory, workspace, scope)?;
+    for scope in next.access.scopes() {
+        check_scope_entries(team, scope)?;
+    }
+    if let Some(author) = &next.author {
+        if team.role(author).is_none() && current.author.as_ref() != Some(author) {
+            return Err(Refusal::NotInWorkspace(author.clone()));
+        }
     }
     let Manager::User(actor) = manager else {
         return Ok(());
     };
-    let own: TableRights = table_rights(directory, workspace, current, actor);
+    let own: TableRights = team_table_rights(Some(team), current, actor);
     let is_author = current.author.as_ref() == Some(*actor);
     if !is_author && !own.role.is_some_and(|r| r.reaches_every_table()) {
         return Err(Refusal::NotAuthorOrAdmin);
     }
+    if next.author != current.author && !own.role.is_some_and(|r| r.reaches_every_table()) {
+        return Err(Refusal::NotAuthorOrAdmin);
+    }
+    let access = &next.access;
     let within = access
         .structure
         .widest_entry()

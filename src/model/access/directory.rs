@@ -4,8 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::super::id::Id;
 use super::role::WorkspaceRole;
-use crate::model::Id;
 
 /// A person the host product has logged in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,9 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::super::id::Id;
 use super::rights::{Level, Rights};
 use super::table::{Mode, Scope, TableAccess};
-use crate::model::Id;
 
 /// TinyTables' share setting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

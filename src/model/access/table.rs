@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::super::id::Id;
 use super::rights::Rights;
-use crate::model::Id;
 
 /// Who a scope is open to, besides the table's author and the workspace's
 /// owners and admins (who always reach it).

@@ -7,11 +7,12 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use super::super::id::Id;
+use super::super::resource::Operation;
 use super::directory::{Directory, Team};
 use super::rights::{Permission, Rights};
 use super::role::WorkspaceRole;
 use super::table::{Mode, Scope, TableSharing};
-use crate::model::{Id, Operation};
 
 /// Why a scope gives what it gives: what `--explain` names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -167,7 +168,11 @@ pub fn table_rights(
     sharing: &TableSharing,
     user: &Id,
 ) -> TableRights {
-    let team = directory.team(workspace);
+    team_table_rights(directory.team(workspace), sharing, user)
+}
+
+/// What `user` may do on a table of the workspace whose people are `team`.
+pub fn team_table_rights(team: Option<&Team>, sharing: &TableSharing, user: &Id) -> TableRights {
     let Some((team, role)) = team.and_then(|t| t.role(user).map(|r| (t, r))) else {
         let none = Grounds::of(Rights::NONE, Basis::NotMember);
         return TableRights {

@@ -32,13 +32,13 @@ macro_rules! closed_vocabulary {
         }
 
         impl std::str::FromStr for $ty {
-            type Err = $crate::access::AccessError;
+            type Err = $crate::model::access::AccessError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 $ty::ALL
                     .iter()
                     .copied()
                     .find(|w| w.as_str() == s)
-                    .ok_or_else(|| $crate::access::AccessError::$err($crate::access::short(s)))
+                    .ok_or_else(|| $crate::model::access::AccessError::$err($crate::model::access::short(s)))
             }
         }
     };
@@ -54,7 +54,7 @@ pub mod table;
 pub mod vocab;
 
 pub use directory::{Directory, Group, Team, User};
-pub use effective::{table_rights, workspace_operations, Basis, TableRights};
+pub use effective::{table_rights, team_table_rights, workspace_operations, Basis, TableRights};
 pub use manage::{Manager, Refusal};
 pub use rights::{Level, Permission, Rights};
 pub use role::WorkspaceRole;
