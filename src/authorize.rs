@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::PublicKeyring;
 use crate::model::{Operation, Registry, Resource, ResourceKind, RevocationSet};
-use crate::token::{self, Claims, TermBounds, TokenError, VerifiedToken};
+use crate::token::{self, Claims, TermBounds, TokenError, TokenLimits, VerifiedToken};
 
 /// The default policy, embedded at build time from `policies/default.datalog`.
 pub const DEFAULT_POLICY: &str = include_str!("../policies/default.datalog");
@@ -321,7 +321,8 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn deny(reason: Reason, claims: Option<Claims>) -> Self {
+    /// A denial for `reason`, with the token's claims when it verified.
+    pub fn deny(reason: Reason, claims: Option<Claims>) -> Self {
         Decision {
             allowed: false,
             reason: Some(reason),
@@ -345,30 +346,57 @@ pub struct Context<'a> {
     pub policy: &'a Policy,
     /// Largest token text accepted.
     pub max_token_bytes: usize,
+    /// What a token's attenuation blocks may carry (blocks, facts, rules,
+    /// checks, estimated cost): the configured limits, never ignored.
+    pub token_limits: TokenLimits,
     /// Record the facts and the deciding rule (`--explain`); off on the hot path.
     pub explain: bool,
 }
 
-/// Decides a request from a token's text (or none): decode, verify, revocation, authorize.
+/// Decides a request from a token's text (or none): decode, verify with
+/// the context's limits, revocation, authorize — [`decide_with`] over
+/// [`verify`].
 pub fn decide(
     ctx: &Context<'_>,
     token_text: Option<&str>,
     request: &Request,
     now: DateTime<Utc>,
 ) -> Decision {
-    let Some(text) = token_text else {
-        return authorize(ctx, None, request, now);
-    };
-    let verified = token::verify_text_with_ambient(
+    let verified = token_text.map(|text| verify(ctx, text));
+    match decide_with(verified, |token| {
+        authorize(ctx, token.as_ref(), request, now)
+    }) {
+        Ok(decision) | Err(decision) => decision,
+    }
+}
+
+/// Verifies a token's text with the context's keyring, size limit and
+/// token limits, bounding its expressions by the policy's terms.
+pub fn verify(ctx: &Context<'_>, text: &str) -> Result<VerifiedToken, TokenError> {
+    token::verify_text_with_ambient(
         text,
         ctx.max_token_bytes,
         ctx.keyring,
-        &token::TokenLimits::default(),
+        &ctx.token_limits,
         ctx.policy.term_bounds(),
-    );
+    )
+}
+
+/// The decision sequence, the one copy every decider runs: `verified` is
+/// the credential's verification (`None`: no credential) — [`verify`], or
+/// a cache around it, as the gateway has. A credential that did not verify
+/// is denied here with its reason (`Err`, no claims); otherwise `authorize`
+/// gets the token, or none, and its answer is returned (`Ok`) — it runs
+/// [`authorize`] (revocation first, then registry and policy), on the
+/// calling thread or, as in the gateway, as a future to await.
+pub fn decide_with<T, D>(
+    verified: Option<Result<T, TokenError>>,
+    authorize: impl FnOnce(Option<T>) -> D,
+) -> Result<D, Decision> {
     match verified {
-        Ok(token) => authorize(ctx, Some(&token), request, now),
-        Err(e) => Decision::deny(Reason::from(&e), None),
+        None => Ok(authorize(None)),
+        Some(Ok(token)) => Ok(authorize(Some(token))),
+        Some(Err(e)) => Err(Decision::deny(Reason::from(&e), None)),
     }
 }
 

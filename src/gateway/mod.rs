@@ -1,18 +1,28 @@
 //! The axum gateway: every front door (forward-auth for nginx/Traefik/Caddy,
 //! Envoy ext_authz, the reverse proxy, share links, public views, the admin
-//! API) runs the one decision core in [`state::Gateway::decide`], with no
+//! API) runs the one decision core in [`decider::Decider::decide`], with no
 //! database round trip: signatures by key id, the in-memory revocation set,
 //! the in-memory registry, the policy.
 
 pub mod admin;
 mod apply;
+pub mod background;
 pub mod config;
+pub mod credential;
+pub mod decider;
+mod envelope;
 pub mod error;
+mod forwarding;
 pub mod front;
+pub mod identity;
 pub mod keysource;
+pub mod last_used;
 pub mod listener;
 pub mod metrics;
 pub mod ops;
+mod probes;
+mod share;
+pub mod startup;
 pub mod state;
 
 use axum::extract::DefaultBodyLimit;
