@@ -19,6 +19,7 @@ use crate::gateway::{Gateway, GatewayConfig};
 
 mod backend;
 mod hints;
+mod limits;
 
 use crate::keys::{PrivateKeyring, PublicKeyring};
 use crate::model::{
@@ -248,6 +249,9 @@ pub struct ServeArgs {
     /// Log filter, e.g. info, debug, tessera=debug [default: info].
     #[arg(long, env = "TESSERA_LOG", default_value = "info")]
     pub log: String,
+    /// The request limits of the gateway's front.
+    #[command(flatten)]
+    pub limits: limits::LimitArgs,
 }
 
 impl ServeArgs {
@@ -306,6 +310,7 @@ impl ServeArgs {
         if let Some(cost) = self.max_expression_cost {
             c.token_limits.max_expression_cost = cost;
         }
+        self.limits.apply(&mut c);
         c.insecure_cookies |= self.insecure_cookies;
         c.log_json |= self.log_json;
         if let Some(bad) = c
