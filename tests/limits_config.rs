@@ -33,6 +33,20 @@ fn reason_with(fx: &Fixture, token: &str, limits: TokenLimits) -> Option<Reason>
     decide(&ctx, Some(token), &req(Operation::Read, view("v_1")), t0()).reason
 }
 
+/// `token` is allowed with the limit `set` to `at`, and denied `limits`
+/// with it one lower.
+fn allowed_at_denied_past(fx: &Fixture, token: &str, set: fn(&mut TokenLimits, usize), at: usize) {
+    let mut limits = TokenLimits::default();
+    set(&mut limits, at);
+    assert_eq!(
+        reason_with(fx, token, limits),
+        None,
+        "at the limit: allowed"
+    );
+    set(&mut limits, at - 1);
+    assert_eq!(reason_with(fx, token, limits), Some(Reason::Limits));
+}
+
 #[test]
 fn authorize_decide_honours_the_configured_block_limit() {
     let fx = Fixture::new(1);
@@ -43,16 +57,7 @@ fn authorize_decide_honours_the_configured_block_limit() {
         "check if true;",
         12,
     );
-    let at = TokenLimits {
-        max_blocks: 3,
-        ..TokenLimits::default()
-    };
-    assert_eq!(reason_with(&fx, &token, at), None, "at the limit: allowed");
-    let past = TokenLimits {
-        max_blocks: 2,
-        ..TokenLimits::default()
-    };
-    assert_eq!(reason_with(&fx, &token, past), Some(Reason::Limits));
+    allowed_at_denied_past(&fx, &token, |l, n| l.max_blocks = n, 3);
 }
 
 #[test]
@@ -60,16 +65,7 @@ fn authorize_decide_honours_the_configured_checks_per_block() {
     let fx = Fixture::new(2);
     let guest = fx.issue(&Grant::guest(id("ws_1"), id("v_1"), &ops("read")), 20);
     let token = append_code(&guest, "check if true;\ncheck if time($t);", 21);
-    let at = TokenLimits {
-        max_checks_per_block: 2,
-        ..TokenLimits::default()
-    };
-    assert_eq!(reason_with(&fx, &token, at), None, "at the limit: allowed");
-    let past = TokenLimits {
-        max_checks_per_block: 1,
-        ..TokenLimits::default()
-    };
-    assert_eq!(reason_with(&fx, &token, past), Some(Reason::Limits));
+    allowed_at_denied_past(&fx, &token, |l, n| l.max_checks_per_block = n, 2);
 }
 
 #[test]

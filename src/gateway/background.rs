@@ -36,25 +36,36 @@ impl BackgroundTasks {
 }
 
 fn spawn_last_used_writer(last_used: LastUsed, secs: u64) -> tokio::task::JoinHandle<()> {
-    let period = Duration::from_secs(secs.max(1));
-    tokio::spawn(async move {
-        let mut ticks = interval_from_now(period).await;
-        loop {
-            ticks.tick().await;
-            last_used.flush().await;
-        }
+    every(secs, move || {
+        let last_used = last_used.clone();
+        async move { last_used.flush().await }
     })
 }
 
 fn spawn_key_refresher(decider: Decider, secs: u64) -> tokio::task::JoinHandle<()> {
+    every(secs, move || {
+        let decider = decider.clone();
+        async move {
+            if let Err(e) = decider.refresh_keys().await {
+                tracing::warn!(error = %e, "periodic public key refresh failed");
+            }
+        }
+    })
+}
+
+/// A task running `round` every `secs` seconds (at least one), the first
+/// time one period from now.
+fn every<F, R>(secs: u64, mut round: R) -> tokio::task::JoinHandle<()>
+where
+    R: FnMut() -> F + Send + 'static,
+    F: std::future::Future<Output = ()> + Send,
+{
     let period = Duration::from_secs(secs.max(1));
     tokio::spawn(async move {
         let mut ticks = interval_from_now(period).await;
         loop {
             ticks.tick().await;
-            if let Err(e) = decider.refresh_keys().await {
-                tracing::warn!(error = %e, "periodic public key refresh failed");
-            }
+            round().await;
         }
     })
 }

@@ -85,30 +85,23 @@ pub struct Parts {
 impl Decider {
     /// A decider over `parts`, sized and limited by `config`.
     pub fn new(parts: Parts, config: &GatewayConfig) -> Self {
-        let Parts {
-            keys,
-            revocations,
-            registry,
-            policy,
-            admin_policy,
-            routes,
-            metrics,
-        } = parts;
+        let policy = parts.policy;
+        let admin_policy = parts.admin_policy;
         Decider(Arc::new(Inner {
-            keys,
-            revocations: RwLock::new(revocations),
-            registry: RwLock::new(Arc::new(registry)),
+            keys: parts.keys,
+            revocations: RwLock::new(parts.revocations),
+            registry: RwLock::new(Arc::new(parts.registry)),
             ambient: policy.term_bounds().max(admin_policy.term_bounds()),
             authorizations: Arc::new(tokio::sync::Semaphore::new(
                 config.max_concurrent_authorizations.max(1),
             )),
             policy,
             admin_policy,
-            routes,
+            routes: parts.routes,
             tokens: quick_cache::sync::Cache::new(config.token_cache_capacity.max(1)),
             decisions: quick_cache::sync::Cache::new(config.decision_cache_capacity.max(1)),
             epoch: AtomicU64::new(0),
-            metrics,
+            metrics: parts.metrics,
             decision_ttl: Duration::from_millis(config.decision_cache_ms),
             max_token_bytes: config.max_token_bytes,
             token_limits: config.token_limits,
