@@ -56,11 +56,10 @@ pub fn decide(
     now: DateTime<Utc>,
 ) -> Decision {
     let verified = token_text.map(|text| verify(ctx, text));
-    match decide_with(verified, |token| {
+    decide_with(verified, |token| {
         authorize(ctx, token.as_ref(), request, now)
-    }) {
-        Ok(decision) | Err(decision) => decision,
-    }
+    })
+    .unwrap_or_else(|refused| Decision::deny(refused, None))
 }
 
 /// Verifies a token's text with the context's keyring, size limit and
@@ -78,18 +77,19 @@ pub fn verify(ctx: &Context<'_>, text: &str) -> Result<VerifiedToken, TokenError
 /// The decision sequence, the one copy every decider runs: `verified` is
 /// the credential's verification (`None`: no credential) — [`verify`], or
 /// a cache around it, as the gateway has. A credential that did not verify
-/// is denied here with its reason (`Err`, no claims); otherwise `authorize`
-/// gets the token, or none, and its answer is returned (`Ok`) — it runs
-/// [`authorize`] (revocation first, then registry and policy), on the
-/// calling thread or, as in the gateway, as a future to await.
+/// is denied here: `Err` with its reason (a denial without claims);
+/// otherwise `authorize` gets the token, or none, and its answer is
+/// returned (`Ok`) — it runs [`authorize`] (revocation first, then registry
+/// and policy), on the calling thread or, as in the gateway, as a future
+/// to await.
 pub fn decide_with<T, D>(
     verified: Option<Result<T, TokenError>>,
     authorize: impl FnOnce(Option<T>) -> D,
-) -> Result<D, Decision> {
+) -> Result<D, Reason> {
     match verified {
         None => Ok(authorize(None)),
         Some(Ok(token)) => Ok(authorize(Some(token))),
-        Some(Err(e)) => Err(Decision::deny(Reason::from(&e), None)),
+        Some(Err(e)) => Err(Reason::from(&e)),
     }
 }
 

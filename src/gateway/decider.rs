@@ -20,6 +20,7 @@ use crate::token::{self, TermBounds, TokenError, TokenLimits, VerifiedToken};
 use super::config::GatewayConfig;
 use super::identity::Allowed;
 use super::keysource::{Freshness, KeySource};
+use super::last_used::{LastUsed, LAST_USED_GRANULARITY};
 use super::metrics::Metrics;
 use super::startup::GatewayError;
 
@@ -218,10 +219,41 @@ impl Decider {
         Ok(changed)
     }
 
-    /// The decision for one HTTP request: route, decision cache, then the
-    /// decision sequence ([`authorize::decide_with`]) on a verified token
-    /// from the token cache.
+    /// The decision for one HTTP request ([`Decider::decide_uncounted`]),
+    /// counted in the metrics, an allowed token's use noted in `uses`.
     pub async fn decide(
+        &self,
+        uses: &LastUsed,
+        credential: Option<&str>,
+        method: &str,
+        raw_path: &str,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let start = Instant::now();
+        let outcome = self
+            .decide_uncounted(credential, method, raw_path, now)
+            .await;
+        self.0
+            .metrics
+            .record(outcome.as_ref().err().copied(), start.elapsed());
+        if let Ok(allowed) = &outcome {
+            if allowed.note_due(now.timestamp(), LAST_USED_GRANULARITY.num_seconds()) {
+                if let Some(id) = allowed
+                    .decision
+                    .claims
+                    .as_ref()
+                    .and_then(|c| c.token_id.clone())
+                {
+                    uses.note_use(id, now);
+                }
+            }
+        }
+        outcome
+    }
+
+    /// Route, decision cache, then the decision sequence
+    /// ([`authorize::decide_with`]) on a verified token from the token cache.
+    async fn decide_uncounted(
         &self,
         credential: Option<&str>,
         method: &str,
@@ -261,15 +293,17 @@ impl Decider {
             Some(Ok(token)) => token.claims().expires_at,
             _ => None,
         };
-        let decision = match authorize::decide_with(verified, |token| {
+        let outcome = match authorize::decide_with(verified, |token| {
             self.authorize_off_workers(token, key.1.clone(), now)
         }) {
-            Ok(run) => run.await,
-            Err(refused) => refused,
-        };
-        let outcome = match decision.reason {
-            None => Ok(Arc::new(Allowed::new(key.1.clone(), decision))),
-            Some(reason) => Err(reason),
+            Ok(run) => {
+                let decision = run.await;
+                match decision.reason {
+                    None => Ok(Arc::new(Allowed::new(key.1.clone(), decision))),
+                    Some(reason) => Err(reason),
+                }
+            }
+            Err(refused) => Err(refused),
         };
         self.remember(key, epoch, ttl, token_expires, &outcome);
         outcome
@@ -316,7 +350,7 @@ impl Decider {
             self.off_workers(move |d| d.authorize_with(token.as_deref(), &request, at, explain))
         }) {
             Ok(run) => run.await,
-            Err(refused) => refused,
+            Err(refused) => Decision::deny(refused, None),
         }
     }
 
@@ -410,7 +444,7 @@ impl Decider {
         let text = credential.ok_or(Reason::MissingToken)?;
         let verified = self.verify_token(text).await;
         let admitted = verified.as_ref().ok().cloned();
-        let decision = match authorize::decide_with(Some(verified), |token| {
+        let decision = authorize::decide_with(Some(verified), |token| {
             self.off_workers(move |d| {
                 let Some(token) = token else {
                     return Decision::deny(Reason::MissingToken, None);
@@ -418,10 +452,8 @@ impl Decider {
                 let revocations = read(&d.0.revocations);
                 authorize::authorize_admin(&d.0.admin_policy, &revocations, &token, operation, now)
             })
-        }) {
-            Ok(run) => run.await,
-            Err(refused) => refused,
-        };
+        })?
+        .await;
         match (decision.reason, admitted) {
             (None, Some(token)) => Ok(token),
             (reason, _) => Err(reason.unwrap_or(Reason::MissingToken)),

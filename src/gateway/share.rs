@@ -51,6 +51,7 @@ async fn share_landing(gw: &Gateway, text: &str, now: DateTime<Utc>) -> Option<L
     // The same bounded runner as every other front door: Datalog never runs
     // on an async worker.
     let decision = gw
+        .decider()
         .authorize_off_workers(Some(token.clone()), request, now)
         .await;
     let usable = decision.reason.is_none_or(|r| {

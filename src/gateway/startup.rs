@@ -134,14 +134,24 @@ pub fn upstream(config: &GatewayConfig) -> Result<Option<hyper::Uri>, GatewayErr
         .transpose()
 }
 
+/// What a data directory opens to.
+pub struct Opened {
+    /// The store.
+    pub store: Store,
+    /// The signing keyring, when keys come from the data directory.
+    pub signing: Option<Arc<PrivateKeyring>>,
+    /// Where the bootstrap admin token was written, when this start created the keys.
+    pub bootstrap_admin_token: Option<PathBuf>,
+}
+
 /// The store (created on a fresh data directory) and, when keys come from
 /// the data directory, the signing keyring: generated on first start, with
-/// a bootstrap admin token written next to the store (its path returned).
+/// a bootstrap admin token written next to the store.
 pub fn store_and_signing(
     data: &DataDir,
     key_origin: &KeyOrigin,
     now: DateTime<Utc>,
-) -> Result<(Store, Option<Arc<PrivateKeyring>>, Option<PathBuf>), GatewayError> {
+) -> Result<Opened, GatewayError> {
     data.create()?;
     let mut bootstrap_admin_token = None;
     let store = if data.store_path().exists() {
@@ -179,5 +189,9 @@ pub fn store_and_signing(
         }
         _ => None,
     };
-    Ok((store, signing, bootstrap_admin_token))
+    Ok(Opened {
+        store,
+        signing,
+        bootstrap_admin_token,
+    })
 }

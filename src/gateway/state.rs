@@ -15,10 +15,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use rand::rngs::OsRng;
 
-use crate::authorize::{Decision, Request};
 use crate::change::Actor;
 use crate::keys::{PrivateKeyring, PublicKeyring};
-use crate::model::{Grant, Operation, Registry, RevocationSet};
+use crate::model::{Grant, Registry, RevocationSet};
 use crate::store::datadir::DataDir;
 use crate::store::Store;
 use crate::token::{self, SecretToken, TokenError, VerifiedToken};
@@ -27,7 +26,7 @@ use super::config::GatewayConfig;
 use super::decider::{Decider, Parts};
 use super::error::ApiError;
 use super::keysource::{Freshness, KeyOrigin, KeySource};
-use super::last_used::{LastUsed, LAST_USED_GRANULARITY};
+use super::last_used::LastUsed;
 use super::metrics::Metrics;
 use super::startup;
 
@@ -76,8 +75,11 @@ impl Gateway {
         let upstream = startup::upstream(&config)?;
         let http: HttpClient = Client::builder(TokioExecutor::new()).build_http();
         let key_origin = KeyOrigin::parse(config.public_keys.as_deref())?;
-        let (store, signing, bootstrap_admin_token) =
-            startup::store_and_signing(&data, &key_origin, now)?;
+        let startup::Opened {
+            store,
+            signing,
+            bootstrap_admin_token,
+        } = startup::store_and_signing(&data, &key_origin, now)?;
         let revocations = store.revocations()?;
         let registry = store.registry()?;
         let keys = KeySource::new(
@@ -226,76 +228,9 @@ impl Gateway {
         raw_path: &str,
         now: DateTime<Utc>,
     ) -> Result<Arc<Allowed>, ApiError> {
-        let start = Instant::now();
-        let result = self
-            .0
-            .decider
-            .decide(credential, method, raw_path, now)
-            .await;
-        self.metrics()
-            .record(result.as_ref().err().copied(), start.elapsed());
-        match result {
-            Ok(allowed) => {
-                if allowed.note_due(now.timestamp(), LAST_USED_GRANULARITY.num_seconds()) {
-                    if let Some(id) = allowed
-                        .decision
-                        .claims
-                        .as_ref()
-                        .and_then(|c| c.token_id.clone())
-                    {
-                        self.0.last_used.note_use(id, now);
-                    }
-                }
-                Ok(allowed)
-            }
-            Err(reason) => Err(ApiError::Denied(reason)),
-        }
-    }
-
-    /// The decision `tessera check --server` asks for ([`Decider::check`]).
-    pub async fn check(
-        &self,
-        credential: Option<&str>,
-        request: &Request,
-        at: DateTime<Utc>,
-        explain: bool,
-    ) -> Decision {
-        self.0.decider.check(credential, request, at, explain).await
-    }
-
-    /// [`Decider::authorize_off_workers`].
-    pub async fn authorize_off_workers(
-        &self,
-        token: Option<Arc<VerifiedToken>>,
-        request: Request,
-        now: DateTime<Utc>,
-    ) -> Decision {
         self.0
             .decider
-            .authorize_off_workers(token, request, now)
-            .await
-    }
-
-    /// [`Decider::authorize`], on the calling thread.
-    pub fn authorize(
-        &self,
-        token: Option<&VerifiedToken>,
-        request: &Request,
-        now: DateTime<Utc>,
-    ) -> Decision {
-        self.0.decider.authorize(token, request, now)
-    }
-
-    /// Authorizes an admin API request (`read` or `manage`) for a token.
-    pub async fn authorize_admin(
-        &self,
-        credential: Option<&str>,
-        operation: Operation,
-        now: DateTime<Utc>,
-    ) -> Result<Arc<VerifiedToken>, ApiError> {
-        self.0
-            .decider
-            .authorize_admin(credential, operation, now)
+            .decide(&self.0.last_used, credential, method, raw_path, now)
             .await
             .map_err(ApiError::Denied)
     }
