@@ -166,6 +166,7 @@ impl Fixture {
             registry: &self.registry,
             policy: &self.policy,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            token_limits: tessera::token::TokenLimits::default(),
             explain: false,
         }
     }

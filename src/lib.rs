@@ -75,6 +75,7 @@
 //!         registry: &registry,
 //!         policy: &policy,
 //!         max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+//!         token_limits: token::TokenLimits::default(),
 //!         explain: false,
 //!     };
 //!     decide(&ctx, Some(token), request, at).reason

@@ -266,6 +266,7 @@ impl Backend {
                     registry: &registry,
                     policy: &policy,
                     max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+                    token_limits: crate::token::TokenLimits::default(),
                     explain: options.explain,
                 };
                 Ok(authorize::decide(&ctx, token, request, options.at))

@@ -24,6 +24,7 @@ mod inspect;
 mod issue;
 mod keys;
 mod ledger;
+mod limits;
 mod output;
 mod registry;
 mod revoke;

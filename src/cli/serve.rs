@@ -25,6 +25,9 @@ pub struct ServeArgs {
     /// How a --public-keys URL is fetched: --public-keys-ca, --insecure-http-keys.
     #[command(flatten)]
     pub key_transport: super::transport::KeyTransportArgs,
+    /// The request limits of the gateway's front.
+    #[command(flatten)]
+    pub limits: super::limits::LimitArgs,
     /// Reverse-proxy mode: forward authorized requests to this http:// URL.
     #[arg(long, env = "TESSERA_UPSTREAM")]
     pub upstream: Option<String>,
@@ -198,6 +201,7 @@ impl ServeArgs {
         }
         c.insecure_cookies |= self.insecure_cookies;
         self.key_transport.apply(&mut c);
+        self.limits.apply(&mut c);
         c.log_json |= self.log_json;
         if let Some(bad) = c
             .allowed_origins

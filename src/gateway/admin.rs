@@ -50,6 +50,7 @@ async fn guard(State(gw): State<Gateway>, mut request: Request, next: Next) -> R
         Operation::Manage
     };
     match gw
+        .decider()
         .authorize_admin(
             credential(request.headers()).as_deref(),
             operation,
@@ -67,7 +68,7 @@ async fn guard(State(gw): State<Gateway>, mut request: Request, next: Next) -> R
             request.extensions_mut().insert(actor);
             next.run(request).await
         }
-        Err(e) => e.into_response(),
+        Err(reason) => ApiError::Denied(reason).into_response(),
     }
 }
 
@@ -363,12 +364,13 @@ async fn decide(
         resource: body.resource,
     };
     Ok(Json(
-        gw.check(
-            body.token.as_deref(),
-            &request,
-            body.at.unwrap_or_else(Utc::now),
-            body.explain,
-        )
-        .await,
+        gw.decider()
+            .check(
+                body.token.as_deref(),
+                &request,
+                body.at.unwrap_or_else(Utc::now),
+                body.explain,
+            )
+            .await,
     ))
 }

@@ -84,6 +84,13 @@ pub struct GatewayConfig {
     /// Most authorizer runs at once, on the blocking pool (never on the
     /// async workers); more wait their turn.
     pub max_concurrent_authorizations: usize,
+    /// Largest admin API request body, in bytes (larger: 413).
+    pub max_admin_body_bytes: usize,
+    /// Most requests on the decision front doors (forward-auth, Envoy, the
+    /// reverse proxy, share links) at once, at least 1; past it a request
+    /// is shed at once with 503 `overloaded` and `Retry-After` instead of
+    /// queueing. The operational endpoints and the admin API are not shed.
+    pub max_in_flight_decisions: usize,
     /// Verified tokens kept in memory.
     pub token_cache_capacity: usize,
     /// Decisions kept, keyed by token hash, operation and resource.
@@ -141,6 +148,8 @@ impl Default for GatewayConfig {
             max_iterations: limits.max_iterations,
             max_authorizer_ms: u64::try_from(limits.max_time.as_millis()).unwrap_or(20),
             max_concurrent_authorizations: default_concurrent_authorizations(),
+            max_admin_body_bytes: 64 * 1024,
+            max_in_flight_decisions: 1024,
             token_cache_capacity: 10_000,
             decision_cache_capacity: 100_000,
             decision_cache_ms: 1000,

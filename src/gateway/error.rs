@@ -49,6 +49,9 @@ pub enum ApiError {
     /// The request took longer than the configured timeout.
     #[error("the request took longer than {0} ms")]
     Timeout(u64),
+    /// The decision front doors are at `max_in_flight_decisions`: shed.
+    #[error("the gateway is at its limit of requests in flight; retry shortly")]
+    Overloaded,
     /// The upstream could not be reached (reverse-proxy mode).
     #[error("the upstream could not be reached")]
     BadGateway(String),
@@ -97,6 +100,7 @@ impl ApiError {
             ApiError::NotFound(_) | ApiError::Missing(_) => StatusCode::NOT_FOUND,
             ApiError::NoSigningKey | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -113,6 +117,7 @@ impl ApiError {
             ApiError::NoSigningKey => "no_signing_key",
             ApiError::Conflict(_) => "conflict",
             ApiError::Timeout(_) => "timeout",
+            ApiError::Overloaded => "overloaded",
             ApiError::BadGateway(_) => "bad_gateway",
             ApiError::Internal(_) => "internal",
         }
@@ -177,6 +182,11 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer error=\"invalid_token\""),
             );
         }
+        if matches!(self, ApiError::Overloaded) {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         response
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -224,6 +234,10 @@ mod tests {
         assert_eq!(ApiError::NoSigningKey.status().as_u16(), 409);
         assert_eq!(ApiError::Timeout(1).status().as_u16(), 408);
         assert_eq!(ApiError::BadGateway(String::new()).status().as_u16(), 502);
+        let shed = ApiError::Overloaded.into_response();
+        assert_eq!(shed.status().as_u16(), 503);
+        assert_eq!(shed.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(ApiError::Overloaded.code(), "overloaded");
         assert_eq!(
             ApiError::BadGateway("10.0.0.1 refused".into()).to_string(),
             "the upstream could not be reached"

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::authorize::Reason;
 
+use super::error::ApiError;
 use super::keysource::Freshness;
 
 /// Upper bounds of the decision latency buckets, in microseconds.
@@ -114,6 +115,15 @@ impl ConnectionMetrics {
 }
 
 impl Metrics {
+    /// A refusal made at a front door rather than by the decision core:
+    /// counted like a decision, and handed back.
+    pub fn counted(&self, error: ApiError) -> ApiError {
+        if let ApiError::Denied(reason) = &error {
+            self.record(Some(*reason), Duration::ZERO);
+        }
+        error
+    }
+
     /// Counts one decision and its latency.
     pub fn record(&self, reason: Option<Reason>, elapsed: Duration) {
         match reason {

@@ -1,18 +1,29 @@
 //! The axum gateway: every front door (forward-auth for nginx/Traefik/Caddy,
 //! Envoy ext_authz, the reverse proxy, share links, public views, the admin
-//! API) runs the one decision core in [`state::Gateway::decide`], with no
+//! API) runs the one decision core in [`decider::Decider::decide`], with no
 //! database round trip: signatures by key id, the in-memory revocation set,
 //! the in-memory registry, the policy.
 
 pub mod admin;
 mod apply;
+pub mod background;
 pub mod config;
+pub mod credential;
+pub mod decider;
+mod envelope;
 pub mod error;
+mod forwarding;
 pub mod front;
+pub mod identity;
 pub mod keysource;
+pub mod last_used;
 pub mod listener;
 pub mod metrics;
 pub mod ops;
+mod probes;
+mod share;
+mod shed;
+pub mod startup;
 pub mod state;
 pub mod tls_client;
 
@@ -29,15 +40,17 @@ pub use config::GatewayConfig;
 pub use error::ApiError;
 pub use state::{Gateway, GatewayError};
 
-/// Largest admin API request body.
-const ADMIN_BODY_LIMIT: usize = 64 * 1024;
-
 /// Builds the application: every route, and the operational layer
 /// ([`front::envelope`]: request id, header limit, timeout, access log) set
-/// up in this one place. The operational endpoints ([`ops::routes`]) are
-/// here unless they have a listener of their own ([`ops_app`]).
+/// up in this one place. The decision front doors (forward-auth, Envoy,
+/// share links, the reverse proxy as the fallback) share one in-flight
+/// limit that sheds past `max_in_flight_decisions`; the admin API's bodies
+/// are limited to `max_admin_body_bytes`. The operational endpoints
+/// ([`ops::routes`]) are here, never shed, unless they have a listener of
+/// their own ([`ops_app`]).
 pub fn app(gateway: Gateway) -> Router {
-    let routes = Router::new()
+    let config = gateway.config();
+    let doors = Router::new()
         .route("/auth", any(front::forward_auth))
         .route("/auth/", any(front::envoy_auth_root))
         .route("/auth/{*path}", any(front::envoy_auth))
@@ -45,16 +58,20 @@ pub fn app(gateway: Gateway) -> Router {
             "/s/{token}",
             get(front::share_link).post(front::switch_share),
         )
+        .fallback(front::proxy);
+    let routes = Router::new()
         .route("/.well-known/biscuit-web-keys", get(front::public_keys))
         .nest(
             "/admin/v1",
-            admin::router(gateway.clone()).layer(DefaultBodyLimit::max(ADMIN_BODY_LIMIT)),
-        );
-    let routes = match gateway.config().ops_listen {
+            admin::router(gateway.clone())
+                .layer(DefaultBodyLimit::max(config.max_admin_body_bytes)),
+        )
+        .merge(shed::shed_past(doors, config.max_in_flight_decisions));
+    let routes = match config.ops_listen {
         Some(_) => routes,
         None => routes.merge(ops::routes(gateway.clone())),
     };
-    with_envelope(routes.fallback(front::proxy), gateway)
+    with_envelope(routes, gateway)
 }
 
 /// The ops listener's application: the operational endpoints only.

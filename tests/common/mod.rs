@@ -146,6 +146,7 @@ impl Fixture {
             registry: &self.registry,
             policy: &self.policy,
             max_token_bytes: self.max_token_bytes,
+            token_limits: tessera::token::TokenLimits::default(),
             explain: self.explain,
         }
     }

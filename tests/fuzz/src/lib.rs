@@ -387,6 +387,7 @@ fn context<'a>(revocations: &'a RevocationSet, explain: bool) -> Context<'a> {
         registry: REGISTRY.get_or_init(registry),
         policy,
         max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+        token_limits: tessera::token::TokenLimits::default(),
         explain,
     }
 }

@@ -1,0 +1,17 @@
+//! The decision: a request (operation on a resource), an optional token,
+//! the keyring, the revocation set, the registry and the policy become
+//! allow or deny with a reason code. The gateway and `tessera check` run
+//! exactly this: [`decide_with`] is the one decision sequence (verify,
+//! deny a refused credential, authorize), [`authorize`] the revocation,
+//! registry and policy part of it.
+
+mod admin;
+mod decide;
+mod policy;
+mod reason;
+mod run;
+
+pub use admin::{authorize_admin, ADMIN_POLICY};
+pub use decide::{authorize, decide, decide_with, is_revoked, verify, Context, Request};
+pub use policy::{Policy, PolicyError, RunLimits, DEFAULT_POLICY};
+pub use reason::{Decision, Explanation, Reason};

@@ -1,0 +1,196 @@
+//! What the upstream is told about an allowed request: [`Allowed`] (the
+//! request, its decision and the `X-Tessera-*` identity headers built once
+//! per decision), and stripping a client's own copies of those headers and
+//! of its Tessera credential before anything is passed on.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
+
+use crate::authorize::{Decision, Request};
+
+use super::credential::SESSION_COOKIE;
+
+/// Headers the gateway sets for the upstream; client copies are stripped.
+pub const IDENTITY_HEADERS: [&str; 6] = [
+    "x-tessera-token-id",
+    "x-tessera-kind",
+    "x-tessera-workspace",
+    "x-tessera-operation",
+    "x-tessera-resource",
+    "x-tessera-user",
+];
+
+/// The result of an allowed decision, for the upstream headers.
+#[derive(Debug)]
+pub struct Allowed {
+    /// What was asked.
+    pub request: Request,
+    /// The decision, with the token's claims (none for an anonymous public read).
+    pub decision: Decision,
+    /// The `X-Tessera-*` headers for the upstream, built once per decision.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// When this decision's token use was last noted for the ledger (unix
+    /// seconds): repeats within the granularity skip the shared map.
+    last_noted: AtomicI64,
+}
+
+impl Allowed {
+    /// An allowed decision for `request`, with its identity headers.
+    pub fn new(request: Request, decision: Decision) -> Self {
+        Allowed {
+            headers: identity_headers(&request, &decision),
+            request,
+            decision,
+            last_noted: AtomicI64::new(i64::MIN),
+        }
+    }
+
+    /// True (and remembered) when this decision's token use was last noted
+    /// `every_secs` or more before `now_secs`: due to be noted again.
+    pub(super) fn note_due(&self, now_secs: i64, every_secs: i64) -> bool {
+        let last = self.last_noted.load(Ordering::Relaxed);
+        if now_secs.saturating_sub(last) >= every_secs {
+            self.last_noted.store(now_secs, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+}
+
+/// Sets an allowed request's identity headers on `headers`.
+pub fn set_identity_headers(headers: &mut HeaderMap, allowed: &Allowed) {
+    for (name, value) in &allowed.headers {
+        headers.insert(name.clone(), value.clone());
+    }
+}
+
+/// The `X-Tessera-*` headers describing an allowed request's grant.
+pub(crate) fn identity_headers(
+    request: &Request,
+    decision: &Decision,
+) -> Vec<(HeaderName, HeaderValue)> {
+    let claims = decision.claims.as_ref();
+    let values: [(&'static str, Option<String>); 6] = [
+        (
+            "x-tessera-token-id",
+            claims.and_then(|c| c.token_id.clone()),
+        ),
+        (
+            "x-tessera-kind",
+            Some(
+                claims
+                    .and_then(|c| c.kind.clone())
+                    .unwrap_or_else(|| "anonymous".into()),
+            ),
+        ),
+        (
+            "x-tessera-workspace",
+            claims.and_then(|c| c.workspace.clone()),
+        ),
+        (
+            "x-tessera-operation",
+            Some(request.operation.as_str().to_owned()),
+        ),
+        ("x-tessera-resource", Some(request.resource.to_string())),
+        ("x-tessera-user", claims.and_then(|c| c.user.clone())),
+    ];
+    values
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let value = HeaderValue::from_str(&value?).ok()?;
+            Some((HeaderName::from_static(name), value))
+        })
+        .collect()
+}
+
+/// Removes hop-by-hop headers (and those the Connection header names).
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    for name in named {
+        headers.remove(name.as_str());
+    }
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ] {
+        headers.remove(name);
+    }
+}
+
+/// Prepares a client's headers for the upstream: hop-by-hop headers go,
+/// client copies of the identity headers go, and the Tessera credential
+/// (bearer token, session cookie) is not passed on.
+pub fn strip_for_upstream(headers: &mut HeaderMap) {
+    remove_hop_by_hop(headers);
+    for name in IDENTITY_HEADERS {
+        headers.remove(name);
+    }
+    headers.remove(header::AUTHORIZATION);
+    let cookies: Vec<String> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(str::trim)
+        .filter(|pair| {
+            !pair.is_empty()
+                && pair
+                    .split_once('=')
+                    .is_none_or(|(name, _)| name != SESSION_COOKIE)
+        })
+        .map(str::to_owned)
+        .collect();
+    headers.remove(header::COOKIE);
+    if !cookies.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&cookies.join("; ")) {
+            headers.insert(header::COOKIE, v);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_never_sees_credentials_or_forged_identity() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer tsr_x"),
+        );
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("theme=dark; tessera_session=tsr_x"),
+        );
+        h.insert("x-tessera-kind", HeaderValue::from_static("admin"));
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-secret"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("x-app", HeaderValue::from_static("kept"));
+        strip_for_upstream(&mut h);
+        assert!(h.get(header::AUTHORIZATION).is_none());
+        assert_eq!(h[header::COOKIE], "theme=dark");
+        assert!(h.get("x-tessera-kind").is_none());
+        assert!(h.get("x-secret").is_none());
+        assert!(h.get(header::CONNECTION).is_none());
+        assert_eq!(h["x-app"], "kept");
+    }
+}
