@@ -86,7 +86,7 @@ impl TableRights {
     /// The Tessera operations these rights allow on the table and its views:
     /// records read → read, export; records execute → create; records edit
     /// → write; records delete → delete; structure edit → manage;
-    /// structure execute → share.
+    /// structure execute → share; structure delete → drop (delete the table).
     pub fn operations(&self) -> BTreeSet<Operation> {
         let r = self.records.rights;
         let s = self.structure.rights;
@@ -98,6 +98,7 @@ impl TableRights {
             (r.has(Permission::Delete), Operation::Delete),
             (s.has(Permission::Edit), Operation::Manage),
             (s.has(Permission::Execute), Operation::Share),
+            (s.has(Permission::Delete), Operation::Drop),
         ]
         .into_iter()
         .filter_map(|(yes, op)| yes.then_some(op))
@@ -202,13 +203,17 @@ pub fn team_table_rights(team: Option<&Team>, sharing: &TableSharing, user: &Id)
 }
 
 /// What a member's role allows on the workspace itself (not one table):
-/// everyone reads and exports what they can see; members and above
-/// create tables; owners and admins do everything.
+/// everyone reads and exports what they can see; members and above create
+/// tables; owners and admins do everything, except that only the owner
+/// manages billing and may delete (drop) the workspace.
 pub fn workspace_operations(role: WorkspaceRole) -> BTreeSet<Operation> {
     let ops: &[Operation] = match role {
         WorkspaceRole::Viewer => &[Operation::Read, Operation::Export],
         WorkspaceRole::Member => &[Operation::Read, Operation::Export, Operation::Create],
-        WorkspaceRole::Admin | WorkspaceRole::Owner => &Operation::ALL,
+        WorkspaceRole::Admin | WorkspaceRole::Owner => &Operation::EVERY,
     };
-    ops.iter().copied().collect()
+    ops.iter()
+        .copied()
+        .filter(|op| role.manages_billing() || !matches!(op, Operation::Billing | Operation::Drop))
+        .collect()
 }

@@ -58,6 +58,26 @@ fn rights(dir: &Directory, sharing: &TableSharing, user: &str) -> TableRights {
 
 const READ_ROWS: [Operation; 2] = [Operation::Read, Operation::Export];
 
+/// Everything one can do to a table: the data operations and dropping it.
+fn table_ops() -> BTreeSet<Operation> {
+    Operation::ALL
+        .into_iter()
+        .chain([Operation::Drop])
+        .collect()
+}
+
+#[test]
+fn only_the_owner_manages_billing_or_drops_the_workspace() {
+    let owner = workspace_operations(WorkspaceRole::Owner);
+    let admin = workspace_operations(WorkspaceRole::Admin);
+    for op in [Operation::Billing, Operation::Drop] {
+        assert!(owner.contains(&op) && !admin.contains(&op), "{op}");
+    }
+    assert!(admin.contains(&Operation::Settings));
+    assert!(workspace_operations(WorkspaceRole::Member).contains(&Operation::Create));
+    assert!(!workspace_operations(WorkspaceRole::Viewer).contains(&Operation::Create));
+}
+
 #[test]
 fn tinytables_workspace_table_by_role() {
     let dir = directory();
@@ -69,10 +89,7 @@ fn tinytables_workspace_table_by_role() {
     assert!(!member.contains(&Operation::Delete), "member deletes rows");
     assert_eq!(rights(&dir, &table, "u_view").operations(), ops(&READ_ROWS));
     for boss in ["u_own", "u_adm"] {
-        assert_eq!(
-            rights(&dir, &table, boss).operations(),
-            ops(&Operation::ALL)
-        );
+        assert_eq!(rights(&dir, &table, boss).operations(), table_ops());
         assert!(rights(&dir, &table, boss).may_delete_table());
     }
     assert!(!rights(&dir, &table, "u_fin").may_delete_table());
@@ -85,16 +102,10 @@ fn tinytables_private_table_is_its_creator_s_alone() {
         "u_mem",
         ShareSettings::from_mode(vocab::ShareMode::Private).to_access(),
     );
-    assert_eq!(
-        rights(&dir, &table, "u_mem").operations(),
-        ops(&Operation::ALL)
-    );
+    assert_eq!(rights(&dir, &table, "u_mem").operations(), table_ops());
     assert!(rights(&dir, &table, "u_fin").operations().is_empty());
     assert!(rights(&dir, &table, "u_view").operations().is_empty());
-    assert_eq!(
-        rights(&dir, &table, "u_adm").operations(),
-        ops(&Operation::ALL)
-    );
+    assert_eq!(rights(&dir, &table, "u_adm").operations(), table_ops());
     assert_eq!(
         rights(&dir, &table, "u_fin").records.basis,
         Basis::Mode {
@@ -127,7 +138,7 @@ fn tinytables_specific_people_levels() {
     assert_eq!(viewer.operations(), ops(&READ_ROWS));
     assert!(viewer.records.capped_by_role);
     // Not named: nothing.
-    assert!(rights(&dir, &table, "u_adm").operations().len() == Operation::ALL.len());
+    assert_eq!(rights(&dir, &table, "u_adm").operations(), table_ops());
     let mut other = dir.clone();
     other
         .teams
