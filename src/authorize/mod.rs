@@ -7,11 +7,13 @@
 
 mod admin;
 mod decide;
+mod member;
 mod policy;
 mod reason;
 mod run;
 
 pub use admin::{authorize_admin, ADMIN_POLICY};
 pub use decide::{authorize, decide, decide_with, is_revoked, verify, Context, Request};
+pub use member::{MemberGrounds, TableGrounds};
 pub use policy::{Policy, PolicyError, RunLimits, DEFAULT_POLICY};
 pub use reason::{Decision, Explanation, Reason};
