@@ -29,7 +29,9 @@ use rand::SeedableRng;
 use tessera::authorize::{self, Context, Policy, Request, RunLimits};
 use tessera::change::{self, Actor, Change, Memory};
 use tessera::keys::{PrivateKeyring, PublicKeyring};
-use tessera::model::access::{Mode, Permission, Rights, Scope, TableAccess, TableSharing, WorkspaceRole};
+use tessera::model::access::{
+    Mode, Permission, Rights, Scope, TableAccess, TableSharing, WorkspaceRole,
+};
 use tessera::model::{Grant, Operation, Registry, Resource, RevocationSet, ViewSettings};
 use tessera::store::Store;
 use tessera::token::{self, SecretToken, DEFAULT_MAX_TOKEN_BYTES};
@@ -101,7 +103,9 @@ fn changes(workspaces: usize) -> Vec<Change> {
             });
             let mut records = Scope::open(Mode::Restricted);
             use Permission::*;
-            records.groups.insert(id(&format!("g_{w}_{}", t % groups)), rights(&[Read]));
+            records
+                .groups
+                .insert(id(&format!("g_{w}_{}", t % groups)), rights(&[Read]));
             records.groups.insert(
                 id(&format!("g_{w}_{}", (t + 3) % groups)),
                 rights(&[Read, Execute, Edit]),
@@ -160,15 +164,7 @@ impl Fixture {
     }
 
     fn context<'a>(&'a self, revocations: &'a RevocationSet) -> Context<'a> {
-        Context {
-            keyring: &self.public,
-            revocations,
-            registry: &self.registry,
-            policy: &self.policy,
-            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
-            token_limits: tessera::token::TokenLimits::default(),
-            explain: false,
-        }
+        common::context(&self.public, revocations, &self.registry, &self.policy)
     }
 }
 
@@ -214,7 +210,11 @@ fn bench_decisions(c: &mut Criterion, fx: &Fixture) {
     let cases = [
         ("guest_view", &fx.guest, read(Resource::view(id("v_1")))),
         ("member_view", &fx.member, read(Resource::view(id("v_1")))),
-        ("member_table", &fx.member, read(Resource::table(id("t_1_0")))),
+        (
+            "member_table",
+            &fx.member,
+            read(Resource::table(id("t_1_0"))),
+        ),
     ];
     let mut group = c.benchmark_group("members/decision");
     group
@@ -245,7 +245,12 @@ fn print_p50_ratio(fx: &Fixture) {
     let table = read(Resource::table(id("t_1_0")));
     let time = |token: &SecretToken, request: &Request| {
         let start = Instant::now();
-        black_box(authorize::decide(&ctx, Some(black_box(token.expose())), request, now()));
+        black_box(authorize::decide(
+            &ctx,
+            Some(black_box(token.expose())),
+            request,
+            now(),
+        ));
         start.elapsed()
     };
     let (mut guest, mut member_view, mut member_table) = (Vec::new(), Vec::new(), Vec::new());
