@@ -132,3 +132,75 @@ pub(super) fn facts<'a>(
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::access::{TableSharing, Team};
+    use crate::model::ViewEntry;
+
+    fn id(s: &str) -> Id {
+        Id::new(s).unwrap()
+    }
+
+    /// ws_1 ⊃ t_1 ⊃ v_1, t_1 open to the workspace; u_1 has `role`.
+    fn registry(role: WorkspaceRole) -> Registry {
+        let mut reg = Registry::default();
+        reg.workspaces.insert(id("ws_1"));
+        reg.tables.insert(id("t_1"), id("ws_1"));
+        reg.views.insert(
+            id("v_1"),
+            ViewEntry {
+                table: id("t_1"),
+                settings: Default::default(),
+            },
+        );
+        let mut team = Team::default();
+        team.roles.insert(id("u_1"), role);
+        reg.people.teams.insert(id("ws_1"), team);
+        reg.sharing.insert(id("t_1"), TableSharing::default());
+        reg
+    }
+
+    fn ops_on(role: WorkspaceRole, resource: Resource) -> BTreeSet<Operation> {
+        grounds(&registry(role), &id("u_1"), &resource, &id("ws_1")).operations
+    }
+
+    #[test]
+    fn only_the_owner_drops_the_workspace_and_manages_billing() {
+        use Operation::{Billing, Drop, Settings};
+        let ws = || Resource::workspace(id("ws_1"));
+        let owner = ops_on(WorkspaceRole::Owner, ws());
+        assert!([Drop, Billing, Settings].iter().all(|o| owner.contains(o)));
+        let admin = ops_on(WorkspaceRole::Admin, ws());
+        assert!(admin.contains(&Settings));
+        assert!(!admin.contains(&Drop) && !admin.contains(&Billing));
+        for role in [WorkspaceRole::Member, WorkspaceRole::Viewer] {
+            let ops = ops_on(role, ws());
+            assert!(
+                ops.iter().all(|o| !Operation::LIFECYCLE.contains(o)),
+                "{role}: {ops:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_table_is_dropped_with_delete_on_its_structure_never_through_a_view() {
+        let table = ops_on(WorkspaceRole::Admin, Resource::table(id("t_1")));
+        assert!(table.contains(&Operation::Drop));
+        let view = ops_on(WorkspaceRole::Admin, Resource::view(id("v_1")));
+        assert!(!view.contains(&Operation::Drop));
+        assert_eq!(view, &table - &[Operation::Drop].into());
+        let member = ops_on(WorkspaceRole::Member, Resource::table(id("t_1")));
+        assert!(!member.contains(&Operation::Drop), "{member:?}");
+    }
+
+    #[test]
+    fn a_user_of_another_workspace_gets_nothing() {
+        let reg = registry(WorkspaceRole::Owner);
+        let g = grounds(&reg, &id("u_2"), &Resource::table(id("t_1")), &id("ws_1"));
+        assert_eq!(g.role, None);
+        assert!(g.operations.is_empty());
+        assert_eq!(facts(&g, &Resource::table(id("t_1"))).count(), 0);
+    }
+}
