@@ -136,30 +136,45 @@ pub(super) fn facts<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::access::{TableSharing, Team};
-    use crate::model::ViewEntry;
+    use crate::change::{self, Change, Memory};
 
     fn id(s: &str) -> Id {
         Id::new(s).unwrap()
     }
 
-    /// ws_1 ⊃ t_1 ⊃ v_1, t_1 open to the workspace; u_1 has `role`.
+    /// ws_1 ⊃ t_1 ⊃ v_1, t_1 open to the workspace (no sharing set);
+    /// u_1 has `role`: built by the changes the admin API makes.
     fn registry(role: WorkspaceRole) -> Registry {
-        let mut reg = Registry::default();
-        reg.workspaces.insert(id("ws_1"));
-        reg.tables.insert(id("t_1"), id("ws_1"));
-        reg.views.insert(
-            id("v_1"),
-            ViewEntry {
-                table: id("t_1"),
+        let (ws, t, u) = (id("ws_1"), id("t_1"), id("u_1"));
+        let changes = [
+            Change::PutWorkspace {
+                workspace: ws.clone(),
+            },
+            Change::PutTable {
+                table: t.clone(),
+                workspace: ws.clone(),
+            },
+            Change::PutView {
+                view: id("v_1"),
+                table: t,
                 settings: Default::default(),
             },
-        );
-        let mut team = Team::default();
-        team.roles.insert(id("u_1"), role);
-        reg.people.teams.insert(id("ws_1"), team);
-        reg.sharing.insert(id("t_1"), TableSharing::default());
-        reg
+            Change::PutUser {
+                user: u.clone(),
+                email: "u1@example.com".into(),
+                name: "U".into(),
+            },
+            Change::PutMember {
+                workspace: ws,
+                user: u,
+                role,
+            },
+        ];
+        let mut memory = Memory::default();
+        for c in &changes {
+            change::apply(&mut memory, c, chrono::DateTime::UNIX_EPOCH).unwrap();
+        }
+        memory.registry
     }
 
     fn ops_on(role: WorkspaceRole, resource: Resource) -> BTreeSet<Operation> {
