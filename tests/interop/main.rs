@@ -16,6 +16,7 @@ use assert_cmd::Command;
 
 mod biscuit_cli;
 mod export;
+mod foreign_blocks;
 mod python;
 #[path = "../server/mod.rs"]
 mod server;
