@@ -109,13 +109,16 @@ impl Env {
             ("v_2", "t_1", "ws_1"),
             ("v_3", "t_2", "ws_2"),
         ] {
-            env.tessera(
-                &["view", "set", view, "--table", table, "--workspace", ws],
-                "",
-            )
-            .ok();
+            env.view_set(view, table, ws, &[]);
         }
         env
+    }
+
+    /// `tessera view set VIEW --table TABLE --workspace WS SETTINGS…`
+    fn view_set(&self, view: &str, table: &str, ws: &str, settings: &[&str]) {
+        let mut args = vec!["view", "set", view, "--table", table, "--workspace", ws];
+        args.extend_from_slice(settings);
+        self.tessera(&args, "").ok();
     }
 
     fn data(&self) -> PathBuf {

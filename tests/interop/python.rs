@@ -58,21 +58,7 @@ fn tessera_decision(env: &Env, token: &str, op: &str, kind: &str, id: &str) -> (
 #[test]
 fn biscuit_python_decides_like_tessera_check_with_tesseras_policy() {
     let env = Env::ready();
-    env.tessera(
-        &[
-            "view",
-            "set",
-            "v_2",
-            "--table",
-            "t_1",
-            "--workspace",
-            "ws_1",
-            "--editable",
-            "false",
-        ],
-        "",
-    )
-    .ok();
+    env.view_set("v_2", "t_1", "ws_1", &["--editable", "false"]);
     let api_key = env
         .tessera(&["issue", "api-key", "--workspace", "ws_1"], "")
         .ok();
