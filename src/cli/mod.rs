@@ -18,6 +18,7 @@ use crate::store::datadir::{DataDir, DEFAULT_DATA_DIR};
 
 mod backend;
 mod check;
+mod export;
 mod hints;
 mod input;
 mod inspect;
@@ -34,6 +35,7 @@ pub mod transport;
 use backend::Backend;
 pub use backend::ServerArgs;
 pub use check::CheckArgs;
+pub use export::ExportArgs;
 pub use input::TokenArg;
 pub use inspect::InspectArgs;
 pub use issue::{AttenuateArgs, IssueCommand, IssueCommon};
@@ -98,6 +100,8 @@ pub enum Command {
     /// set, expiry, containment and view settings, the policy. Exit code 0
     /// allowed, 1 denied, 2 usage or I/O error.
     Check(CheckArgs),
+    /// Print a token (or its root public key) in the forms other biscuit tools read.
+    Export(ExportArgs),
     /// Register or change a view and its settings.
     #[command(subcommand)]
     View(ViewCommand),
@@ -148,6 +152,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Attenuate(args) => issue::attenuate(args, now),
         Command::Inspect(args) => inspect::inspect(&data, args, now),
         Command::Check(args) => check::check(&backend()?, args, now),
+        Command::Export(args) => export::export(&data, args, now),
         Command::View(cmd) => registry::view(&backend()?, cmd, now),
         Command::Table(cmd) => registry::table(&backend()?, cmd, now),
         Command::Workspace(cmd) => registry::workspace(&backend()?, cmd, now),
