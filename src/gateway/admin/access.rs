@@ -7,7 +7,7 @@
 //! or admin of its workspace may change it with a member token
 //! (`check_sharing_change`, against the registry as the change commits).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 
 use crate::api::people::{parse_schema_permissions, parse_share_settings};
@@ -20,7 +20,7 @@ use crate::model::{Id, Registry};
 
 use super::super::error::ApiError;
 use super::super::state::Gateway;
-use super::common::{commit_planned, Caller};
+use super::common::{commit_planned, Caller, Ids};
 
 /// The sharing of a registered table that `caller` may read: an admin
 /// token, or a member of the table's workspace.
@@ -77,7 +77,7 @@ async fn put_table_access(
 pub(super) async fn get_access(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
-    Path(table): Path<Id>,
+    Ids(table): Ids<Id>,
 ) -> Result<Json<AccessInfo>, ApiError> {
     let sharing = readable_sharing(&gw.registry(), &caller, &table)?;
     Ok(Json(AccessInfo {
@@ -93,7 +93,7 @@ pub(super) async fn put_access(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
     Extension(caller): Extension<Caller>,
-    Path(table): Path<Id>,
+    Ids(table): Ids<Id>,
     body: axum::body::Bytes,
 ) -> Result<Json<AccessInfo>, ApiError> {
     let settings = parse_share_settings(&body)?;
@@ -101,14 +101,14 @@ pub(super) async fn put_access(
         return Err(ApiError::Refused(Refusal::EntriesNeedRestricted));
     }
     put_table_access(&gw, actor, caller, &table, settings.to_access()).await?;
-    get_access(State(gw), Extension(Caller::Admin), Path(table)).await
+    get_access(State(gw), Extension(Caller::Admin), Ids(table)).await
 }
 
 /// `GET /tables/{t}/permissions`: the table's access in Schema Builder's words.
 pub(super) async fn get_permissions(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
-    Path(table): Path<Id>,
+    Ids(table): Ids<Id>,
 ) -> Result<Json<PermissionsInfo>, ApiError> {
     let sharing = readable_sharing(&gw.registry(), &caller, &table)?;
     Ok(Json(PermissionsInfo {
@@ -124,10 +124,10 @@ pub(super) async fn put_permissions(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
     Extension(caller): Extension<Caller>,
-    Path(table): Path<Id>,
+    Ids(table): Ids<Id>,
     body: axum::body::Bytes,
 ) -> Result<Json<PermissionsInfo>, ApiError> {
     let permissions = parse_schema_permissions(&body)?;
     put_table_access(&gw, actor, caller, &table, permissions.to_access()).await?;
-    get_permissions(State(gw), Extension(Caller::Admin), Path(table)).await
+    get_permissions(State(gw), Extension(Caller::Admin), Ids(table)).await
 }
