@@ -10,11 +10,10 @@
 use axum::extract::State;
 use axum::{Extension, Json};
 
-use crate::api::people::{parse_schema_permissions, parse_share_settings};
+use crate::api::people::{parse_schema_permissions, parse_share_settings, share_access};
 use crate::api::{AccessInfo, Missing, PermissionsInfo};
 use crate::change::{Actor, Change, ChangeError};
 use crate::model::access::manage::check_sharing_change;
-use crate::model::access::vocab::{SchemaPermissions, ShareMode, ShareSettings};
 use crate::model::access::{Refusal, TableAccess, TableSharing};
 use crate::model::{Id, Registry};
 
@@ -80,11 +79,7 @@ pub(super) async fn get_access(
     Ids(table): Ids<Id>,
 ) -> Result<Json<AccessInfo>, ApiError> {
     let sharing = readable_sharing(&gw.registry(), &caller, &table)?;
-    Ok(Json(AccessInfo {
-        table,
-        settings: ShareSettings::from_access(&sharing.access),
-        author: sharing.author,
-    }))
+    Ok(Json(AccessInfo::of(&table, &sharing)))
 }
 
 /// `PUT /tables/{t}/access` `{mode, people}`: sets the table's access in
@@ -96,11 +91,8 @@ pub(super) async fn put_access(
     Ids(table): Ids<Id>,
     body: axum::body::Bytes,
 ) -> Result<Json<AccessInfo>, ApiError> {
-    let settings = parse_share_settings(&body)?;
-    if settings.mode != ShareMode::Specific && !settings.people.is_empty() {
-        return Err(ApiError::Refused(Refusal::EntriesNeedRestricted));
-    }
-    put_table_access(&gw, actor, caller, &table, settings.to_access()).await?;
+    let access = share_access(&parse_share_settings(&body)?).map_err(ApiError::Refused)?;
+    put_table_access(&gw, actor, caller, &table, access).await?;
     get_access(State(gw), Extension(Caller::Admin), Ids(table)).await
 }
 
@@ -111,11 +103,7 @@ pub(super) async fn get_permissions(
     Ids(table): Ids<Id>,
 ) -> Result<Json<PermissionsInfo>, ApiError> {
     let sharing = readable_sharing(&gw.registry(), &caller, &table)?;
-    Ok(Json(PermissionsInfo {
-        table,
-        permissions: SchemaPermissions::from_access(&sharing.access),
-        author: sharing.author,
-    }))
+    Ok(Json(PermissionsInfo::of(&table, &sharing)))
 }
 
 /// `PUT /tables/{t}/permissions` `{schema, records}`: sets the table's

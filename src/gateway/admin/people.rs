@@ -26,21 +26,7 @@ use super::common::{blocking, commit_planned, parse, Caller, Ids};
 
 /// The user as the API shows it.
 fn user_info(registry: &Registry, id: &Id) -> Result<UserInfo, ApiError> {
-    let user = registry
-        .people
-        .users
-        .get(id)
-        .ok_or_else(|| ApiError::Missing(Missing::User(id.clone())))?;
-    Ok(UserInfo {
-        id: id.clone(),
-        email: user.email.clone(),
-        name: user.name.clone(),
-        workspaces: registry
-            .people
-            .memberships(id)
-            .map(|(ws, role)| (ws.clone(), role))
-            .collect(),
-    })
+    UserInfo::of(registry, id).ok_or_else(|| ApiError::Missing(Missing::User(id.clone())))
 }
 
 /// `GET /users/{user}`: the user and its roles.
@@ -117,19 +103,7 @@ pub(super) async fn list_members(
     Ids(ws): Ids<Id>,
 ) -> Result<Json<MemberList>, ApiError> {
     let team = readable_team(&gw.registry(), &caller, &ws)?;
-    let members = team
-        .roles
-        .iter()
-        .map(|(user, role)| MemberInfo {
-            workspace: ws.clone(),
-            user: user.clone(),
-            role: *role,
-        })
-        .collect();
-    Ok(Json(MemberList {
-        workspace: ws,
-        members,
-    }))
+    Ok(Json(MemberList::of(&ws, &team)))
 }
 
 /// `GET /workspaces/{ws}/members/{user}`: one member's role.
@@ -202,16 +176,7 @@ pub(super) async fn remove_member(
 
 /// The group as the API shows it.
 fn group_info(team: &Team, ws: &Id, id: &Id) -> Result<GroupInfo, ApiError> {
-    let group = team
-        .groups
-        .get(id)
-        .ok_or_else(|| ApiError::Missing(Missing::Group(id.clone())))?;
-    Ok(GroupInfo {
-        workspace: ws.clone(),
-        id: id.clone(),
-        name: group.name.clone(),
-        members: group.members.clone(),
-    })
+    GroupInfo::of(ws, team, id).ok_or_else(|| ApiError::Missing(Missing::Group(id.clone())))
 }
 
 /// `GET /workspaces/{ws}/groups`: every group and its members.
