@@ -352,6 +352,20 @@ mod tests {
     }
 
     #[test]
+    fn a_member_token_answer_hides_its_token_from_debug() {
+        let answer = MemberToken {
+            token: "EoQBCS0secret".into(),
+            token_id: Id::new("tk_1").unwrap(),
+            expires_at: None,
+        };
+        let shown = format!("{answer:?}");
+        assert!(
+            shown.contains("tk_1") && !shown.contains("secret"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn named_people_need_the_specific_mode() {
         let mut settings = ShareSettings::from_mode(ShareMode::Workspace);
         assert_eq!(share_access(&settings), Ok(TableAccess::default()));
