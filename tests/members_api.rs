@@ -13,7 +13,7 @@ use chrono::{Duration, Utc};
 use reqwest::Method;
 use serde_json::json;
 
-use members::{expiry, get, put, refuse, roles, seeded, send};
+use members::{delete, expiry, get, put, refuse, roles, seeded, send};
 
 #[tokio::test]
 async fn users_members_and_groups_round_trip_with_the_admin_token() {
@@ -72,18 +72,7 @@ async fn users_members_and_groups_round_trip_with_the_admin_token() {
         .map(|g| g["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["g_fin", "g_ops"]);
-    assert_eq!(
-        send(
-            &s,
-            Method::DELETE,
-            &admin,
-            "/workspaces/ws_1/groups/g_ops",
-            None
-        )
-        .await
-        .0,
-        204
-    );
+    delete(&s, &admin, "/workspaces/ws_1/groups/g_ops").await;
     refuse(
         &s,
         Method::GET,
@@ -95,25 +84,9 @@ async fn users_members_and_groups_round_trip_with_the_admin_token() {
     )
     .await;
 
-    assert_eq!(
-        send(
-            &s,
-            Method::DELETE,
-            &admin,
-            "/workspaces/ws_1/members/u_view",
-            None
-        )
-        .await
-        .0,
-        204
-    );
+    delete(&s, &admin, "/workspaces/ws_1/members/u_view").await;
     assert!(roles(&s, &admin).await.get("u_view").is_none());
-    assert_eq!(
-        send(&s, Method::DELETE, &admin, "/users/u_mem", None)
-            .await
-            .0,
-        204
-    );
+    delete(&s, &admin, "/users/u_mem").await;
     refuse(
         &s,
         Method::GET,

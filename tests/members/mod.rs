@@ -42,6 +42,12 @@ pub(crate) async fn put(s: &Server, token: &str, path: &str, body: Value) -> Val
     v
 }
 
+/// `DELETE /admin/v1{path}` answering `204 No Content`.
+pub(crate) async fn delete(s: &Server, token: &str, path: &str) {
+    let (status, v) = send(s, Method::DELETE, token, path, None).await;
+    assert_eq!(status, 204, "DELETE {path}: {v}");
+}
+
 /// Asserts the answer is `status` with error code `code`.
 pub(crate) fn refused((status, v): (u16, Value), want: u16, code: &str) {
     assert_eq!((status, v["error"].as_str()), (want, Some(code)), "{v}");

@@ -371,28 +371,28 @@ async fn the_last_owner_stays_and_bad_input_changes_nothing() {
         json!({ "mode": "private" }),
     )
     .await;
-    let tables = [
-        ("/access", json!({ "mode": "everyone" }), "unknown_mode"),
+    // TinyTables' words: (mode, "user" or "group", id, level) → code.
+    let people = [
+        ("specific", "user", "u_mem", "god", "unknown_level"),
+        ("specific", "user", "u_out", "viewer", "not_in_workspace"),
+        ("specific", "group", "g_404", "viewer", "unknown_group"),
         (
-            "/access",
-            json!({ "mode": "specific", "people": [{ "user": "u_mem", "level": "god" }] }),
-            "unknown_level",
-        ),
-        (
-            "/access",
-            json!({ "mode": "specific", "people": [{ "user": "u_out", "level": "viewer" }] }),
-            "not_in_workspace",
-        ),
-        (
-            "/access",
-            json!({ "mode": "specific", "people": [{ "group": "g_404", "level": "viewer" }] }),
-            "unknown_group",
-        ),
-        (
-            "/access",
-            json!({ "mode": "workspace", "people": [{ "user": "u_mem", "level": "viewer" }] }),
+            "workspace",
+            "user",
+            "u_mem",
+            "viewer",
             "entries_need_restricted",
         ),
+    ];
+    let mut tables: Vec<(&str, Value, &str)> = people
+        .into_iter()
+        .map(|(mode, key, id, level, code)| {
+            let body = json!({ "mode": mode, "people": [{ key: id, "level": level }] });
+            ("/access", body, code)
+        })
+        .collect();
+    tables.push(("/access", json!({ "mode": "everyone" }), "unknown_mode"));
+    tables.extend([
         (
             "/permissions",
             json!({ "schema": { "mode": "open" }, "records": { "mode": "public" } }),
@@ -410,7 +410,7 @@ async fn the_last_owner_stays_and_bad_input_changes_nothing() {
             "records": { "mode": "public" } }),
             "entries_need_restricted",
         ),
-    ];
+    ]);
     for (route, body, code) in tables {
         refuse(
             &s,
