@@ -126,6 +126,15 @@ pub(crate) async fn roles(s: &Server, admin: &str) -> Value {
     Value::Object(roles)
 }
 
+/// Asserts the answer's `expires_at` is `lifetime` from now (within a minute).
+pub(crate) fn assert_expires_in(v: &Value, lifetime: chrono::Duration) {
+    let off = expiry(v) - (Utc::now() + lifetime);
+    assert!(
+        off.num_seconds().abs() < 60,
+        "expected {lifetime} from now: {v}"
+    );
+}
+
 pub(crate) fn expiry(v: &Value) -> DateTime<Utc> {
     v["expires_at"].as_str().unwrap().parse().unwrap()
 }

@@ -19,77 +19,49 @@ async fn member_tokens_make_only_the_changes_their_user_may() {
 
     let role = |r: &str| Some(json!({ "role": r }));
     let path = "/workspaces/ws_1/members/u_mem2";
-    refuse(
-        &s,
-        Method::PUT,
-        &member,
-        path,
-        role("viewer"),
-        403,
-        "not_workspace_admin",
-    )
-    .await;
-    refuse(
-        &s,
-        Method::PUT,
-        &viewer,
-        path,
-        role("viewer"),
-        403,
-        "not_workspace_admin",
-    )
-    .await;
-    refuse(
-        &s,
-        Method::PUT,
-        &adm,
-        "/workspaces/ws_1/members/u_adm",
-        role("owner"),
-        403,
-        "own_role",
-    )
-    .await;
-    refuse(
-        &s,
-        Method::PUT,
-        &adm,
-        path,
-        role("owner"),
-        403,
-        "above_own_level",
-    )
-    .await;
-    refuse(
-        &s,
-        Method::DELETE,
-        &adm,
-        "/workspaces/ws_1/members/u_own",
-        None,
-        403,
-        "above_own_level",
-    )
-    .await;
-    refuse(
-        &s,
-        Method::DELETE,
-        &member,
-        path,
-        None,
-        403,
-        "not_workspace_admin",
-    )
-    .await;
     let group = Some(json!({ "name": "Ops", "members": ["u_mem2"] }));
-    refuse(
-        &s,
-        Method::PUT,
-        &member,
-        "/workspaces/ws_1/groups/g_ops",
-        group.clone(),
-        403,
-        "not_workspace_admin",
-    )
-    .await;
+    let attempts = [
+        (
+            &member,
+            Method::PUT,
+            path,
+            role("viewer"),
+            "not_workspace_admin",
+        ),
+        (
+            &viewer,
+            Method::PUT,
+            path,
+            role("viewer"),
+            "not_workspace_admin",
+        ),
+        (
+            &adm,
+            Method::PUT,
+            "/workspaces/ws_1/members/u_adm",
+            role("owner"),
+            "own_role",
+        ),
+        (&adm, Method::PUT, path, role("owner"), "above_own_level"),
+        (
+            &adm,
+            Method::DELETE,
+            "/workspaces/ws_1/members/u_own",
+            None,
+            "above_own_level",
+        ),
+        (&member, Method::DELETE, path, None, "not_workspace_admin"),
+        (
+            &member,
+            Method::PUT,
+            "/workspaces/ws_1/groups/g_ops",
+            group.clone(),
+            "not_workspace_admin",
+        ),
+    ];
+    for (token, method, path, body, code) in attempts {
+        refuse(&s, method, token, path, body, 403, code).await;
+    }
     assert_eq!(roles(&s, &admin).await, before, "nothing changed");
     assert_eq!(
         get(&s, &admin, "/workspaces/ws_1/groups").await["groups"]
