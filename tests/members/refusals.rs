@@ -176,6 +176,30 @@ async fn authors_and_admins_change_a_tables_access_and_members_create_tables() {
     let created = put(&s, &member, "/tables/t_new", json!({ "workspace": "ws_1" })).await;
     assert_eq!(created["id"], "t_new");
     assert_eq!(
+        get(&s, &member, "/tables/t_new/access").await["mode"],
+        "workspace"
+    );
+    let read = [
+        (&other, "not_author_or_admin"),
+        (&viewer, "not_author_or_admin"),
+    ];
+    for (token, code) in read {
+        refuse(
+            &s,
+            Method::GET,
+            token,
+            "/tables/t_new/permissions",
+            None,
+            403,
+            code,
+        )
+        .await;
+    }
+    assert_eq!(
+        get(&s, &adm, "/tables/t_new/permissions").await["author"],
+        "u_mem"
+    );
+    assert_eq!(
         get(&s, &admin, "/tables/t_new/access").await["author"],
         "u_mem"
     );
