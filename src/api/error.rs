@@ -16,6 +16,9 @@ pub enum Invalid {
     /// The query string does not parse (the parser's words about the client's query).
     #[error("{0}")]
     Query(String),
+    /// A path part is not an id (the parser's words about the client's path).
+    #[error("{0}")]
+    Path(String),
     /// A field's value is not valid, or fields exclude each other.
     #[error(transparent)]
     Request(#[from] ModelError),
@@ -37,6 +40,9 @@ pub enum Invalid {
     /// A role, level, permission or mode outside its closed set.
     #[error(transparent)]
     Word(#[from] AccessError),
+    /// A TinyTables share mode other than private, workspace or specific.
+    #[error("unknown mode {0:?}: expected private, workspace or specific")]
+    ShareMode(String),
 }
 
 impl Invalid {
@@ -48,6 +54,7 @@ impl Invalid {
             Invalid::Email => "invalid_email",
             Invalid::Name(_) => "invalid_name",
             Invalid::Word(e) => e.code(),
+            Invalid::ShareMode(_) => "unknown_mode",
             _ => "bad_request",
         }
     }
@@ -68,6 +75,20 @@ pub enum Missing {
     /// The ledger token.
     #[error("no token {0} in the ledger")]
     Token(String),
+    /// The user.
+    #[error("user {0} is not registered")]
+    User(Id),
+    /// The user is not a member of the workspace.
+    #[error("user {user} is not a member of workspace {workspace}")]
+    Member {
+        /// The workspace.
+        workspace: Id,
+        /// The user.
+        user: Id,
+    },
+    /// The group.
+    #[error("group {0} does not exist in this workspace")]
+    Group(Id),
 }
 
 /// Why a change conflicts with what is stored (409).
