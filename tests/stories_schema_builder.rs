@@ -213,7 +213,7 @@ async fn only_the_author_or_a_workspace_admin_may_change_permissions() {
     let read_only = json!({ "schema": mode("read-only"), "records": mode("read-only") });
     let (status, got) = s.call(Some(&ari), "PUT", path, Some(read_only)).await;
     assert_eq!(status, 200, "{got}");
-    let (_, got) = s.call(Some(&ari), "GET", path, None).await;
+    let (_, got) = s.call(None, "GET", path, None).await;
     assert_eq!(got["schema"]["mode"], "read-only", "{got}");
     assert_eq!(got["records"]["mode"], "read-only", "{got}");
     s.expect_all(&[

@@ -169,9 +169,7 @@ async fn a_member_creates_a_table_and_as_its_author_sets_its_access() {
         .call(Some(&mia), "PUT", "/tables/t_new/access", Some(fay_views))
         .await;
     assert_eq!(status, 200, "{got}");
-    let (_, got) = s
-        .call(Some(&mia), "GET", "/tables/t_new/access", None)
-        .await;
+    let (_, got) = s.call(None, "GET", "/tables/t_new/access", None).await;
     assert_eq!(got["mode"], "specific", "{got}");
     assert_eq!(got["people"][0]["user"], "u_fay", "{got}");
     s.expect_all(&[
@@ -217,8 +215,8 @@ async fn a_locked_view_lets_everyone_read_it_and_nobody_change_its_configuration
     // and the locked one as soon as it is unlocked.
     s.expect("u_ed", "PATCH", "/api/v1/views/v_draft/config", Allow)
         .await;
-    s.view(WS, "t_team", "v_dashboard", json!({ "locked": false }))
-        .await;
+    let unlock = json!({ "settings": { "locked": false } });
+    s.admin_ok("PUT", "/views/v_dashboard", Some(unlock)).await;
     s.expect("u_ed", "PATCH", config, Allow).await;
 }
 
