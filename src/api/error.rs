@@ -37,6 +37,9 @@ pub enum Invalid {
     /// A role, level, permission or mode outside its closed set.
     #[error(transparent)]
     Word(#[from] AccessError),
+    /// A TinyTables share mode other than private, workspace or specific.
+    #[error("unknown mode {0:?}: expected private, workspace or specific")]
+    ShareMode(String),
 }
 
 impl Invalid {
@@ -48,6 +51,7 @@ impl Invalid {
             Invalid::Email => "invalid_email",
             Invalid::Name(_) => "invalid_name",
             Invalid::Word(e) => e.code(),
+            Invalid::ShareMode(_) => "unknown_mode",
             _ => "bad_request",
         }
     }
@@ -68,6 +72,20 @@ pub enum Missing {
     /// The ledger token.
     #[error("no token {0} in the ledger")]
     Token(String),
+    /// The user.
+    #[error("user {0} is not registered")]
+    User(Id),
+    /// The user is not a member of the workspace.
+    #[error("user {user} is not a member of workspace {workspace}")]
+    Member {
+        /// The workspace.
+        workspace: Id,
+        /// The user.
+        user: Id,
+    },
+    /// The group.
+    #[error("group {0} does not exist in this workspace")]
+    Group(Id),
 }
 
 /// Why a change conflicts with what is stored (409).

@@ -5,6 +5,7 @@
 //! Pure data (serde): no axum, no HTTP client.
 
 pub mod error;
+pub mod people;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -18,6 +19,10 @@ use crate::model::{
 };
 
 pub use error::{Conflict, Invalid, Missing};
+pub use people::{
+    AccessInfo, GroupBody, GroupInfo, GroupList, MemberBody, MemberInfo, MemberList, MemberToken,
+    MemberTokenBody, PermissionsInfo, UserBody, UserInfo,
+};
 
 /// Operations as a JSON array or a comma-separated string.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,6 +191,9 @@ pub struct WorkspaceInfo {
 pub struct TableBody {
     /// The workspace.
     pub workspace: Id,
+    /// Its creator (a member of the workspace); kept when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Id>,
 }
 
 /// The answer to `GET`/`PUT /tables/{id}`.

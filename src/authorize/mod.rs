@@ -11,7 +11,10 @@ mod policy;
 mod reason;
 mod run;
 
-pub use admin::{authorize_admin, ADMIN_POLICY};
+pub use admin::{
+    authorize_admin, authorize_member_admin, member_may_call, ADMIN_POLICY, MEMBER_ADMIN_POLICY,
+    MEMBER_ROUTES,
+};
 pub use decide::{authorize, decide, decide_with, is_revoked, verify, Context, Request};
 pub use policy::{Policy, PolicyError, RunLimits, DEFAULT_POLICY};
 pub use reason::{Decision, Explanation, Reason};

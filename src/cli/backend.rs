@@ -184,6 +184,7 @@ impl Backend {
             Backend::Remote(r) => {
                 let body = TableBody {
                     workspace: ws.clone(),
+                    author: None,
                 };
                 r.call::<_, crate::api::TableInfo>("PUT", &format!("/tables/{table}"), &body)
                     .map(drop)

@@ -25,6 +25,7 @@ mod issue;
 mod keys;
 mod ledger;
 mod limits;
+mod member_flags;
 mod output;
 mod registry;
 mod revoke;

@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// The request limits of the gateway's front.
     #[command(flatten)]
     pub limits: super::limits::LimitArgs,
+    /// Member token flags.
+    #[command(flatten)]
+    pub members: super::member_flags::MemberArgs,
     /// Reverse-proxy mode: forward authorized requests to this http:// URL.
     #[arg(long, env = "TESSERA_UPSTREAM")]
     pub upstream: Option<String>,
@@ -202,6 +205,7 @@ impl ServeArgs {
         c.insecure_cookies |= self.insecure_cookies;
         self.key_transport.apply(&mut c);
         self.limits.apply(&mut c);
+        self.members.apply(&mut c);
         c.log_json |= self.log_json;
         if let Some(bad) = c
             .allowed_origins

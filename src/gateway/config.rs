@@ -115,6 +115,56 @@ pub struct GatewayConfig {
     pub last_used_flush_secs: u64,
     /// Log as JSON lines.
     pub log_json: bool,
+    /// How long a member token from `POST /admin/v1/members/{user}/tokens`
+    /// lasts when the request names no expiry (`12h`, `30m`, `7d`).
+    pub member_token_ttl: TokenTtl,
+}
+
+/// A token lifetime written as a duration (`12h`, `30m`, `7d`, `3600s`),
+/// at least a second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenTtl(chrono::Duration);
+
+impl TokenTtl {
+    /// Twelve hours: the member token's default.
+    pub const MEMBER_DEFAULT: TokenTtl = TokenTtl(chrono::Duration::hours(12));
+
+    /// The expiry of a token issued at `now`.
+    pub fn expiry(
+        self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        now.checked_add_signed(self.0)
+    }
+}
+
+impl Default for TokenTtl {
+    fn default() -> Self {
+        TokenTtl::MEMBER_DEFAULT
+    }
+}
+
+impl std::str::FromStr for TokenTtl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        let relative = s.ends_with(|c: char| c.is_ascii_alphabetic()) && !s.contains(['-', ':']);
+        match crate::model::parse_expiry(s, epoch) {
+            Ok(at) if relative && at > epoch => Ok(TokenTtl(at - epoch)),
+            _ => Err(format!(
+                "invalid token lifetime {:?}: a duration such as 12h, 30m or 7d",
+                s.chars().take(40).collect::<String>()
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TokenTtl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl Default for GatewayConfig {
@@ -160,6 +210,7 @@ impl Default for GatewayConfig {
             max_key_staleness_secs: None,
             last_used_flush_secs: 60,
             log_json: false,
+            member_token_ttl: TokenTtl::MEMBER_DEFAULT,
         }
     }
 }
@@ -441,6 +492,24 @@ mod tests {
         }
         assert!("x-forwarded-host".parse::<ForwardedUriHeader>().is_err());
         assert!(GatewayConfig::from_toml("forwarded_uri_header = \"x-real-uri\"").is_err());
+    }
+
+    #[test]
+    fn member_token_ttl_is_a_duration_from_the_file() {
+        assert_eq!(
+            GatewayConfig::default().member_token_ttl,
+            TokenTtl::MEMBER_DEFAULT
+        );
+        let c = GatewayConfig::from_toml("member_token_ttl = \"30m\"").unwrap();
+        let now = chrono::Utc::now();
+        assert_eq!(
+            c.member_token_ttl.expiry(now),
+            Some(now + chrono::Duration::minutes(30))
+        );
+        for bad in ["0h", "12", "2026-01-01T00:00:00Z", "soon"] {
+            let toml = format!("member_token_ttl = {bad:?}");
+            assert!(GatewayConfig::from_toml(&toml).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,0 +1,222 @@
+//! The admin API's bodies for members (`/admin/v1/users`, a workspace's
+//! members and groups, a table's access in TinyTables' and Schema
+//! Builder's words, member tokens). Words of a closed vocabulary (roles,
+//! levels, modes, permissions) are read as strings first, so a word
+//! outside it answers its own code (`unknown_role`, …), not serde's.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::access::vocab::{SchemaPermissions, ShareSettings};
+use crate::model::access::{Level, Mode, Permission, WorkspaceRole};
+use crate::model::Id;
+
+use super::error::Invalid;
+
+/// `PUT /users/{user}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserBody {
+    /// The email address.
+    pub email: String,
+    /// The display name.
+    pub name: String,
+}
+
+/// The answer to `GET`/`PUT /users/{user}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// The user.
+    pub id: Id,
+    /// The email address.
+    pub email: String,
+    /// The display name.
+    pub name: String,
+    /// Workspace → the user's role there.
+    pub workspaces: BTreeMap<Id, WorkspaceRole>,
+}
+
+/// `PUT /workspaces/{ws}/members/{user}`: the role, as a word.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberBody {
+    /// `owner`, `admin`, `member` or `viewer`.
+    pub role: String,
+}
+
+impl MemberBody {
+    /// A body setting `role`.
+    pub fn new(role: WorkspaceRole) -> Self {
+        MemberBody {
+            role: role.as_str().to_owned(),
+        }
+    }
+
+    /// The role (`unknown_role` for any other word).
+    pub fn role(&self) -> Result<WorkspaceRole, Invalid> {
+        Ok(self.role.parse()?)
+    }
+}
+
+/// One member of a workspace and its role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    /// The workspace.
+    pub workspace: Id,
+    /// The user.
+    pub user: Id,
+    /// Its role.
+    pub role: WorkspaceRole,
+}
+
+/// The answer to `GET /workspaces/{ws}/members`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberList {
+    /// The workspace.
+    pub workspace: Id,
+    /// Its members, by user id.
+    pub members: Vec<MemberInfo>,
+}
+
+/// `PUT /workspaces/{ws}/groups/{group}`: its name and all its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupBody {
+    /// The display name.
+    pub name: String,
+    /// The member users (members of the workspace).
+    #[serde(default)]
+    pub members: BTreeSet<Id>,
+}
+
+/// The answer to `GET`/`PUT /workspaces/{ws}/groups/{group}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    /// The workspace.
+    pub workspace: Id,
+    /// The group.
+    pub id: Id,
+    /// The display name.
+    pub name: String,
+    /// The member users.
+    pub members: BTreeSet<Id>,
+}
+
+/// The answer to `GET /workspaces/{ws}/groups`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupList {
+    /// The workspace.
+    pub workspace: Id,
+    /// Its groups, by id.
+    pub groups: Vec<GroupInfo>,
+}
+
+/// The answer to `GET`/`PUT /tables/{table}/access`: TinyTables' words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessInfo {
+    /// The table.
+    pub table: Id,
+    /// Its author, when known.
+    pub author: Option<Id>,
+    /// `mode`, `people`, `exact`.
+    #[serde(flatten)]
+    pub settings: ShareSettings,
+}
+
+/// The answer to `GET`/`PUT /tables/{table}/permissions`: Schema Builder's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionsInfo {
+    /// The table.
+    pub table: Id,
+    /// Its author, when known.
+    pub author: Option<Id>,
+    /// `schema` and `records`.
+    #[serde(flatten)]
+    pub permissions: SchemaPermissions,
+}
+
+/// `POST /members/{user}/tokens`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberTokenBody {
+    /// A duration (`12h`) or an RFC 3339 instant (default: the gateway's
+    /// `member_token_ttl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// The answer to `POST /members/{user}/tokens`: the token, once.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberToken {
+    /// The token text. Secret: never logged, not shown by `Debug`.
+    pub token: String,
+    /// Its ledger id.
+    pub token_id: Id,
+    /// When it stops working.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for MemberToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemberToken")
+            .field("token_id", &self.token_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// TinyTables' share modes.
+const SHARE_MODES: [&str; 3] = ["private", "workspace", "specific"];
+
+/// The `str` at `key` of `value`, when it is one.
+fn word<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
+    value.get(key).and_then(Value::as_str)
+}
+
+/// The array at `key` of `value` (empty when absent or not an array).
+fn items<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
+    value
+        .get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
+/// Reads a `PUT /tables/{t}/access` body: a mode or level outside
+/// TinyTables' words answers `unknown_mode` / `unknown_level`.
+pub fn parse_share_settings(body: &[u8]) -> Result<ShareSettings, Invalid> {
+    let value: Value = serde_json::from_slice(body).map_err(Invalid::Body)?;
+    if let Some(mode) = word(&value, "mode") {
+        if !SHARE_MODES.contains(&mode) {
+            return Err(Invalid::ShareMode(mode.chars().take(80).collect()));
+        }
+    }
+    for person in items(&value, "people") {
+        if let Some(level) = word(person, "level") {
+            level.parse::<Level>()?;
+        }
+    }
+    serde_json::from_value(value).map_err(Invalid::Body)
+}
+
+/// Reads a `PUT /tables/{t}/permissions` body: a mode or permission
+/// outside Schema Builder's words answers `unknown_mode` /
+/// `unknown_permission`.
+pub fn parse_schema_permissions(body: &[u8]) -> Result<SchemaPermissions, Invalid> {
+    let value: Value = serde_json::from_slice(body).map_err(Invalid::Body)?;
+    for scope in ["schema", "records"].iter().filter_map(|k| value.get(k)) {
+        if let Some(mode) = word(scope, "mode") {
+            mode.parse::<Mode>()?;
+        }
+        for entry in items(scope, "users").chain(items(scope, "groups")) {
+            for permission in items(entry, "permissions").filter_map(Value::as_str) {
+                permission.parse::<Permission>()?;
+            }
+        }
+    }
+    serde_json::from_value(value).map_err(Invalid::Body)
+}

@@ -1,0 +1,133 @@
+//! The admin API's table access routes, one model in two products'
+//! words: `/tables/{t}/access` (TinyTables: private, workspace, specific
+//! people with levels) and `/tables/{t}/permissions` (Schema Builder:
+//! structure and record modes with entries). Both write the one
+//! [`TableAccess`], keeping the table's author; `GET` answers in the
+//! route's words. Besides an admin token, the table's author or an owner
+//! or admin of its workspace may change it with a member token
+//! (`check_sharing_change`, against the registry as the change commits).
+
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+
+use crate::api::people::{parse_schema_permissions, parse_share_settings};
+use crate::api::{AccessInfo, Missing, PermissionsInfo};
+use crate::change::{Actor, Change, ChangeError};
+use crate::model::access::manage::check_sharing_change;
+use crate::model::access::vocab::{SchemaPermissions, ShareMode, ShareSettings};
+use crate::model::access::{Refusal, TableAccess, TableSharing};
+use crate::model::{Id, Registry};
+
+use super::super::error::ApiError;
+use super::super::state::Gateway;
+use super::common::{commit_planned, Caller};
+
+/// The sharing of a registered table that `caller` may read: an admin
+/// token, or a member of the table's workspace.
+fn readable_sharing(
+    registry: &Registry,
+    caller: &Caller,
+    table: &Id,
+) -> Result<TableSharing, ApiError> {
+    let workspace = registry
+        .tables
+        .get(table)
+        .ok_or_else(|| ApiError::Missing(Missing::Table(table.clone())))?;
+    if let Some(user) = caller.user() {
+        if registry.people.role(workspace, user).is_none() {
+            return Err(ApiError::Refused(Refusal::NotWorkspaceAdmin));
+        }
+    }
+    Ok(registry.sharing_of(table).into_owned())
+}
+
+/// Commits `access` as the table's access (its author kept), checked for
+/// `caller` against the registry as the change commits.
+async fn put_table_access(
+    gw: &Gateway,
+    actor: Actor,
+    caller: Caller,
+    table: &Id,
+    access: TableAccess,
+) -> Result<(), ApiError> {
+    let table = table.clone();
+    commit_planned(gw, actor, move |registry| {
+        let workspace = registry
+            .tables
+            .get(&table)
+            .ok_or_else(|| ChangeError::UnknownTable(table.clone()))?;
+        let team = registry.people.team(workspace).cloned().unwrap_or_default();
+        let current = registry.sharing_of(&table).into_owned();
+        let next = TableSharing {
+            author: current.author.clone(),
+            access,
+        };
+        check_sharing_change(&team, &current, &caller.manager(), &next)
+            .map_err(ChangeError::Refused)?;
+        Ok(vec![Change::PutTableSharing {
+            table,
+            sharing: next,
+        }])
+    })
+    .await
+    .map(drop)
+}
+
+/// `GET /tables/{t}/access`: the table's access in TinyTables' words.
+pub(super) async fn get_access(
+    State(gw): State<Gateway>,
+    Extension(caller): Extension<Caller>,
+    Path(table): Path<Id>,
+) -> Result<Json<AccessInfo>, ApiError> {
+    let sharing = readable_sharing(&gw.registry(), &caller, &table)?;
+    Ok(Json(AccessInfo {
+        table,
+        settings: ShareSettings::from_access(&sharing.access),
+        author: sharing.author,
+    }))
+}
+
+/// `PUT /tables/{t}/access` `{mode, people}`: sets the table's access in
+/// TinyTables' words (people only with `specific`).
+pub(super) async fn put_access(
+    State(gw): State<Gateway>,
+    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
+    Path(table): Path<Id>,
+    body: axum::body::Bytes,
+) -> Result<Json<AccessInfo>, ApiError> {
+    let settings = parse_share_settings(&body)?;
+    if settings.mode != ShareMode::Specific && !settings.people.is_empty() {
+        return Err(ApiError::Refused(Refusal::EntriesNeedRestricted));
+    }
+    put_table_access(&gw, actor, caller, &table, settings.to_access()).await?;
+    get_access(State(gw), Extension(Caller::Admin), Path(table)).await
+}
+
+/// `GET /tables/{t}/permissions`: the table's access in Schema Builder's words.
+pub(super) async fn get_permissions(
+    State(gw): State<Gateway>,
+    Extension(caller): Extension<Caller>,
+    Path(table): Path<Id>,
+) -> Result<Json<PermissionsInfo>, ApiError> {
+    let sharing = readable_sharing(&gw.registry(), &caller, &table)?;
+    Ok(Json(PermissionsInfo {
+        table,
+        permissions: SchemaPermissions::from_access(&sharing.access),
+        author: sharing.author,
+    }))
+}
+
+/// `PUT /tables/{t}/permissions` `{schema, records}`: sets the table's
+/// access in Schema Builder's words.
+pub(super) async fn put_permissions(
+    State(gw): State<Gateway>,
+    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
+    Path(table): Path<Id>,
+    body: axum::body::Bytes,
+) -> Result<Json<PermissionsInfo>, ApiError> {
+    let permissions = parse_schema_permissions(&body)?;
+    put_table_access(&gw, actor, caller, &table, permissions.to_access()).await?;
+    get_permissions(State(gw), Extension(Caller::Admin), Path(table)).await
+}

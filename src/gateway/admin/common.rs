@@ -1,0 +1,83 @@
+//! What every admin API handler shares: who calls ([`Caller`]), running
+//! store work off the async workers, committing a change, reading a body.
+
+use chrono::Utc;
+use serde::de::DeserializeOwned;
+
+use crate::api::Invalid;
+use crate::change;
+use crate::model::access::Manager;
+use crate::model::{Id, Registry};
+use crate::store::StoreError;
+
+use super::super::error::ApiError;
+use super::super::state::Gateway;
+
+/// Who calls a route: the global admin token, or (on the management
+/// routes only) a member token's user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// An admin token.
+    Admin,
+    /// A member token naming this user.
+    Member(Id),
+}
+
+impl Caller {
+    /// The caller as the management checks see it.
+    pub(crate) fn manager(&self) -> Manager<'_> {
+        match self {
+            Caller::Admin => Manager::Operator,
+            Caller::Member(user) => Manager::User(user),
+        }
+    }
+
+    /// The member's user, for a member token.
+    pub(crate) fn user(&self) -> Option<&Id> {
+        match self {
+            Caller::Admin => None,
+            Caller::Member(user) => Some(user),
+        }
+    }
+}
+
+/// Runs blocking store work off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("worker: {e}")))?
+}
+
+/// Commits a change off the async workers and applies it to memory.
+pub(crate) async fn commit(
+    gw: &Gateway,
+    f: impl FnOnce(&crate::store::Store) -> Result<change::Applied, crate::store::StoreError>
+        + Send
+        + 'static,
+) -> Result<change::Applied, ApiError> {
+    let worker = gw.clone();
+    blocking(move || worker.commit(f)).await
+}
+
+/// Plans changes against the registry as it is while changes are held
+/// still (so the checks `plan` makes cannot race another change) and
+/// commits them, all or none, by `actor`.
+pub(crate) async fn commit_planned(
+    gw: &Gateway,
+    actor: change::Actor,
+    plan: impl FnOnce(&Registry) -> Result<Vec<change::Change>, change::ChangeError> + Send + 'static,
+) -> Result<change::Applied, ApiError> {
+    let worker = gw.clone();
+    commit(gw, move |store| {
+        let changes = plan(&worker.registry()).map_err(StoreError::Rejected)?;
+        store.apply_all(&changes, &actor, Utc::now())
+    })
+    .await
+}
+
+/// A JSON body of type `T`.
+pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(Invalid::Body(e)))
+}

@@ -1,0 +1,167 @@
+//! The admin API's registry routes: workspaces, tables (with their
+//! author) and views with their settings.
+
+use axum::extract::{Path, State};
+use axum::{Extension, Json};
+use chrono::Utc;
+
+use crate::api::{Missing, TableBody, TableInfo, ViewBody, ViewInfo, WorkspaceInfo};
+use crate::change::{self, Actor, Change, ChangeError};
+use crate::model::access::{Refusal, TableSharing};
+use crate::model::Id;
+
+use super::super::error::ApiError;
+use super::super::state::Gateway;
+use super::common::{commit, commit_planned, parse, Caller};
+
+/// `GET /workspaces/{id}`: the workspace and its tables.
+pub(super) async fn get_workspace(
+    State(gw): State<Gateway>,
+    Path(id): Path<Id>,
+) -> Result<Json<WorkspaceInfo>, ApiError> {
+    let registry = gw.registry();
+    if !registry.workspaces.contains(&id) {
+        return Err(ApiError::Missing(Missing::Workspace(id)));
+    }
+    let tables = registry
+        .tables
+        .iter()
+        .filter(|(_, ws)| **ws == id)
+        .map(|(t, _)| t.clone())
+        .collect();
+    Ok(Json(WorkspaceInfo { id, tables }))
+}
+
+/// `PUT /workspaces/{id}`: registers a workspace.
+pub(super) async fn put_workspace(
+    State(gw): State<Gateway>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<Id>,
+) -> Result<Json<WorkspaceInfo>, ApiError> {
+    let change = Change::PutWorkspace {
+        workspace: id.clone(),
+    };
+    commit(&gw, move |store| store.apply(&change, &actor, Utc::now())).await?;
+    get_workspace(State(gw), Path(id)).await
+}
+
+/// `GET /tables/{id}`: the table, its workspace and its views.
+pub(super) async fn get_table(
+    State(gw): State<Gateway>,
+    Path(id): Path<Id>,
+) -> Result<Json<TableInfo>, ApiError> {
+    let registry = gw.registry();
+    let workspace = registry
+        .tables
+        .get(&id)
+        .ok_or_else(|| ApiError::Missing(Missing::Table(id.clone())))?
+        .clone();
+    let views = registry
+        .views
+        .iter()
+        .filter(|(_, v)| v.table == id)
+        .map(|(v, _)| v.clone())
+        .collect();
+    Ok(Json(TableInfo {
+        id,
+        workspace,
+        views,
+    }))
+}
+
+/// `PUT /tables/{id}` `{workspace, author?}`: registers a table in a
+/// workspace and, with `author`, records its creator (keeping any access
+/// already set). A member token may create a table in a workspace where
+/// its user is a member or above (its author is then that user); changing
+/// an existing table's author takes an owner or admin.
+pub(super) async fn put_table(
+    State(gw): State<Gateway>,
+    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<Id>,
+    body: axum::body::Bytes,
+) -> Result<Json<TableInfo>, ApiError> {
+    let body: TableBody = parse(&body)?;
+    let table = id.clone();
+    commit_planned(&gw, actor, move |registry| {
+        plan_put_table(registry, &caller, &table, body)
+    })
+    .await?;
+    get_table(State(gw), Path(id)).await
+}
+
+/// The changes of `PUT /tables/{table}` by `caller`, checked.
+fn plan_put_table(
+    registry: &crate::model::Registry,
+    caller: &Caller,
+    table: &Id,
+    body: TableBody,
+) -> Result<Vec<Change>, ChangeError> {
+    let exists = registry.tables.contains_key(table);
+    let current = registry.sharing_of(table).into_owned();
+    let author = match caller.user() {
+        Some(user) if !exists => Some(body.author.unwrap_or_else(|| user.clone())),
+        _ => body.author,
+    };
+    if let Some(user) = caller.user() {
+        let role = registry.people.role(&body.workspace, user);
+        if !role.is_some_and(|r| r.may_create_tables()) {
+            return Err(ChangeError::Refused(Refusal::NotWorkspaceAdmin));
+        }
+        let admin = role.is_some_and(|r| r.reaches_every_table());
+        let changes_author = author.is_some() && author != current.author;
+        if changes_author && !admin && (exists || author.as_ref() != Some(user)) {
+            return Err(ChangeError::Refused(Refusal::NotAuthorOrAdmin));
+        }
+    }
+    let mut changes = change::plan_table(table, &body.workspace);
+    if author.is_some() && author != current.author {
+        changes.push(Change::PutTableSharing {
+            table: table.clone(),
+            sharing: TableSharing {
+                author,
+                access: current.access,
+            },
+        });
+    }
+    Ok(changes)
+}
+
+/// `GET /views/{id}`: the view, its table, workspace and settings.
+pub(super) async fn get_view(
+    State(gw): State<Gateway>,
+    Path(id): Path<Id>,
+) -> Result<Json<ViewInfo>, ApiError> {
+    let registry = gw.registry();
+    let view = registry
+        .views
+        .get(&id)
+        .ok_or_else(|| ApiError::Missing(Missing::View(id.clone())))?;
+    Ok(Json(ViewInfo {
+        table: view.table.clone(),
+        workspace: registry.tables.get(&view.table).cloned(),
+        settings: view.settings,
+        id,
+    }))
+}
+
+/// `PUT /views/{id}`: registers a view (`table` and `workspace`) and/or
+/// changes its settings, given flat or under `settings`.
+pub(super) async fn put_view(
+    State(gw): State<Gateway>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<Id>,
+    body: axum::body::Bytes,
+) -> Result<Json<ViewInfo>, ApiError> {
+    let body: ViewBody = parse(&body)?;
+    let placement = body.placement()?;
+    let changes = body.changes();
+    let view = id.clone();
+    commit(&gw, move |store| {
+        let changes: Vec<(&str, bool)> = changes.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        let placement = placement.as_ref().map(|(t, w)| (t, w));
+        store.update_view(&view, placement, &changes, &actor, Utc::now())
+    })
+    .await?;
+    get_view(State(gw), Path(id)).await
+}
