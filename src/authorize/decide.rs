@@ -1,6 +1,7 @@
 //! The decision sequence: a token's text verified with the configured
 //! limits, a refused credential denied, then [`authorize`]: revocation,
-//! the registry (containment, view settings) and the policy.
+//! the registry (containment, view settings, a member's rights) and the
+//! policy.
 
 use std::time::SystemTime;
 
@@ -9,9 +10,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::keys::PublicKeyring;
-use crate::model::{Operation, Registry, Resource, ResourceKind, RevocationSet};
+use crate::model::{Id, Operation, Registry, Resource, ResourceKind, RevocationSet, TokenKind};
 use crate::token::{self, TokenError, TokenLimits, VerifiedToken};
 
+use super::member;
 use super::policy::Policy;
 use super::reason::{Decision, Reason};
 use super::run::run;
@@ -158,10 +160,33 @@ pub fn authorize(
             }
         }
     }
+    // A member token: what its user may do here, from the registry only.
+    let member = token.and_then(member_user).map(|user| {
+        let workspace = containment.last().map_or(&request.resource.id, |c| &c.parent.id);
+        member::grounds(ctx.registry, &user, &request.resource, workspace)
+    });
+    if let Some(grounds) = &member {
+        facts.extend(member::facts(grounds, &request.resource));
+    }
     let unmatched = if token.is_some() {
         Reason::NoRight
     } else {
         Reason::MissingToken
     };
-    run(ctx.policy, token, facts, unmatched, ctx.explain)
+    let mut decision = run(ctx.policy, token, facts, unmatched, ctx.explain);
+    if ctx.explain {
+        decision.explanation.member = member;
+    }
+    decision
+}
+
+/// The user a member token names, when the token is of kind member (read
+/// from its authority block, which only the issuer signs).
+fn member_user(token: &VerifiedToken) -> Option<Id> {
+    let claims = token.claims();
+    let kind: TokenKind = claims.kind.as_deref()?.parse().ok()?;
+    if kind != TokenKind::Member {
+        return None;
+    }
+    Id::new(claims.user.as_deref()?).ok()
 }

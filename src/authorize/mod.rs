@@ -7,6 +7,7 @@
 
 mod admin;
 mod decide;
+mod member;
 mod policy;
 mod reason;
 mod run;
@@ -16,5 +17,6 @@ pub use admin::{
     MEMBER_ROUTES,
 };
 pub use decide::{authorize, decide, decide_with, is_revoked, verify, Context, Request};
+pub use member::{MemberGrounds, TableGrounds};
 pub use policy::{Policy, PolicyError, RunLimits, DEFAULT_POLICY};
 pub use reason::{Decision, Explanation, Reason};

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::token::{Claims, TokenError};
 
+use super::member::MemberGrounds;
+
 /// Why a request was denied: the reason codes users, logs and metrics see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -174,6 +176,10 @@ pub struct Explanation {
     pub policy: Option<String>,
     /// Checks that failed, with their block.
     pub failed_checks: Vec<String>,
+    /// For a member token: what the registry gave its user on the
+    /// requested resource, and why (role, table modes, entries, groups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<MemberGrounds>,
 }
 
 /// The outcome of one decision.

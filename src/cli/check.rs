@@ -9,7 +9,9 @@ use anyhow::{bail, Context as _, Result};
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args};
 
-use crate::authorize::{Decision, Policy, Request, RunLimits};
+use crate::authorize::{Decision, MemberGrounds, Policy, Request, RunLimits};
+use crate::model::access::effective::Grounds;
+use crate::model::access::Basis;
 use crate::model::{Id, Operation, Resource};
 use crate::store::datadir;
 use crate::text::terminal_safe;
@@ -127,6 +129,11 @@ fn print_decision(decision: &Decision, request: &Request, explain: bool, json: b
     if explain {
         // Failed checks are the token's own text; policies may be a file's.
         let e = &decision.explanation;
+        if let Some(member) = &e.member {
+            for line in member_lines(member) {
+                writeln!(out, "{}", terminal_safe(&line))?;
+            }
+        }
         writeln!(out, "facts given:")?;
         for f in &e.facts {
             writeln!(out, "  {};", terminal_safe(f))?;
@@ -145,4 +152,65 @@ fn print_decision(decision: &Decision, request: &Request, explain: bool, json: b
         }
     }
     Ok(())
+}
+
+/// What decided a member's rights, for people: the role, the table's
+/// modes, and per scope the mode, entry, groups, author or role that gave
+/// what it gave.
+fn member_lines(m: &MemberGrounds) -> Vec<String> {
+    let role = match m.role {
+        Some(role) => format!("role {role}"),
+        None => "not a member of the workspace".to_owned(),
+    };
+    let mut lines = vec![format!("member {}: {role}", m.user)];
+    if let Some(t) = &m.table {
+        let author = t
+            .author
+            .as_ref()
+            .map_or_else(String::new, |a| format!(" (author {a})"));
+        lines.push(format!(
+            "table {}{author}: structure {}, records {}",
+            t.table, t.structure_mode, t.records_mode
+        ));
+        lines.push(format!("  structure: {}", scope_line(&t.rights.structure)));
+        lines.push(format!("  records: {}", scope_line(&t.rights.records)));
+    }
+    let ops: Vec<&str> = m.operations.iter().map(|o| o.as_str()).collect();
+    let ops = if ops.is_empty() {
+        "nothing".to_owned()
+    } else {
+        ops.join(", ")
+    };
+    lines.push(format!("registry gives: {ops}"));
+    lines
+}
+
+fn scope_line(g: &Grounds) -> String {
+    let rights: Vec<&str> = g.rights.permissions().iter().map(|p| p.as_str()).collect();
+    let rights = if rights.is_empty() {
+        "no rights".to_owned()
+    } else {
+        rights.join(", ")
+    };
+    let by = match &g.basis {
+        Basis::NotMember => "not a member".to_owned(),
+        Basis::Role { role } => format!("role {role} reaches every table"),
+        Basis::Author => "the table's author".to_owned(),
+        Basis::Mode { mode } => format!("mode {mode}"),
+        Basis::UserEntry => "the user's own entry".to_owned(),
+        Basis::GroupEntries { groups } => {
+            let names: Vec<&str> = groups.iter().map(|g| g.as_str()).collect();
+            format!(
+                "the entry of group {} (applies over the user's own)",
+                names.join(", ")
+            )
+        }
+        Basis::NoEntry => "no entry for the user or its groups".to_owned(),
+    };
+    let cap = if g.capped_by_role {
+        ", capped by the role"
+    } else {
+        ""
+    };
+    format!("{rights} (decided by {by}{cap})")
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::super::id::Id;
 use super::super::resource::Operation;
@@ -15,7 +15,7 @@ use super::role::WorkspaceRole;
 use super::table::{Mode, Scope, TableSharing};
 
 /// Why a scope gives what it gives: what `--explain` names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum Basis {
     /// The user is not a member of the workspace.
@@ -44,7 +44,7 @@ pub enum Basis {
 }
 
 /// One scope's outcome: the rights and what gave them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grounds {
     /// The rights after the role's cap.
     pub rights: Rights,
@@ -72,7 +72,7 @@ impl Grounds {
 }
 
 /// A member's access to one table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableRights {
     /// The user's role in the table's workspace, if any.
     pub role: Option<WorkspaceRole>,
