@@ -175,7 +175,9 @@ fn changes(f: &Fixture) -> Result<Vec<Change>, String> {
             (None, Some(p)) => p.to_access(),
             (None, None) => Default::default(),
             (Some(_), Some(_)) => {
-                return Err(format!("table {table}: give access or permissions, not both"))
+                return Err(format!(
+                    "table {table}: give access or permissions, not both"
+                ))
             }
         };
         out.push(Change::PutTableSharing {
@@ -229,7 +231,8 @@ impl World {
     }
 
     fn member_token(&self, user: &Id, seed: u64) -> String {
-        let grant = Grant::member(user.clone()).expires_at(Some(now() + chrono::Duration::hours(12)));
+        let grant =
+            Grant::member(user.clone()).expires_at(Some(now() + chrono::Duration::hours(12)));
         token::issue_with_rng(&grant, &self.ring, now(), &mut StdRng::seed_from_u64(seed))
             .unwrap()
             .token

@@ -136,6 +136,38 @@ async fn a_viewer_cannot_edit_add_or_delete_rows_even_with_a_full_access_entry()
 }
 
 #[tokio::test]
+async fn a_member_token_carries_who_for_twelve_hours_and_never_what() {
+    let mut s = team().await;
+    let minted = s.mint("u_ed").await;
+    let expires_at = minted["expires_at"].as_str().expect("expires_at");
+    let expires_at = chrono::DateTime::parse_from_rfc3339(expires_at).expect("RFC 3339");
+    let left = expires_at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    let twelve_hours = chrono::Duration::hours(12);
+    let minute = chrono::Duration::minutes(1);
+    assert!(
+        left <= twelve_hours && left > twelve_hours - minute,
+        "{left}"
+    );
+    // The same token reaches what the registry says, table by table.
+    let token = minted["token"].as_str().expect("token");
+    let (method, uri) = Edit.on("t_team");
+    let got = s.ask_with(token, method, &uri).await;
+    assert_eq!(Story::mismatch("u_ed", "edit", &got, Allow), None);
+    let (method, uri) = Read.on("t_private");
+    let got = s.ask_with(token, method, &uri).await;
+    assert_eq!(Story::mismatch("u_ed", "read", &got, NO), None);
+    // A user the registry does not know gets no member token.
+    let (status, got) = s
+        .call(None, "POST", "/members/u_nobody/tokens", Some(json!({})))
+        .await;
+    assert_eq!(
+        (status, &got["error"]),
+        (400, &json!("unknown_user")),
+        "{got}"
+    );
+}
+
+#[tokio::test]
 async fn a_member_creates_a_table_and_as_its_author_sets_its_access() {
     let mut s = team().await;
     let create = format!("/api/v1/workspaces/{WS}/tables");

@@ -162,7 +162,9 @@ pub fn authorize(
     }
     // A member token: what its user may do here, from the registry only.
     let member = token.and_then(member_user).map(|user| {
-        let workspace = containment.last().map_or(&request.resource.id, |c| &c.parent.id);
+        let workspace = containment
+            .last()
+            .map_or(&request.resource.id, |c| &c.parent.id);
         member::grounds(ctx.registry, &user, &request.resource, workspace)
     });
     if let Some(grounds) = &member {
