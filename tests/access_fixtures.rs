@@ -7,6 +7,8 @@
 //! the real binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,7 +19,7 @@ use rand::SeedableRng;
 use serde::Deserialize;
 use tessera::authorize::{self, Context, Decision, Policy, Reason, Request, RunLimits};
 use tessera::change::{self, Actor, Change, Memory};
-use tessera::gateway::{Gateway, GatewayConfig};
+use tessera::gateway::{ApiError, Gateway, GatewayConfig};
 use tessera::keys::PrivateKeyring;
 use tessera::model::access::{SchemaPermissions, ShareSettings, TableSharing, WorkspaceRole};
 use tessera::model::{Grant, Id, Operation, Resource, Restriction, ViewSettings};
@@ -405,4 +407,307 @@ allow = true
         "{f}"
     );
     assert!(f.ends_with("expected allow, got deny (no_right)"), "{f}");
+}
+
+// ------------------------------------------------------------ attacks (SECURITY.md 80–83)
+
+/// ws_1 ⊃ t_1 ⊃ v_1, ws_2 ⊃ t_2: u_ed a member of ws_1 (t_1 open to the
+/// workspace), u_vic a viewer of ws_1, u_own owner of both.
+fn small_world() -> Vec<Change> {
+    let mut out = Vec::new();
+    for u in ["u_ed", "u_vic", "u_own"] {
+        out.push(Change::PutUser {
+            user: id(u),
+            email: format!("{u}@example.com"),
+            name: u.to_owned(),
+        });
+    }
+    for (ws, t) in [("ws_1", "t_1"), ("ws_2", "t_2")] {
+        out.push(Change::PutWorkspace { workspace: id(ws) });
+        out.push(Change::PutMember {
+            workspace: id(ws),
+            user: id("u_own"),
+            role: WorkspaceRole::Owner,
+        });
+        out.push(Change::PutTable {
+            table: id(t),
+            workspace: id(ws),
+        });
+    }
+    for (u, role) in [("u_ed", WorkspaceRole::Member), ("u_vic", WorkspaceRole::Viewer)] {
+        out.push(Change::PutMember {
+            workspace: id("ws_1"),
+            user: id(u),
+            role,
+        });
+    }
+    out.push(Change::PutView {
+        view: id("v_1"),
+        table: id("t_1"),
+        settings: ViewSettings::default(),
+    });
+    out
+}
+
+fn small_memory() -> Memory {
+    let mut memory = Memory::default();
+    for c in small_world() {
+        change::apply(&mut memory, &c, now()).unwrap();
+    }
+    memory
+}
+
+fn request(text: &str) -> Request {
+    parse_request(text).unwrap()
+}
+
+#[track_caller]
+fn assert_decided(d: &Decision, reason: Option<Reason>) {
+    assert_eq!(d.reason, reason, "{d:?}");
+    assert_eq!(d.allowed, reason.is_none());
+}
+
+#[test]
+fn a_member_token_attenuated_to_read_cannot_write() {
+    let world = World::new(small_memory());
+    let plain = world.member_token(&id("u_ed"), 1);
+    // The plain token writes t_1: the registry gives u_ed read, write, create.
+    assert_decided(&world.decide(&plain, &request("write table t_1"), false), None);
+    let read_only = attenuated(
+        &plain,
+        &Restriction {
+            operations: Some(ops("read")),
+            ..Restriction::default()
+        },
+    );
+    assert_decided(&world.decide(&read_only, &request("read table t_1"), false), None);
+    for asked in ["write table t_1", "create table t_1", "write view v_1", "create workspace ws_1"] {
+        assert_decided(
+            &world.decide(&read_only, &request(asked), false),
+            Some(Reason::CheckFailed),
+        );
+    }
+    // Attenuated to one table: the rest of the workspace is out of reach.
+    let one_table = attenuated(
+        &plain,
+        &Restriction {
+            resource: Some(Resource::table(id("t_1"))),
+            ..Restriction::default()
+        },
+    );
+    assert_decided(&world.decide(&one_table, &request("read view v_1"), false), None);
+    assert_decided(
+        &world.decide(&one_table, &request("read workspace ws_1"), false),
+        Some(Reason::CheckFailed),
+    );
+}
+
+#[test]
+fn facts_written_in_a_token_block_grant_no_member_right() {
+    let world = World::new(small_memory());
+    let vic = world.member_token(&id("u_vic"), 2);
+    let forged = "member_right(\"u_vic\", \"table\", \"t_1\", \"write\");\n\
+                  member_right(\"u_vic\", \"table\", \"t_2\", \"read\");\n\
+                  member_may(\"table\", \"t_1\", \"write\");\n\
+                  kind(\"member\");\nuser(\"u_own\");";
+    let tampered = common::append_code(&vic, forged, 9);
+    // The viewer's own rights are unchanged: read, never write.
+    assert_decided(&world.decide(&tampered, &request("read table t_1"), false), None);
+    for asked in ["write table t_1", "read table t_2", "billing workspace ws_1"] {
+        assert_decided(
+            &world.decide(&tampered, &request(asked), false),
+            Some(Reason::NoRight),
+        );
+    }
+    // A guest token claiming, in a block, to be the owner reaches nothing more.
+    let guest = Grant::guest(id("ws_1"), id("v_1"), &ops("read"));
+    let guest = token::issue_with_rng(&guest, &world.ring, now(), &mut StdRng::seed_from_u64(4))
+        .unwrap()
+        .token;
+    let claimed = common::append_code(
+        guest.expose(),
+        "kind(\"member\");\nuser(\"u_own\");\nmember_right(\"u_own\", \"table\", \"t_1\", \"drop\");",
+        10,
+    );
+    assert_decided(&world.decide(&claimed, &request("read view v_1"), false), None);
+    assert_decided(
+        &world.decide(&claimed, &request("drop table t_1"), false),
+        Some(Reason::NoRight),
+    );
+}
+
+#[tokio::test]
+async fn a_member_removed_from_the_workspace_is_denied_on_the_next_request() {
+    let dir = tempfile::tempdir().unwrap();
+    // The default configuration: the decision cache is on.
+    let config = GatewayConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..GatewayConfig::default()
+    };
+    let gw = Gateway::open(config, DataDir::new(dir.path().join("data")))
+        .await
+        .unwrap();
+    let t = now();
+    gw.commit(|store| store.apply_all(&small_world(), &Actor::Cli, t))
+        .unwrap();
+    let (token, _) = gw.issue(&Grant::member(id("u_ed")), &Actor::Cli, t).unwrap();
+    let rows = "/api/v1/tables/t_1/rows";
+    for _ in 0..2 {
+        assert!(gw.decide(Some(token.expose()), "GET", rows, t).await.is_ok());
+    }
+    let leave = Change::RemoveMember {
+        workspace: id("ws_1"),
+        user: id("u_ed"),
+    };
+    gw.commit(|store| store.apply(&leave, &Actor::Cli, t)).unwrap();
+    for _ in 0..2 {
+        match gw.decide(Some(token.expose()), "GET", rows, t).await {
+            Err(ApiError::Denied(reason)) => assert_eq!(reason, Reason::NoRight),
+            other => panic!("expected no_right, got {:?}", other.map(|a| a.request.clone())),
+        }
+    }
+    // Back in, as a viewer: reads again on the next request, never writes.
+    let back = Change::PutMember {
+        workspace: id("ws_1"),
+        user: id("u_ed"),
+        role: WorkspaceRole::Viewer,
+    };
+    gw.commit(|store| store.apply(&back, &Actor::Cli, t)).unwrap();
+    assert!(gw.decide(Some(token.expose()), "GET", rows, t).await.is_ok());
+    match gw.decide(Some(token.expose()), "PATCH", rows, t).await {
+        Err(ApiError::Denied(reason)) => assert_eq!(reason, Reason::NoRight),
+        other => panic!("expected no_right, got {:?}", other.map(|a| a.request.clone())),
+    }
+}
+
+#[tokio::test]
+async fn the_new_routes_reach_the_lifecycle_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = GatewayConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        decision_cache_ms: 0,
+        ..GatewayConfig::default()
+    };
+    let gw = Gateway::open(config, DataDir::new(dir.path().join("data")))
+        .await
+        .unwrap();
+    let t = now();
+    gw.commit(|store| store.apply_all(&small_world(), &Actor::Cli, t))
+        .unwrap();
+    let owner = gw.issue(&Grant::member(id("u_own")), &Actor::Cli, t).unwrap().0;
+    let member = gw.issue(&Grant::member(id("u_ed")), &Actor::Cli, t).unwrap().0;
+    let cases = [
+        ("DELETE", "/api/v1/tables/t_1", "drop table t_1"),
+        ("DELETE", "/api/v1/workspaces/ws_1", "drop workspace ws_1"),
+        ("GET", "/api/v1/workspaces/ws_1/billing", "billing workspace ws_1"),
+        ("PATCH", "/api/v1/workspaces/ws_1/billing", "billing workspace ws_1"),
+        ("PUT", "/api/v1/workspaces/ws_1/settings", "settings workspace ws_1"),
+        ("POST", "/api/v1/workspaces/ws_1/tables", "create workspace ws_1"),
+    ];
+    for (method, path, expected) in cases {
+        let allowed = gw.decide(Some(owner.expose()), method, path, t).await.unwrap();
+        assert_eq!(allowed.request, request(expected), "{method} {path}");
+        let by_member = gw.decide(Some(member.expose()), method, path, t).await;
+        // A member creates tables; the rest is the owner's.
+        if expected.starts_with("create") {
+            assert!(by_member.is_ok(), "{method} {path}");
+        } else {
+            assert!(
+                matches!(by_member, Err(ApiError::Denied(Reason::NoRight))),
+                "{method} {path}"
+            );
+        }
+    }
+}
+
+// ------------------------------------------------------------ tessera check --explain
+
+#[test]
+fn check_explain_names_the_role_mode_and_group_that_decided() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let tessera = || {
+        let mut c = assert_cmd::Command::cargo_bin("tessera").unwrap();
+        c.env("TESSERA_DATA_DIR", &data);
+        c
+    };
+    tessera().arg("init").assert().success();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/access/schema_builder.toml");
+    let fixture: Fixture = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let dd = DataDir::new(&data);
+    {
+        let store = tessera::store::Store::open(&dd.store_path()).unwrap();
+        store
+            .apply_all(&changes(&fixture).unwrap(), &Actor::Cli, now())
+            .unwrap();
+    }
+    let ring = dd.read_keyring().unwrap();
+    let issue = |user: &str| {
+        token::issue_with_rng(
+            &Grant::member(id(user)),
+            &ring,
+            now(),
+            &mut StdRng::seed_from_u64(5),
+        )
+        .unwrap()
+        .token
+        .expose()
+        .to_owned()
+    };
+    let fin = issue("u_fin");
+    let check = |token: &str, op: &str, table: &str| {
+        let out = tessera()
+            .args(["check", token, "--op", op, "--table", table, "--explain"])
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+
+    // Fin's own entry would allow writing; the finance group's applies.
+    let (code, out) = check(&fin, "read", "t_ledger");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("allowed: read on table:t_ledger"), "{out}");
+    assert!(out.contains("member u_fin: role member"), "{out}");
+    assert!(
+        out.contains("table t_ledger (author u_author): structure read-only, records restricted"),
+        "{out}"
+    );
+    assert!(
+        out.contains("records: read (decided by the entry of group g_finance (applies over the user's own))"),
+        "{out}"
+    );
+    assert!(out.contains("structure: read (decided by mode read-only)"), "{out}");
+    assert!(out.contains("registry gives: read, export"), "{out}");
+    assert!(
+        out.contains("member_right(\"u_fin\", \"table\", \"t_ledger\", \"read\")"),
+        "{out}"
+    );
+    let (code, out) = check(&fin, "write", "t_ledger");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("denied: no_right"), "{out}");
+    assert!(out.contains("g_finance"), "{out}");
+
+    // Bob has no group entry: his own decides.
+    let (code, out) = check(&issue("u_bob"), "create", "t_ledger");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("records: execute, read (decided by the user's own entry)"),
+        "{out}"
+    );
+    // The admin's role reaches every table.
+    let (code, out) = check(&issue("u_admin"), "drop", "t_private_schema");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("member u_admin: role admin"), "{out}");
+    assert!(out.contains("decided by role admin reaches every table"), "{out}");
+
+    // JSON carries the same grounds.
+    let out = tessera()
+        .args(["check", &fin, "--op", "read", "--table", "t_ledger", "--explain", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let member = &v["explanation"]["member"];
+    assert_eq!(member["role"], "member", "{v}");
+    assert_eq!(member["table"]["rights"]["records"]["basis"]["by"], "group_entries");
+    assert_eq!(member["table"]["rights"]["records"]["basis"]["groups"][0], "g_finance");
 }

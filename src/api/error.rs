@@ -16,6 +16,9 @@ pub enum Invalid {
     /// The query string does not parse (the parser's words about the client's query).
     #[error("{0}")]
     Query(String),
+    /// A path part is not an id (the parser's words about the client's path).
+    #[error("{0}")]
+    Path(String),
     /// A field's value is not valid, or fields exclude each other.
     #[error(transparent)]
     Request(#[from] ModelError),

@@ -11,9 +11,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::access::vocab::{SchemaPermissions, ShareSettings};
-use crate::model::access::{Level, Mode, Permission, WorkspaceRole};
-use crate::model::Id;
+use crate::model::access::vocab::{SchemaPermissions, ShareMode, ShareSettings};
+use crate::model::access::{
+    Level, Mode, Permission, Refusal, TableAccess, TableSharing, Team, WorkspaceRole,
+};
+use crate::model::{Id, Registry};
 
 use super::error::Invalid;
 
@@ -219,4 +221,82 @@ pub fn parse_schema_permissions(body: &[u8]) -> Result<SchemaPermissions, Invali
         }
     }
     serde_json::from_value(value).map_err(Invalid::Body)
+}
+
+impl UserInfo {
+    /// The user `id` of `registry` with its roles, when registered.
+    pub fn of(registry: &Registry, id: &Id) -> Option<UserInfo> {
+        let user = registry.people.users.get(id)?;
+        Some(UserInfo {
+            id: id.clone(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            workspaces: registry
+                .people
+                .memberships(id)
+                .map(|(ws, role)| (ws.clone(), role))
+                .collect(),
+        })
+    }
+}
+
+impl MemberList {
+    /// Every member of `team` (the people of `workspace`) with its role.
+    pub fn of(workspace: &Id, team: &Team) -> MemberList {
+        MemberList {
+            workspace: workspace.clone(),
+            members: team
+                .roles
+                .iter()
+                .map(|(user, role)| MemberInfo {
+                    workspace: workspace.clone(),
+                    user: user.clone(),
+                    role: *role,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl GroupInfo {
+    /// The group `id` of `team` (the people of `workspace`), when it exists.
+    pub fn of(workspace: &Id, team: &Team, id: &Id) -> Option<GroupInfo> {
+        let group = team.groups.get(id)?;
+        Some(GroupInfo {
+            workspace: workspace.clone(),
+            id: id.clone(),
+            name: group.name.clone(),
+            members: group.members.clone(),
+        })
+    }
+}
+
+impl AccessInfo {
+    /// `table`'s sharing in TinyTables' words.
+    pub fn of(table: &Id, sharing: &TableSharing) -> AccessInfo {
+        AccessInfo {
+            table: table.clone(),
+            author: sharing.author.clone(),
+            settings: ShareSettings::from_access(&sharing.access),
+        }
+    }
+}
+
+impl PermissionsInfo {
+    /// `table`'s sharing in Schema Builder's words.
+    pub fn of(table: &Id, sharing: &TableSharing) -> PermissionsInfo {
+        PermissionsInfo {
+            table: table.clone(),
+            author: sharing.author.clone(),
+            permissions: SchemaPermissions::from_access(&sharing.access),
+        }
+    }
+}
+
+/// The access a TinyTables setting means; named people only with `specific`.
+pub fn share_access(settings: &ShareSettings) -> Result<TableAccess, Refusal> {
+    if settings.mode != ShareMode::Specific && !settings.people.is_empty() {
+        return Err(Refusal::EntriesNeedRestricted);
+    }
+    Ok(settings.to_access())
 }

@@ -356,12 +356,12 @@ impl Remote {
     }
 
     /// A GET, answered with a `T`.
-    fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+    pub(super) fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         self.send("GET", path, Vec::new())
     }
 
     /// A request with a JSON body, answered with a `T`.
-    fn call<B: Serialize, T: DeserializeOwned>(
+    pub(super) fn call<B: Serialize, T: DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
@@ -372,7 +372,12 @@ impl Remote {
 
     /// Sends `body`; a success decodes as a `T`, an error answer as the
     /// server's code and message.
-    fn send<T: DeserializeOwned>(&self, method: &str, path: &str, body: Vec<u8>) -> Result<T> {
+    pub(super) fn send<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<T> {
         let url = format!("{}{path}", self.base);
         let request = hyper::Request::builder()
             .method(method)
@@ -403,7 +408,13 @@ impl Remote {
             };
             bail!("server answered {status}: {code}: {message}");
         }
-        serde_json::from_slice(&bytes)
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        serde_json::from_slice(bytes)
             .with_context(|| format!("{url}: the server's answer is not what this route returns"))
+    }
+
+    /// A request without a body whose answer has none (`204 No Content`).
+    pub(super) fn send_empty(&self, method: &str, path: &str) -> Result<()> {
+        self.send(method, path, Vec::new())
     }
 }

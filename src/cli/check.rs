@@ -27,7 +27,8 @@ pub struct CheckArgs {
     /// The token: text, @FILE, a file path, or - for stdin. Omit it to ask as
     /// an anonymous visitor (public views).
     pub token: Option<TokenArg>,
-    /// The operation: read, write, create, delete, export, manage or share.
+    /// The operation: read, write, create, delete, export, manage, share,
+    /// drop, billing or settings.
     #[arg(long)]
     pub op: Operation,
     /// The view asked about.

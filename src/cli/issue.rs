@@ -74,6 +74,20 @@ pub enum IssueCommand {
         #[command(flatten)]
         common: IssueCommon,
     },
+    /// A member token: who (the user), never what; roles, groups and table
+    /// access are read from the registry at each decision.
+    Member {
+        /// The (registered) user.
+        #[arg(long)]
+        user: Id,
+        /// When the token stops working: a duration (12h, 30m) or an RFC 3339
+        /// time [default: 12h; through --server, the gateway's --member-token-ttl].
+        #[arg(long)]
+        expires: Option<String>,
+        /// Print JSON {token, token_id, expires_at} instead of the bare token.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `tessera attenuate …`
@@ -131,6 +145,11 @@ pub(crate) fn issue(backend: &Backend, cmd: IssueCommand, now: DateTime<Utc>) ->
             common,
         ),
         IssueCommand::Admin { common } => (IssueRequest::new(TokenKind::Admin, None), common),
+        IssueCommand::Member {
+            user,
+            expires,
+            json,
+        } => return member(backend, &user, expires, json, now),
     };
     request.expires_at = parse_expires(&common.expires, now)?;
     request.label = common.label.clone();
@@ -147,6 +166,31 @@ pub(crate) fn issue(backend: &Backend, cmd: IssueCommand, now: DateTime<Utc>) ->
             entry.token_id,
             describe_rights(&entry),
             entry
+                .expires_at
+                .map(|t| format!(", expires {}", fmt_time(t)))
+                .unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Issues a member token and prints it (stdout) and what it is (stderr).
+fn member(
+    backend: &Backend,
+    user: &Id,
+    expires: Option<String>,
+    json: bool,
+    now: DateTime<Utc>,
+) -> Result<ExitCode> {
+    let issued = backend.issue_member(user, expires, now)?;
+    if json {
+        println!("{}", json_text(&issued, true)?);
+    } else {
+        println!("{}", issued.token);
+        eprintln!(
+            "issued member token {} for user {user}{}",
+            issued.token_id,
+            issued
                 .expires_at
                 .map(|t| format!(", expires {}", fmt_time(t)))
                 .unwrap_or_default()

@@ -27,6 +27,8 @@ mod ledger;
 mod limits;
 mod member_flags;
 mod output;
+mod people;
+mod people_backend;
 mod registry;
 mod revoke;
 mod serve;
@@ -40,6 +42,7 @@ pub use inspect::InspectArgs;
 pub use issue::{AttenuateArgs, IssueCommand, IssueCommon};
 pub use keys::KeysCommand;
 pub use ledger::TokensCommand;
+pub use people::{GroupCommand, MemberCommand, TableAccessArgs, TablePermissionsArgs, UserCommand};
 pub use registry::{SettingsArgs, TableCommand, ViewCommand, WorkspaceCommand};
 pub use revoke::RevokeArgs;
 pub use serve::ServeArgs;
@@ -108,6 +111,15 @@ pub enum Command {
     /// Register a workspace.
     #[command(subcommand)]
     Workspace(WorkspaceCommand),
+    /// Register or remove users (the people member tokens name).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// A workspace's members and their roles.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// A workspace's groups and their members.
+    #[command(subcommand)]
+    Group(GroupCommand),
     /// Revoke a token and every token attenuated from it.
     Revoke(RevokeArgs),
     /// List issued tokens (the ledger).
@@ -152,6 +164,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::View(cmd) => registry::view(&backend()?, cmd, now),
         Command::Table(cmd) => registry::table(&backend()?, cmd, now),
         Command::Workspace(cmd) => registry::workspace(&backend()?, cmd, now),
+        Command::User(cmd) => people::user(&backend()?, cmd, now),
+        Command::Member(cmd) => people::member(&backend()?, cmd, now),
+        Command::Group(cmd) => people::group(&backend()?, cmd, now),
         Command::Revoke(args) => revoke::revoke(&backend()?, args, now),
         Command::Tokens(cmd) => ledger::tokens(&backend()?, cmd, now),
         Command::Audit { json } => ledger::audit(&backend()?, json),

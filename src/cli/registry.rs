@@ -83,6 +83,10 @@ pub enum TableCommand {
         #[arg(long)]
         workspace: Id,
     },
+    /// Set a table's access in TinyTables' words (private, workspace, specific people).
+    Access(super::people::TableAccessArgs),
+    /// Set a table's access in Schema Builder's words (structure and record modes).
+    Permissions(super::people::TablePermissionsArgs),
 }
 
 /// `tessera workspace …`
@@ -142,7 +146,11 @@ pub(crate) fn view(backend: &Backend, cmd: ViewCommand, now: DateTime<Utc>) -> R
 
 /// Registers a table.
 pub(crate) fn table(backend: &Backend, cmd: TableCommand, now: DateTime<Utc>) -> Result<ExitCode> {
-    let TableCommand::Set { table, workspace } = cmd;
+    let (table, workspace) = match cmd {
+        TableCommand::Set { table, workspace } => (table, workspace),
+        TableCommand::Access(args) => return super::people::access(backend, args, now),
+        TableCommand::Permissions(args) => return super::people::permissions(backend, args, now),
+    };
     backend.set_table(&table, &workspace, now)?;
     println!("table {table} registered in workspace {workspace}");
     Ok(ExitCode::SUCCESS)

@@ -7,20 +7,19 @@
 //! or admin of its workspace may change it with a member token
 //! (`check_sharing_change`, against the registry as the change commits).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 
-use crate::api::people::{parse_schema_permissions, parse_share_settings};
+use crate::api::people::{parse_schema_permissions, parse_share_settings, share_access};
 use crate::api::{AccessInfo, Missing, PermissionsInfo};
 use crate::change::{Actor, Change, ChangeError};
 use crate::model::access::manage::check_sharing_change;
-use crate::model::access::vocab::{SchemaPermissions, ShareMode, ShareSettings};
 use crate::model::access::{Refusal, TableAccess, TableSharing};
 use crate::model::{Id, Registry};
 
 use super::super::error::ApiError;
 use super::super::state::Gateway;
-use super::common::{commit_planned, Caller};
+use super::common::{commit_planned, Caller, Ids};
 
 /// The sharing of a registered table that `caller` may read: an admin
 /// token, or a member of the table's workspace.
@@ -77,14 +76,10 @@ async fn put_table_access(
 pub(super) async fn get_access(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
-    Path(table): Path<Id>,
+    Ids(table): Ids<Id>,
 ) -> Result<Json<AccessInfo>, ApiError> {
     let sharing = readable_sharing(&gw.registry(), &caller, &table)?;
-    Ok(Json(AccessInfo {
-        table,
-        settings: ShareSettings::from_access(&sharing.access),
-        author: sharing.author,
-    }))
+    Ok(Json(AccessInfo::of(&table, &sharing)))
 }
 
 /// `PUT /tables/{t}/access` `{mode, people}`: sets the table's access in
@@ -93,29 +88,22 @@ pub(super) async fn put_access(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
     Extension(caller): Extension<Caller>,
-    Path(table): Path<Id>,
+    Ids(table): Ids<Id>,
     body: axum::body::Bytes,
 ) -> Result<Json<AccessInfo>, ApiError> {
-    let settings = parse_share_settings(&body)?;
-    if settings.mode != ShareMode::Specific && !settings.people.is_empty() {
-        return Err(ApiError::Refused(Refusal::EntriesNeedRestricted));
-    }
-    put_table_access(&gw, actor, caller, &table, settings.to_access()).await?;
-    get_access(State(gw), Extension(Caller::Admin), Path(table)).await
+    let access = share_access(&parse_share_settings(&body)?).map_err(ApiError::Refused)?;
+    put_table_access(&gw, actor, caller, &table, access).await?;
+    get_access(State(gw), Extension(Caller::Admin), Ids(table)).await
 }
 
 /// `GET /tables/{t}/permissions`: the table's access in Schema Builder's words.
 pub(super) async fn get_permissions(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
-    Path(table): Path<Id>,
+    Ids(table): Ids<Id>,
 ) -> Result<Json<PermissionsInfo>, ApiError> {
     let sharing = readable_sharing(&gw.registry(), &caller, &table)?;
-    Ok(Json(PermissionsInfo {
-        table,
-        permissions: SchemaPermissions::from_access(&sharing.access),
-        author: sharing.author,
-    }))
+    Ok(Json(PermissionsInfo::of(&table, &sharing)))
 }
 
 /// `PUT /tables/{t}/permissions` `{schema, records}`: sets the table's
@@ -124,10 +112,10 @@ pub(super) async fn put_permissions(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
     Extension(caller): Extension<Caller>,
-    Path(table): Path<Id>,
+    Ids(table): Ids<Id>,
     body: axum::body::Bytes,
 ) -> Result<Json<PermissionsInfo>, ApiError> {
     let permissions = parse_schema_permissions(&body)?;
     put_table_access(&gw, actor, caller, &table, permissions.to_access()).await?;
-    get_permissions(State(gw), Extension(Caller::Admin), Path(table)).await
+    get_permissions(State(gw), Extension(Caller::Admin), Ids(table)).await
 }

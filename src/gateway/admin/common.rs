@@ -81,3 +81,25 @@ pub(crate) async fn commit_planned(
 pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(Invalid::Body(e)))
 }
+
+/// The ids in a route's path (`Path<T>`), a malformed one answering 400
+/// `bad_request` in the API's JSON like every other bad input.
+pub(crate) struct Ids<T>(pub(crate) T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Ids<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(ids)) => Ok(Ids(ids)),
+            Err(e) => Err(ApiError::BadRequest(Invalid::Path(e.body_text()))),
+        }
+    }
+}

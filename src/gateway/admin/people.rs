@@ -5,7 +5,7 @@
 //! change is checked with `model::access::manage` against the registry
 //! as it stands when the change commits.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -22,31 +22,17 @@ use crate::model::{parse_expiry, Id, IssueRequest, Registry, TokenKind};
 
 use super::super::error::ApiError;
 use super::super::state::Gateway;
-use super::common::{blocking, commit_planned, parse, Caller};
+use super::common::{blocking, commit_planned, parse, Caller, Ids};
 
 /// The user as the API shows it.
 fn user_info(registry: &Registry, id: &Id) -> Result<UserInfo, ApiError> {
-    let user = registry
-        .people
-        .users
-        .get(id)
-        .ok_or_else(|| ApiError::Missing(Missing::User(id.clone())))?;
-    Ok(UserInfo {
-        id: id.clone(),
-        email: user.email.clone(),
-        name: user.name.clone(),
-        workspaces: registry
-            .people
-            .memberships(id)
-            .map(|(ws, role)| (ws.clone(), role))
-            .collect(),
-    })
+    UserInfo::of(registry, id).ok_or_else(|| ApiError::Missing(Missing::User(id.clone())))
 }
 
 /// `GET /users/{user}`: the user and its roles.
 pub(super) async fn get_user(
     State(gw): State<Gateway>,
-    Path(id): Path<Id>,
+    Ids(id): Ids<Id>,
 ) -> Result<Json<UserInfo>, ApiError> {
     user_info(&gw.registry(), &id).map(Json)
 }
@@ -55,7 +41,7 @@ pub(super) async fn get_user(
 pub(super) async fn put_user(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<Id>,
+    Ids(id): Ids<Id>,
     body: axum::body::Bytes,
 ) -> Result<Json<UserInfo>, ApiError> {
     let body: UserBody = parse(&body)?;
@@ -68,7 +54,7 @@ pub(super) async fn put_user(
         }])
     })
     .await?;
-    get_user(State(gw), Path(id)).await
+    get_user(State(gw), Ids(id)).await
 }
 
 /// `DELETE /users/{user}`: removes the user everywhere (not the last
@@ -76,7 +62,7 @@ pub(super) async fn put_user(
 pub(super) async fn remove_user(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<Id>,
+    Ids(id): Ids<Id>,
 ) -> Result<StatusCode, ApiError> {
     let registry = gw.registry();
     user_info(&registry, &id)?;
@@ -114,29 +100,17 @@ fn team_for_change(registry: &Registry, ws: &Id) -> Result<Team, ChangeError> {
 pub(super) async fn list_members(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
-    Path(ws): Path<Id>,
+    Ids(ws): Ids<Id>,
 ) -> Result<Json<MemberList>, ApiError> {
     let team = readable_team(&gw.registry(), &caller, &ws)?;
-    let members = team
-        .roles
-        .iter()
-        .map(|(user, role)| MemberInfo {
-            workspace: ws.clone(),
-            user: user.clone(),
-            role: *role,
-        })
-        .collect();
-    Ok(Json(MemberList {
-        workspace: ws,
-        members,
-    }))
+    Ok(Json(MemberList::of(&ws, &team)))
 }
 
 /// `GET /workspaces/{ws}/members/{user}`: one member's role.
 pub(super) async fn get_member(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
-    Path((ws, user)): Path<(Id, Id)>,
+    Ids((ws, user)): Ids<(Id, Id)>,
 ) -> Result<Json<MemberInfo>, ApiError> {
     let team = readable_team(&gw.registry(), &caller, &ws)?;
     let role = team.role(&user).ok_or_else(|| {
@@ -158,7 +132,7 @@ pub(super) async fn put_member(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
     Extension(caller): Extension<Caller>,
-    Path((ws, user)): Path<(Id, Id)>,
+    Ids((ws, user)): Ids<(Id, Id)>,
     body: axum::body::Bytes,
 ) -> Result<Json<MemberInfo>, ApiError> {
     let role = parse::<MemberBody>(&body)?.role()?;
@@ -177,7 +151,7 @@ pub(super) async fn put_member(
         }])
     })
     .await?;
-    get_member(State(gw), Extension(Caller::Admin), Path((ws, user))).await
+    get_member(State(gw), Extension(Caller::Admin), Ids((ws, user))).await
 }
 
 /// `DELETE /workspaces/{ws}/members/{user}`: the user leaves the
@@ -186,7 +160,7 @@ pub(super) async fn remove_member(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
     Extension(caller): Extension<Caller>,
-    Path((ws, user)): Path<(Id, Id)>,
+    Ids((ws, user)): Ids<(Id, Id)>,
 ) -> Result<StatusCode, ApiError> {
     commit_planned(&gw, actor, move |registry| {
         let team = team_for_change(registry, &ws)?;
@@ -202,23 +176,14 @@ pub(super) async fn remove_member(
 
 /// The group as the API shows it.
 fn group_info(team: &Team, ws: &Id, id: &Id) -> Result<GroupInfo, ApiError> {
-    let group = team
-        .groups
-        .get(id)
-        .ok_or_else(|| ApiError::Missing(Missing::Group(id.clone())))?;
-    Ok(GroupInfo {
-        workspace: ws.clone(),
-        id: id.clone(),
-        name: group.name.clone(),
-        members: group.members.clone(),
-    })
+    GroupInfo::of(ws, team, id).ok_or_else(|| ApiError::Missing(Missing::Group(id.clone())))
 }
 
 /// `GET /workspaces/{ws}/groups`: every group and its members.
 pub(super) async fn list_groups(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
-    Path(ws): Path<Id>,
+    Ids(ws): Ids<Id>,
 ) -> Result<Json<GroupList>, ApiError> {
     let team = readable_team(&gw.registry(), &caller, &ws)?;
     let groups = team
@@ -236,7 +201,7 @@ pub(super) async fn list_groups(
 pub(super) async fn get_group(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
-    Path((ws, group)): Path<(Id, Id)>,
+    Ids((ws, group)): Ids<(Id, Id)>,
 ) -> Result<Json<GroupInfo>, ApiError> {
     let team = readable_team(&gw.registry(), &caller, &ws)?;
     group_info(&team, &ws, &group).map(Json)
@@ -248,7 +213,7 @@ pub(super) async fn put_group(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
     Extension(caller): Extension<Caller>,
-    Path((ws, group)): Path<(Id, Id)>,
+    Ids((ws, group)): Ids<(Id, Id)>,
     body: axum::body::Bytes,
 ) -> Result<Json<GroupInfo>, ApiError> {
     let body: GroupBody = parse(&body)?;
@@ -265,7 +230,7 @@ pub(super) async fn put_group(
         }])
     })
     .await?;
-    get_group(State(gw), Extension(Caller::Admin), Path((ws, group))).await
+    get_group(State(gw), Extension(Caller::Admin), Ids((ws, group))).await
 }
 
 /// `DELETE /workspaces/{ws}/groups/{group}`: removes a group.
@@ -273,7 +238,7 @@ pub(super) async fn remove_group(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
     Extension(caller): Extension<Caller>,
-    Path((ws, group)): Path<(Id, Id)>,
+    Ids((ws, group)): Ids<(Id, Id)>,
 ) -> Result<StatusCode, ApiError> {
     commit_planned(&gw, actor, move |registry| {
         let team = team_for_change(registry, &ws)?;
@@ -296,7 +261,7 @@ pub(super) async fn remove_group(
 pub(super) async fn issue_member(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
-    Path(user): Path<Id>,
+    Ids(user): Ids<Id>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();

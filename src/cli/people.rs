@@ -1,0 +1,317 @@
+//! `tessera user …`, `tessera member …`, `tessera group …` and
+//! `tessera table access|permissions …`: the members of workspaces, their
+//! groups and a table's access, on the local store or through `--server`.
+
+use std::io::Read as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+
+use crate::api::people::parse_schema_permissions;
+use crate::api::{GroupBody, UserBody};
+use crate::model::access::vocab::{Person, PersonAccess, ShareMode, ShareSettings};
+use crate::model::access::{Level, WorkspaceRole};
+use crate::model::Id;
+
+use super::backend::Backend;
+use super::output::json_text;
+
+/// `tessera user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Register a user (or change its email and name).
+    Put {
+        /// The user id.
+        user: Id,
+        /// Its email address.
+        #[arg(long)]
+        email: String,
+        /// Its display name.
+        #[arg(long)]
+        name: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a user: its record, its roles and its place in every group.
+    Remove {
+        /// The user id.
+        user: Id,
+    },
+}
+
+/// `tessera member …`
+#[derive(Debug, Subcommand)]
+pub enum MemberCommand {
+    /// Give a registered user a role in a workspace.
+    Set {
+        /// The workspace.
+        #[arg(long)]
+        workspace: Id,
+        /// The user.
+        #[arg(long)]
+        user: Id,
+        /// owner, admin, member or viewer.
+        #[arg(long)]
+        role: WorkspaceRole,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Take a user out of a workspace (and its groups there).
+    Remove {
+        /// The workspace.
+        #[arg(long)]
+        workspace: Id,
+        /// The user.
+        #[arg(long)]
+        user: Id,
+    },
+    /// List a workspace's members and their roles.
+    List {
+        /// The workspace.
+        #[arg(long)]
+        workspace: Id,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `tessera group …`
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// Set a group of a workspace: its name and all its members.
+    Put {
+        /// The group id.
+        group: Id,
+        /// The workspace.
+        #[arg(long)]
+        workspace: Id,
+        /// Its display name.
+        #[arg(long)]
+        name: String,
+        /// Its members, comma-separated user ids (members of the workspace).
+        #[arg(long, value_delimiter = ',')]
+        members: Vec<Id>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a group of a workspace.
+    Remove {
+        /// The group id.
+        group: Id,
+        /// The workspace.
+        #[arg(long)]
+        workspace: Id,
+    },
+}
+
+/// `tessera table access T …`: TinyTables' share settings.
+#[derive(Debug, Args)]
+pub struct TableAccessArgs {
+    /// The table.
+    pub table: Id,
+    /// private (its author only), workspace (every member by role) or
+    /// specific (the --person entries only).
+    #[arg(long, value_parser = parse_share_mode)]
+    pub mode: ShareMode,
+    /// With --mode specific: user:ID=LEVEL or group:ID=LEVEL, LEVEL one of
+    /// viewer, editor, full; repeat for more.
+    #[arg(long = "person", value_parser = parse_person)]
+    pub people: Vec<PersonAccess>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tessera table permissions T --json FILE`: Schema Builder's permissions.
+#[derive(Debug, Args)]
+pub struct TablePermissionsArgs {
+    /// The table.
+    pub table: Id,
+    /// The permissions as JSON ({"schema": {...}, "records": {...}}): a
+    /// file, or - for stdin. The result is printed as JSON.
+    #[arg(long = "json")]
+    pub file: PathBuf,
+}
+
+fn parse_share_mode(s: &str) -> Result<ShareMode, String> {
+    match s {
+        "private" => Ok(ShareMode::Private),
+        "workspace" => Ok(ShareMode::Workspace),
+        "specific" => Ok(ShareMode::Specific),
+        _ => Err("expected private, workspace or specific".to_owned()),
+    }
+}
+
+fn parse_person(s: &str) -> Result<PersonAccess, String> {
+    let usage = || format!("{s:?}: expected user:ID=LEVEL or group:ID=LEVEL");
+    let (who, level) = s.split_once('=').ok_or_else(usage)?;
+    let (kind, id) = who.split_once(':').ok_or_else(usage)?;
+    let id = Id::new(id).map_err(|e| e.to_string())?;
+    let person = match kind {
+        "user" => Person::User(id),
+        "group" => Person::Group(id),
+        _ => return Err(usage()),
+    };
+    let level: Level = level
+        .parse()
+        .map_err(|e: crate::model::access::AccessError| e.to_string())?;
+    Ok(PersonAccess { person, level })
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<ExitCode> {
+    println!("{}", json_text(value, true)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a `user` command.
+pub(crate) fn user(backend: &Backend, cmd: UserCommand, now: DateTime<Utc>) -> Result<ExitCode> {
+    match cmd {
+        UserCommand::Put {
+            user,
+            email,
+            name,
+            json,
+        } => {
+            let info = backend.put_user(&user, UserBody { email, name }, now)?;
+            if json {
+                return print_json(&info);
+            }
+            println!("user {} <{}> {}", info.id, info.email, info.name);
+        }
+        UserCommand::Remove { user } => {
+            backend.remove_user(&user, now)?;
+            println!("user {user} removed");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a `member` command.
+pub(crate) fn member(
+    backend: &Backend,
+    cmd: MemberCommand,
+    now: DateTime<Utc>,
+) -> Result<ExitCode> {
+    match cmd {
+        MemberCommand::Set {
+            workspace,
+            user,
+            role,
+            json,
+        } => {
+            let info = backend.set_member(&workspace, &user, role, now)?;
+            if json {
+                return print_json(&info);
+            }
+            println!("user {user} is {} of workspace {workspace}", info.role);
+        }
+        MemberCommand::Remove { workspace, user } => {
+            backend.remove_member(&workspace, &user, now)?;
+            println!("user {user} removed from workspace {workspace}");
+        }
+        MemberCommand::List { workspace, json } => {
+            let list = backend.members(&workspace)?;
+            if json {
+                return print_json(&list);
+            }
+            for m in &list.members {
+                println!("{:<24} {}", m.user, m.role);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs a `group` command.
+pub(crate) fn group(backend: &Backend, cmd: GroupCommand, now: DateTime<Utc>) -> Result<ExitCode> {
+    match cmd {
+        GroupCommand::Put {
+            group,
+            workspace,
+            name,
+            members,
+            json,
+        } => {
+            let body = GroupBody {
+                name,
+                members: members.into_iter().collect(),
+            };
+            let info = backend.put_group(&workspace, &group, body, now)?;
+            if json {
+                return print_json(&info);
+            }
+            let members: Vec<&str> = info.members.iter().map(Id::as_str).collect();
+            println!(
+                "group {group} of workspace {workspace}: {} [{}]",
+                info.name,
+                members.join(", ")
+            );
+        }
+        GroupCommand::Remove { group, workspace } => {
+            backend.remove_group(&workspace, &group, now)?;
+            println!("group {group} removed from workspace {workspace}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `table access`: sets and prints the table's access.
+pub(crate) fn access(
+    backend: &Backend,
+    args: TableAccessArgs,
+    now: DateTime<Utc>,
+) -> Result<ExitCode> {
+    if args.mode != ShareMode::Specific && !args.people.is_empty() {
+        bail!("--person is only taken with --mode specific");
+    }
+    let settings = ShareSettings {
+        people: args.people,
+        ..ShareSettings::from_mode(args.mode)
+    };
+    let info = backend.set_access(&args.table, &settings, now)?;
+    if args.json {
+        return print_json(&info);
+    }
+    let mode = serde_json::to_value(info.settings.mode)?;
+    println!(
+        "table {} access: {}",
+        info.table,
+        mode.as_str().unwrap_or("?")
+    );
+    for entry in &info.settings.people {
+        let who = match &entry.person {
+            Person::User(id) => format!("user:{id}"),
+            Person::Group(id) => format!("group:{id}"),
+        };
+        println!("  {who}={}", entry.level);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `table permissions`: sets the table's access from a Schema
+/// Builder body and prints the result as JSON.
+pub(crate) fn permissions(
+    backend: &Backend,
+    args: TablePermissionsArgs,
+    now: DateTime<Utc>,
+) -> Result<ExitCode> {
+    let mut text = Vec::new();
+    if args.file.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_end(&mut text)
+            .context("cannot read stdin")?;
+    } else {
+        text = std::fs::read(&args.file)
+            .with_context(|| format!("cannot read --json {}", args.file.display()))?;
+    }
+    let permissions = parse_schema_permissions(&text)
+        .map_err(|e| anyhow!("--json {}: {e}", args.file.display()))?;
+    print_json(&backend.set_permissions(&args.table, &permissions, now)?)
+}
