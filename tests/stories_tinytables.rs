@@ -137,7 +137,7 @@ async fn a_viewer_cannot_edit_add_or_delete_rows_even_with_a_full_access_entry()
 
 #[tokio::test]
 async fn a_member_token_carries_who_for_twelve_hours_and_never_what() {
-    let mut s = team().await;
+    let s = team().await;
     let minted = s.mint("u_ed").await;
     let expires_at = minted["expires_at"].as_str().expect("expires_at");
     let expires_at = chrono::DateTime::parse_from_rfc3339(expires_at).expect("RFC 3339");
