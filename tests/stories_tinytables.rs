@@ -150,12 +150,12 @@ async fn a_member_token_carries_who_for_twelve_hours_and_never_what() {
     );
     // The same token reaches what the registry says, table by table.
     let token = minted["token"].as_str().expect("token");
-    let (method, uri) = Edit.on("t_team");
-    let got = s.ask_with(token, method, &uri).await;
-    assert_eq!(Story::mismatch("u_ed", "edit", &got, Allow), None);
-    let (method, uri) = Read.on("t_private");
-    let got = s.ask_with(token, method, &uri).await;
-    assert_eq!(Story::mismatch("u_ed", "read", &got, NO), None);
+    s.expect_with(
+        token,
+        "u_ed",
+        &[(Edit, "t_team", Allow), (Read, "t_private", NO)],
+    )
+    .await;
     // A user the registry does not know gets no member token.
     let (status, got) = s
         .call(None, "POST", "/members/u_nobody/tokens", Some(json!({})))
@@ -257,30 +257,27 @@ async fn a_member_hands_a_script_a_read_only_copy_of_its_token() {
     let mut s = team().await;
     let ed = s.token("u_ed").await;
     let script = attenuate(&ed, &["--allow", "read"]);
-    let (read, read_uri) = Read.on("t_named");
-    let got = s.ask_with(&script, read, &read_uri).await;
-    assert_eq!(Story::mismatch("u_ed", "script read", &got, Allow), None);
-    for act in [Edit, Add, Remove] {
-        let (method, uri) = act.on("t_named");
-        let got = s.ask_with(&script, method, &uri).await;
-        let want = Deny("check_failed");
-        assert_eq!(Story::mismatch("u_ed", "script", &got, want), None);
-    }
-    // Ed's own token is unchanged, and the copy never reaches past Ed's
-    // own access.
+    let narrowed = Deny("check_failed");
+    s.expect_with(
+        &script,
+        "u_ed",
+        &[
+            (Read, "t_named", Allow),
+            (Edit, "t_named", narrowed),
+            (Add, "t_named", narrowed),
+            (Remove, "t_named", narrowed),
+            // Never past Ed's own access.
+            (Read, "t_private", NO),
+        ],
+    )
+    .await;
+    // Ed's own token is unchanged.
     s.expect_all(&[("u_ed", Edit, "t_named", Allow)]).await;
-    let (method, uri) = Read.on("t_private");
-    let got = s.ask_with(&script, method, &uri).await;
-    assert_eq!(Story::mismatch("u_ed", "script", &got, NO), None);
 
     // Narrowed to one table, it reads nothing else.
     let one_table = attenuate(&ed, &["--allow", "read", "--table", "t_named"]);
-    let got = s.ask_with(&one_table, read, &read_uri).await;
-    assert_eq!(Story::mismatch("u_ed", "one-table read", &got, Allow), None);
-    let (method, uri) = Read.on("t_team");
-    let got = s.ask_with(&one_table, method, &uri).await;
-    let want = Deny("check_failed");
-    assert_eq!(Story::mismatch("u_ed", "other table", &got, want), None);
+    let cases = [(Read, "t_named", Allow), (Read, "t_team", narrowed)];
+    s.expect_with(&one_table, "u_ed", &cases).await;
 }
 
 // -------------------------------------------- every change, next request

@@ -275,14 +275,40 @@ impl Story {
         }
     }
 
-    /// Every `(user, act, table, want)` case; all mismatches reported at once.
+    /// Why `act` on `table` with `token` (held by `user`) is not `want`.
+    async fn check(
+        &self,
+        token: &str,
+        user: &str,
+        (act, table, want): (Act, &str, Want),
+    ) -> Option<String> {
+        let (method, uri) = act.on(table);
+        let got = self.ask_with(token, method, &uri).await;
+        Self::mismatch(
+            user,
+            &format!("{act:?} {table} ({method} {uri})"),
+            &got,
+            want,
+        )
+    }
+
+    /// Every `(user, act, table, want)` case with `user`'s member token;
+    /// all mismatches reported at once.
     pub async fn expect_all(&mut self, cases: &[(&str, Act, &str, Want)]) {
         let mut problems = Vec::new();
         for &(user, act, table, want) in cases {
-            let (method, uri) = act.on(table);
-            let got = self.ask(user, method, &uri).await;
-            let what = format!("{act:?} {table} ({method} {uri})");
-            problems.extend(Self::mismatch(user, &what, &got, want));
+            let token = self.token(user).await;
+            problems.extend(self.check(&token, user, (act, table, want)).await);
+        }
+        assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+    }
+
+    /// Every `(act, table, want)` case with `token`, a token of `user`'s
+    /// (e.g. an attenuated copy); all mismatches reported at once.
+    pub async fn expect_with(&self, token: &str, user: &str, cases: &[(Act, &str, Want)]) {
+        let mut problems = Vec::new();
+        for &case in cases {
+            problems.extend(self.check(token, user, case).await);
         }
         assert!(problems.is_empty(), "\n{}", problems.join("\n"));
     }
@@ -292,20 +318,12 @@ impl Story {
 /// narrowed copy it prints.
 pub fn attenuate(token: &str, args: &[&str]) -> String {
     let out = std::process::Command::new(tessera_bin())
-        .arg("attenuate")
-        .arg(token)
-        .args(args)
+        .args([&["attenuate", token][..], args].concat())
         .output()
         .expect("run tessera attenuate");
-    assert!(
-        out.status.success(),
-        "tessera attenuate failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let copy = String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_owned();
-    assert!(copy.starts_with("tsr_") && copy != token, "not a new token");
+    let copy = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let fresh = copy.starts_with("tsr_") && copy != token;
+    assert!(out.status.success() && fresh, "tessera attenuate: {stderr}");
     copy
 }
