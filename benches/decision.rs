@@ -160,15 +160,7 @@ impl Fixture {
     }
 
     fn context<'a>(&'a self, revocations: &'a RevocationSet) -> Context<'a> {
-        Context {
-            keyring: &self.public,
-            revocations,
-            registry: &self.registry,
-            policy: &self.policy,
-            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
-            token_limits: tessera::token::TokenLimits::default(),
-            explain: false,
-        }
+        common::context(&self.public, revocations, &self.registry, &self.policy)
     }
 }
 

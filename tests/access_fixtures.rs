@@ -11,20 +11,17 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde::Deserialize;
-use tessera::authorize::{self, Context, Decision, Policy, Reason, Request, RunLimits};
+use tessera::authorize::{Decision, Reason, Request};
 use tessera::change::{self, Actor, Change, Memory};
 use tessera::gateway::{ApiError, Gateway, GatewayConfig};
-use tessera::keys::PrivateKeyring;
 use tessera::model::access::{SchemaPermissions, ShareSettings, TableSharing, WorkspaceRole};
-use tessera::model::{Grant, Id, Operation, Resource, Restriction, ViewSettings};
+use tessera::model::{Grant, Id, Resource, Restriction, ViewSettings};
 use tessera::store::datadir::DataDir;
-use tessera::token::{self, DEFAULT_MAX_TOKEN_BYTES};
+use tessera::token;
 
 // ------------------------------------------------------------ the format
 
@@ -99,28 +96,7 @@ struct Expect {
 
 // ------------------------------------------------------------ helpers
 
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn id(s: &str) -> Id {
-    Id::new(s).unwrap()
-}
-
-fn ops(list: &str) -> BTreeSet<Operation> {
-    Operation::parse_list(list).unwrap()
-}
-
-/// Time limits no loaded debug build trips; facts and iterations as shipped.
-fn policy() -> Policy {
-    Policy::default_with_limits(RunLimits {
-        max_time: Duration::from_secs(5),
-        ..RunLimits::default()
-    })
-    .unwrap()
-}
+use common::{id, ops, t0 as now};
 
 /// "write table t_1" → the request.
 fn parse_request(text: &str) -> Result<Request, String> {
@@ -216,59 +192,41 @@ fn memory_of(f: &Fixture) -> Result<Memory, String> {
     Ok(memory)
 }
 
-/// Keys, a registry and a way to issue member tokens and decide.
-struct World {
-    ring: PrivateKeyring,
-    memory: Memory,
-    policy: Policy,
-}
+/// A seeded keyring, the default policy (relaxed time limit) and the
+/// fixture's registry: issues member tokens and decides.
+struct World(common::Fixture);
 
 impl World {
     fn new(memory: Memory) -> World {
-        World {
-            ring: PrivateKeyring::generate_with_rng(&mut StdRng::seed_from_u64(7), now()),
-            memory,
-            policy: policy(),
-        }
+        let mut fx = common::Fixture::new(7);
+        fx.revocations = memory.revocation_set();
+        fx.registry = memory.registry;
+        World(fx)
     }
 
     fn member_token(&self, user: &Id, seed: u64) -> String {
-        let grant =
-            Grant::member(user.clone()).expires_at(Some(now() + chrono::Duration::hours(12)));
-        token::issue_with_rng(&grant, &self.ring, now(), &mut StdRng::seed_from_u64(seed))
-            .unwrap()
-            .token
-            .expose()
-            .to_owned()
+        let expiry = now() + chrono::Duration::hours(12);
+        self.0
+            .issue(&Grant::member(user.clone()).expires_at(Some(expiry)), seed)
     }
 
-    fn decide(&self, token: &str, request: &Request, explain: bool) -> Decision {
-        let public = self.ring.public();
-        let revocations = self.memory.revocation_set();
-        let ctx = Context {
-            keyring: &public,
-            revocations: &revocations,
-            registry: &self.memory.registry,
-            policy: &self.policy,
-            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
-            token_limits: token::TokenLimits::default(),
-            explain,
-        };
-        authorize::decide(&ctx, Some(token), request, now())
+    fn decide(&self, token: &str, request: &Request) -> Decision {
+        self.0.decide(Some(token), request, now())
+    }
+
+    /// Every request in `asked` decided with `token`, each as `reason` says.
+    #[track_caller]
+    fn assert_all(&self, token: &str, asked: &[&str], reason: Option<Reason>) {
+        for text in asked {
+            let d = self.decide(token, &request(text));
+            assert_eq!(d.reason, reason, "{text}: {d:?}");
+            assert_eq!(d.allowed, reason.is_none(), "{text}");
+        }
     }
 }
 
 fn attenuated(token: &str, restriction: &Restriction) -> String {
-    token::attenuate_with_rng(
-        token,
-        restriction,
-        now(),
-        DEFAULT_MAX_TOKEN_BYTES,
-        &mut StdRng::seed_from_u64(3),
-    )
-    .unwrap()
-    .expose()
-    .to_owned()
+    common::attenuate(token, restriction, 3)
 }
 
 fn fixture_files() -> Vec<PathBuf> {
@@ -336,7 +294,7 @@ fn run_file(path: &Path) -> (usize, Vec<String>) {
             ),
             None => plain,
         };
-        let d = world.decide(&token, &request, false);
+        let d = world.decide(&token, &request);
         let got = d.reason.map(Reason::code);
         let want_reason = if e.allow { None } else { e.reason.as_deref() };
         if d.allowed != e.allow || (!e.allow && e.reason.is_some() && got != want_reason) {
@@ -434,7 +392,10 @@ fn small_world() -> Vec<Change> {
             workspace: id(ws),
         });
     }
-    for (u, role) in [("u_ed", WorkspaceRole::Member), ("u_vic", WorkspaceRole::Viewer)] {
+    for (u, role) in [
+        ("u_ed", WorkspaceRole::Member),
+        ("u_vic", WorkspaceRole::Viewer),
+    ] {
         out.push(Change::PutMember {
             workspace: id("ws_1"),
             user: id(u),
@@ -461,18 +422,12 @@ fn request(text: &str) -> Request {
     parse_request(text).unwrap()
 }
 
-#[track_caller]
-fn assert_decided(d: &Decision, reason: Option<Reason>) {
-    assert_eq!(d.reason, reason, "{d:?}");
-    assert_eq!(d.allowed, reason.is_none());
-}
-
 #[test]
 fn a_member_token_attenuated_to_read_cannot_write() {
     let world = World::new(small_memory());
     let plain = world.member_token(&id("u_ed"), 1);
     // The plain token writes t_1: the registry gives u_ed read, write, create.
-    assert_decided(&world.decide(&plain, &request("write table t_1"), false), None);
+    world.assert_all(&plain, &["write table t_1", "create workspace ws_1"], None);
     let read_only = attenuated(
         &plain,
         &Restriction {
@@ -480,13 +435,14 @@ fn a_member_token_attenuated_to_read_cannot_write() {
             ..Restriction::default()
         },
     );
-    assert_decided(&world.decide(&read_only, &request("read table t_1"), false), None);
-    for asked in ["write table t_1", "create table t_1", "write view v_1", "create workspace ws_1"] {
-        assert_decided(
-            &world.decide(&read_only, &request(asked), false),
-            Some(Reason::CheckFailed),
-        );
-    }
+    world.assert_all(&read_only, &["read table t_1", "read view v_1"], None);
+    let writes = [
+        "write table t_1",
+        "create table t_1",
+        "write view v_1",
+        "create workspace ws_1",
+    ];
+    world.assert_all(&read_only, &writes, Some(Reason::CheckFailed));
     // Attenuated to one table: the rest of the workspace is out of reach.
     let one_table = attenuated(
         &plain,
@@ -495,9 +451,10 @@ fn a_member_token_attenuated_to_read_cannot_write() {
             ..Restriction::default()
         },
     );
-    assert_decided(&world.decide(&one_table, &request("read view v_1"), false), None);
-    assert_decided(
-        &world.decide(&one_table, &request("read workspace ws_1"), false),
+    world.assert_all(&one_table, &["read view v_1", "write table t_1"], None);
+    world.assert_all(
+        &one_table,
+        &["read workspace ws_1"],
         Some(Reason::CheckFailed),
     );
 }
@@ -512,58 +469,72 @@ fn facts_written_in_a_token_block_grant_no_member_right() {
                   kind(\"member\");\nuser(\"u_own\");";
     let tampered = common::append_code(&vic, forged, 9);
     // The viewer's own rights are unchanged: read, never write.
-    assert_decided(&world.decide(&tampered, &request("read table t_1"), false), None);
-    for asked in ["write table t_1", "read table t_2", "billing workspace ws_1"] {
-        assert_decided(
-            &world.decide(&tampered, &request(asked), false),
-            Some(Reason::NoRight),
-        );
-    }
+    world.assert_all(&tampered, &["read table t_1"], None);
+    let beyond = [
+        "write table t_1",
+        "read table t_2",
+        "billing workspace ws_1",
+    ];
+    world.assert_all(&tampered, &beyond, Some(Reason::NoRight));
     // A guest token claiming, in a block, to be the owner reaches nothing more.
-    let guest = Grant::guest(id("ws_1"), id("v_1"), &ops("read"));
-    let guest = token::issue_with_rng(&guest, &world.ring, now(), &mut StdRng::seed_from_u64(4))
-        .unwrap()
-        .token;
+    let guest = world
+        .0
+        .issue(&Grant::guest(id("ws_1"), id("v_1"), &ops("read")), 4);
     let claimed = common::append_code(
-        guest.expose(),
+        &guest,
         "kind(\"member\");\nuser(\"u_own\");\nmember_right(\"u_own\", \"table\", \"t_1\", \"drop\");",
         10,
     );
-    assert_decided(&world.decide(&claimed, &request("read view v_1"), false), None);
-    assert_decided(
-        &world.decide(&claimed, &request("drop table t_1"), false),
-        Some(Reason::NoRight),
-    );
+    world.assert_all(&claimed, &["read view v_1"], None);
+    world.assert_all(&claimed, &["drop table t_1"], Some(Reason::NoRight));
+}
+
+/// A gateway on a fresh data directory holding [`small_world`];
+/// `decision_cache_ms` as given (the default: `None`).
+async fn small_gateway(dir: &tempfile::TempDir, decision_cache_ms: Option<u64>) -> Gateway {
+    let defaults = GatewayConfig::default();
+    let config = GatewayConfig {
+        decision_cache_ms: decision_cache_ms.unwrap_or(defaults.decision_cache_ms),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..defaults
+    };
+    let gw = Gateway::open(config, DataDir::new(dir.path().join("data")))
+        .await
+        .unwrap();
+    gw.commit(|store| store.apply_all(&small_world(), &Actor::Cli, now()))
+        .unwrap();
+    gw
 }
 
 #[tokio::test]
 async fn a_member_removed_from_the_workspace_is_denied_on_the_next_request() {
     let dir = tempfile::tempdir().unwrap();
     // The default configuration: the decision cache is on.
-    let config = GatewayConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        ..GatewayConfig::default()
-    };
-    let gw = Gateway::open(config, DataDir::new(dir.path().join("data")))
-        .await
-        .unwrap();
+    let gw = small_gateway(&dir, None).await;
     let t = now();
-    gw.commit(|store| store.apply_all(&small_world(), &Actor::Cli, t))
+    let (token, _) = gw
+        .issue(&Grant::member(id("u_ed")), &Actor::Cli, t)
         .unwrap();
-    let (token, _) = gw.issue(&Grant::member(id("u_ed")), &Actor::Cli, t).unwrap();
     let rows = "/api/v1/tables/t_1/rows";
     for _ in 0..2 {
-        assert!(gw.decide(Some(token.expose()), "GET", rows, t).await.is_ok());
+        assert!(gw
+            .decide(Some(token.expose()), "GET", rows, t)
+            .await
+            .is_ok());
     }
     let leave = Change::RemoveMember {
         workspace: id("ws_1"),
         user: id("u_ed"),
     };
-    gw.commit(|store| store.apply(&leave, &Actor::Cli, t)).unwrap();
+    gw.commit(|store| store.apply(&leave, &Actor::Cli, t))
+        .unwrap();
     for _ in 0..2 {
         match gw.decide(Some(token.expose()), "GET", rows, t).await {
             Err(ApiError::Denied(reason)) => assert_eq!(reason, Reason::NoRight),
-            other => panic!("expected no_right, got {:?}", other.map(|a| a.request.clone())),
+            other => panic!(
+                "expected no_right, got {:?}",
+                other.map(|a| a.request.clone())
+            ),
         }
     }
     // Back in, as a viewer: reads again on the next request, never writes.
@@ -572,40 +543,63 @@ async fn a_member_removed_from_the_workspace_is_denied_on_the_next_request() {
         user: id("u_ed"),
         role: WorkspaceRole::Viewer,
     };
-    gw.commit(|store| store.apply(&back, &Actor::Cli, t)).unwrap();
-    assert!(gw.decide(Some(token.expose()), "GET", rows, t).await.is_ok());
+    gw.commit(|store| store.apply(&back, &Actor::Cli, t))
+        .unwrap();
+    assert!(gw
+        .decide(Some(token.expose()), "GET", rows, t)
+        .await
+        .is_ok());
     match gw.decide(Some(token.expose()), "PATCH", rows, t).await {
         Err(ApiError::Denied(reason)) => assert_eq!(reason, Reason::NoRight),
-        other => panic!("expected no_right, got {:?}", other.map(|a| a.request.clone())),
+        other => panic!(
+            "expected no_right, got {:?}",
+            other.map(|a| a.request.clone())
+        ),
     }
 }
 
 #[tokio::test]
 async fn the_new_routes_reach_the_lifecycle_operations() {
     let dir = tempfile::tempdir().unwrap();
-    let config = GatewayConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        decision_cache_ms: 0,
-        ..GatewayConfig::default()
-    };
-    let gw = Gateway::open(config, DataDir::new(dir.path().join("data")))
-        .await
-        .unwrap();
+    let gw = small_gateway(&dir, Some(0)).await;
     let t = now();
-    gw.commit(|store| store.apply_all(&small_world(), &Actor::Cli, t))
-        .unwrap();
-    let owner = gw.issue(&Grant::member(id("u_own")), &Actor::Cli, t).unwrap().0;
-    let member = gw.issue(&Grant::member(id("u_ed")), &Actor::Cli, t).unwrap().0;
+    let owner = gw
+        .issue(&Grant::member(id("u_own")), &Actor::Cli, t)
+        .unwrap()
+        .0;
+    let member = gw
+        .issue(&Grant::member(id("u_ed")), &Actor::Cli, t)
+        .unwrap()
+        .0;
     let cases = [
         ("DELETE", "/api/v1/tables/t_1", "drop table t_1"),
         ("DELETE", "/api/v1/workspaces/ws_1", "drop workspace ws_1"),
-        ("GET", "/api/v1/workspaces/ws_1/billing", "billing workspace ws_1"),
-        ("PATCH", "/api/v1/workspaces/ws_1/billing", "billing workspace ws_1"),
-        ("PUT", "/api/v1/workspaces/ws_1/settings", "settings workspace ws_1"),
-        ("POST", "/api/v1/workspaces/ws_1/tables", "create workspace ws_1"),
+        (
+            "GET",
+            "/api/v1/workspaces/ws_1/billing",
+            "billing workspace ws_1",
+        ),
+        (
+            "PATCH",
+            "/api/v1/workspaces/ws_1/billing",
+            "billing workspace ws_1",
+        ),
+        (
+            "PUT",
+            "/api/v1/workspaces/ws_1/settings",
+            "settings workspace ws_1",
+        ),
+        (
+            "POST",
+            "/api/v1/workspaces/ws_1/tables",
+            "create workspace ws_1",
+        ),
     ];
     for (method, path, expected) in cases {
-        let allowed = gw.decide(Some(owner.expose()), method, path, t).await.unwrap();
+        let allowed = gw
+            .decide(Some(owner.expose()), method, path, t)
+            .await
+            .unwrap();
         assert_eq!(allowed.request, request(expected), "{method} {path}");
         let by_member = gw.decide(Some(member.expose()), method, path, t).await;
         // A member creates tables; the rest is the owner's.
@@ -673,10 +667,15 @@ fn check_explain_names_the_role_mode_and_group_that_decided() {
         "{out}"
     );
     assert!(
-        out.contains("records: read (decided by the entry of group g_finance (applies over the user's own))"),
+        out.contains(
+            "records: read (decided by the entry of group g_finance (applies over the user's own))"
+        ),
         "{out}"
     );
-    assert!(out.contains("structure: read (decided by mode read-only)"), "{out}");
+    assert!(
+        out.contains("structure: read (decided by mode read-only)"),
+        "{out}"
+    );
     assert!(out.contains("registry gives: read, export"), "{out}");
     assert!(
         out.contains("member_right(\"u_fin\", \"table\", \"t_ledger\", \"read\")"),
@@ -698,16 +697,34 @@ fn check_explain_names_the_role_mode_and_group_that_decided() {
     let (code, out) = check(&issue("u_admin"), "drop", "t_private_schema");
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("member u_admin: role admin"), "{out}");
-    assert!(out.contains("decided by role admin reaches every table"), "{out}");
+    assert!(
+        out.contains("decided by role admin reaches every table"),
+        "{out}"
+    );
 
     // JSON carries the same grounds.
     let out = tessera()
-        .args(["check", &fin, "--op", "read", "--table", "t_ledger", "--explain", "--json"])
+        .args([
+            "check",
+            &fin,
+            "--op",
+            "read",
+            "--table",
+            "t_ledger",
+            "--explain",
+            "--json",
+        ])
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let member = &v["explanation"]["member"];
     assert_eq!(member["role"], "member", "{v}");
-    assert_eq!(member["table"]["rights"]["records"]["basis"]["by"], "group_entries");
-    assert_eq!(member["table"]["rights"]["records"]["basis"]["groups"][0], "g_finance");
+    assert_eq!(
+        member["table"]["rights"]["records"]["basis"]["by"],
+        "group_entries"
+    );
+    assert_eq!(
+        member["table"]["rights"]["records"]["basis"]["groups"][0],
+        "g_finance"
+    );
 }

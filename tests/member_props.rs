@@ -7,11 +7,12 @@
 //! cases, every operation on each of the workspace, the table and the view.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -30,15 +31,7 @@ use tessera::token::{self, DEFAULT_MAX_TOKEN_BYTES};
 const USERS: usize = 4;
 const GROUPS: usize = 2;
 
-fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
-}
-
-fn id(s: &str) -> Id {
-    Id::new(s).unwrap()
-}
+use common::{id, t0 as now};
 
 fn user(i: usize) -> Id {
     id(&format!("u_{i}"))
@@ -276,9 +269,7 @@ fn requests() -> Vec<Request> {
 }
 
 fn is_public_read(w: &World, request: &Request) -> bool {
-    request.operation == Operation::Read
-        && request.resource.kind == ResourceKind::View
-        && w.view[3]
+    request.operation == Operation::Read && request.resource.kind == ResourceKind::View && w.view[3]
 }
 
 proptest! {

@@ -7,7 +7,10 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use tessera::model::{Grant, Id, Operation};
+use tessera::authorize::{Context, Policy};
+use tessera::keys::PublicKeyring;
+use tessera::model::{Grant, Id, Operation, Registry, RevocationSet};
+use tessera::token::{TokenLimits, DEFAULT_MAX_TOKEN_BYTES};
 
 /// The fixed "now" every bench runs at.
 pub(crate) fn now() -> DateTime<Utc> {
@@ -29,4 +32,23 @@ pub(crate) fn guest_grant(now: DateTime<Utc>) -> Grant {
 pub(crate) fn guest_grant_on(workspace: &str, view: &str, now: DateTime<Utc>) -> Grant {
     let ops: BTreeSet<Operation> = [Operation::Read, Operation::Export].into();
     Grant::guest(id(workspace), id(view), &ops).expires_at(Some(now + chrono::Duration::days(90)))
+}
+
+/// A decision context over these parts: the default token size and
+/// limits, no explanation (the hot path).
+pub(crate) fn context<'a>(
+    keyring: &'a PublicKeyring,
+    revocations: &'a RevocationSet,
+    registry: &'a Registry,
+    policy: &'a Policy,
+) -> Context<'a> {
+    Context {
+        keyring,
+        revocations,
+        registry,
+        policy,
+        max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+        token_limits: TokenLimits::default(),
+        explain: false,
+    }
 }

@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 use biscuit_auth::builder::{fact, string, Fact};
 use serde::{Deserialize, Serialize};
 
-use crate::model::access::WorkspaceRole;
-use crate::model::access::{team_table_rights, workspace_operations, Mode, TableRights};
+use crate::model::access::{
+    team_table_rights, workspace_operations, Mode, TableRights, WorkspaceRole,
+};
 use crate::model::{Id, Operation, Registry, Resource, ResourceKind};
 
 /// What the registry gave a member token's user on the requested resource:

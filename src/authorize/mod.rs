@@ -3,7 +3,8 @@
 //! allow or deny with a reason code. The gateway and `tessera check` run
 //! exactly this: [`decide_with`] is the one decision sequence (verify,
 //! deny a refused credential, authorize), [`authorize`] the revocation,
-//! registry and policy part of it.
+//! registry and policy part of it. A member token's rights are read from
+//! the registry there (`member.rs`), for the requested resource only.
 
 mod admin;
 mod decide;
