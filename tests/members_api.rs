@@ -87,6 +87,19 @@ async fn seeded(args: &[&str]) -> (Server, String) {
     (s, admin)
 }
 
+/// Sends the request and asserts it is refused with `status` and `code`.
+async fn refuse(
+    s: &Server,
+    method: Method,
+    token: &str,
+    path: &str,
+    body: Option<Value>,
+    status: u16,
+    code: &str,
+) {
+    refused(send(s, method, token, path, body).await, status, code);
+}
+
 /// A member token for `user`, issued by the admin token.
 async fn member_token(s: &Server, admin: &str, user: &str) -> String {
     let (status, v) = send(
@@ -180,18 +193,16 @@ async fn users_members_and_groups_round_trip_with_the_admin_token() {
         .0,
         204
     );
-    refused(
-        send(
-            &s,
-            Method::GET,
-            &admin,
-            "/workspaces/ws_1/groups/g_ops",
-            None,
-        )
-        .await,
+    refuse(
+        &s,
+        Method::GET,
+        &admin,
+        "/workspaces/ws_1/groups/g_ops",
+        None,
         404,
         "not_found",
-    );
+    )
+    .await;
 
     assert_eq!(
         send(
@@ -212,11 +223,16 @@ async fn users_members_and_groups_round_trip_with_the_admin_token() {
             .0,
         204
     );
-    refused(
-        send(&s, Method::GET, &admin, "/users/u_mem", None).await,
+    refuse(
+        &s,
+        Method::GET,
+        &admin,
+        "/users/u_mem",
+        None,
         404,
         "not_found",
-    );
+    )
+    .await;
     assert!(
         get(&s, &admin, "/workspaces/ws_1/groups/g_fin").await["members"]
             .as_array()
@@ -309,11 +325,16 @@ async fn table_access_reads_back_in_both_vocabularies() {
         get(&s, &admin, "/tables/t_2/access").await["mode"],
         "workspace"
     );
-    refused(
-        send(&s, Method::GET, &admin, "/tables/t_404/access", None).await,
+    refuse(
+        &s,
+        Method::GET,
+        &admin,
+        "/tables/t_404/access",
+        None,
         404,
         "not_found",
-    );
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -327,63 +348,77 @@ async fn member_tokens_make_only_the_changes_their_user_may() {
 
     let role = |r: &str| Some(json!({ "role": r }));
     let path = "/workspaces/ws_1/members/u_mem2";
-    refused(
-        send(&s, Method::PUT, &member, path, role("viewer")).await,
+    refuse(
+        &s,
+        Method::PUT,
+        &member,
+        path,
+        role("viewer"),
         403,
         "not_workspace_admin",
-    );
-    refused(
-        send(&s, Method::PUT, &viewer, path, role("viewer")).await,
+    )
+    .await;
+    refuse(
+        &s,
+        Method::PUT,
+        &viewer,
+        path,
+        role("viewer"),
         403,
         "not_workspace_admin",
-    );
-    refused(
-        send(
-            &s,
-            Method::PUT,
-            &adm,
-            "/workspaces/ws_1/members/u_adm",
-            role("owner"),
-        )
-        .await,
+    )
+    .await;
+    refuse(
+        &s,
+        Method::PUT,
+        &adm,
+        "/workspaces/ws_1/members/u_adm",
+        role("owner"),
         403,
         "own_role",
-    );
-    refused(
-        send(&s, Method::PUT, &adm, path, role("owner")).await,
+    )
+    .await;
+    refuse(
+        &s,
+        Method::PUT,
+        &adm,
+        path,
+        role("owner"),
         403,
         "above_own_level",
-    );
-    refused(
-        send(
-            &s,
-            Method::DELETE,
-            &adm,
-            "/workspaces/ws_1/members/u_own",
-            None,
-        )
-        .await,
+    )
+    .await;
+    refuse(
+        &s,
+        Method::DELETE,
+        &adm,
+        "/workspaces/ws_1/members/u_own",
+        None,
         403,
         "above_own_level",
-    );
-    refused(
-        send(&s, Method::DELETE, &member, path, None).await,
+    )
+    .await;
+    refuse(
+        &s,
+        Method::DELETE,
+        &member,
+        path,
+        None,
         403,
         "not_workspace_admin",
-    );
+    )
+    .await;
     let group = Some(json!({ "name": "Ops", "members": ["u_mem2"] }));
-    refused(
-        send(
-            &s,
-            Method::PUT,
-            &member,
-            "/workspaces/ws_1/groups/g_ops",
-            group.clone(),
-        )
-        .await,
+    refuse(
+        &s,
+        Method::PUT,
+        &member,
+        "/workspaces/ws_1/groups/g_ops",
+        group.clone(),
         403,
         "not_workspace_admin",
-    );
+    )
+    .await;
     assert_eq!(roles(&s, &admin).await, before, "nothing changed");
     assert_eq!(
         get(&s, &admin, "/workspaces/ws_1/groups").await["groups"]
@@ -450,11 +485,16 @@ async fn member_tokens_make_only_the_changes_their_user_may() {
         get(&s, &read_only, "/workspaces/ws_1/members/u_mem2").await["role"],
         "admin"
     );
-    refused(
-        send(&s, Method::PUT, &read_only, path, role("member")).await,
+    refuse(
+        &s,
+        Method::PUT,
+        &read_only,
+        path,
+        role("member"),
         403,
         "check_failed",
-    );
+    )
+    .await;
     assert_eq!(
         roles(&s, &admin).await["u_mem2"],
         "admin",
@@ -474,11 +514,7 @@ async fn member_tokens_make_only_the_changes_their_user_may() {
         (Method::GET, "/tables/t_1", None),
         (Method::GET, "/audit", None),
     ] {
-        refused(
-            send(&s, method, &owner, path, body).await,
-            403,
-            "wrong_kind",
-        );
+        refuse(&s, method, &owner, path, body, 403, "wrong_kind").await;
     }
     assert_eq!(
         get(&s, &admin, "/users/u_mem").await["email"],
@@ -509,11 +545,16 @@ async fn authors_and_admins_change_a_tables_access_and_members_create_tables() {
     )
     .await;
     refused((status, v), 403, "not_workspace_admin");
-    refused(
-        send(&s, Method::GET, &admin, "/tables/t_view", None).await,
+    refuse(
+        &s,
+        Method::GET,
+        &admin,
+        "/tables/t_view",
+        None,
         404,
         "not_found",
-    );
+    )
+    .await;
 
     let private = Some(json!({ "mode": "private" }));
     assert_eq!(
@@ -528,43 +569,37 @@ async fn authors_and_admins_change_a_tables_access_and_members_create_tables() {
         .0,
         200
     );
-    refused(
-        send(
-            &s,
-            Method::PUT,
-            &other,
-            "/tables/t_new/access",
-            Some(json!({ "mode": "workspace" })),
-        )
-        .await,
+    refuse(
+        &s,
+        Method::PUT,
+        &other,
+        "/tables/t_new/access",
+        Some(json!({ "mode": "workspace" })),
         403,
         "not_author_or_admin",
-    );
+    )
+    .await;
     let schema = Some(json!({ "schema": { "mode": "public" }, "records": { "mode": "public" } }));
-    refused(
-        send(
-            &s,
-            Method::PUT,
-            &other,
-            "/tables/t_new/permissions",
-            schema.clone(),
-        )
-        .await,
+    refuse(
+        &s,
+        Method::PUT,
+        &other,
+        "/tables/t_new/permissions",
+        schema.clone(),
         403,
         "not_author_or_admin",
-    );
-    refused(
-        send(
-            &s,
-            Method::PUT,
-            &other,
-            "/tables/t_new",
-            Some(json!({ "workspace": "ws_1", "author": "u_mem2" })),
-        )
-        .await,
+    )
+    .await;
+    refuse(
+        &s,
+        Method::PUT,
+        &other,
+        "/tables/t_new",
+        Some(json!({ "workspace": "ws_1", "author": "u_mem2" })),
         403,
         "not_author_or_admin",
-    );
+    )
+    .await;
     let access = get(&s, &admin, "/tables/t_new/access").await;
     assert_eq!(
         (access["mode"].as_str(), access["author"].as_str()),
@@ -588,28 +623,27 @@ async fn the_last_owner_stays_and_bad_input_changes_nothing() {
     let (s, admin) = seeded(&[]).await;
     let before = roles(&s, &admin).await;
     let owner = "/workspaces/ws_1/members/u_own";
-    refused(
-        send(&s, Method::DELETE, &admin, owner, None).await,
+    refuse(&s, Method::DELETE, &admin, owner, None, 403, "last_owner").await;
+    refuse(
+        &s,
+        Method::PUT,
+        &admin,
+        owner,
+        Some(json!({ "role": "admin" })),
         403,
         "last_owner",
-    );
-    refused(
-        send(
-            &s,
-            Method::PUT,
-            &admin,
-            owner,
-            Some(json!({ "role": "admin" })),
-        )
-        .await,
+    )
+    .await;
+    refuse(
+        &s,
+        Method::DELETE,
+        &admin,
+        "/users/u_own",
+        None,
         403,
         "last_owner",
-    );
-    refused(
-        send(&s, Method::DELETE, &admin, "/users/u_own", None).await,
-        403,
-        "last_owner",
-    );
+    )
+    .await;
     let cases = [
         (
             "/workspaces/ws_1/members/u_nobody",
@@ -638,11 +672,7 @@ async fn the_last_owner_stays_and_bad_input_changes_nothing() {
         ),
     ];
     for (path, body, code) in cases {
-        refused(
-            send(&s, Method::PUT, &admin, path, Some(body)).await,
-            400,
-            code,
-        );
+        refuse(&s, Method::PUT, &admin, path, Some(body), 400, code).await;
     }
     assert_eq!(roles(&s, &admin).await, before, "nothing changed");
     assert_eq!(
@@ -652,11 +682,16 @@ async fn the_last_owner_stays_and_bad_input_changes_nothing() {
             .len(),
         1
     );
-    refused(
-        send(&s, Method::GET, &admin, "/users/u_new", None).await,
+    refuse(
+        &s,
+        Method::GET,
+        &admin,
+        "/users/u_new",
+        None,
         404,
         "not_found",
-    );
+    )
+    .await;
 
     put(
         &s,
@@ -706,31 +741,27 @@ async fn the_last_owner_stays_and_bad_input_changes_nothing() {
         ),
     ];
     for (route, body, code) in tables {
-        refused(
-            send(
-                &s,
-                Method::PUT,
-                &admin,
-                &format!("/tables/t_1{route}"),
-                Some(body),
-            )
-            .await,
-            400,
-            code,
-        );
-    }
-    refused(
-        send(
+        refuse(
             &s,
             Method::PUT,
             &admin,
-            "/tables/t_1",
-            Some(json!({ "workspace": "ws_1", "author": "u_out" })),
+            &format!("/tables/t_1{route}"),
+            Some(body),
+            400,
+            code,
         )
-        .await,
+        .await;
+    }
+    refuse(
+        &s,
+        Method::PUT,
+        &admin,
+        "/tables/t_1",
+        Some(json!({ "workspace": "ws_1", "author": "u_out" })),
         400,
         "not_in_workspace",
-    );
+    )
+    .await;
     let access = get(&s, &admin, "/tables/t_1/access").await;
     assert_eq!(
         (access["mode"].as_str(), &access["author"]),
@@ -785,23 +816,26 @@ async fn member_tokens_expire_after_the_configured_lifetime() {
             < 60,
         "{v}"
     );
-    refused(
-        send(&s, Method::POST, &admin, "/members/u_nobody/tokens", None).await,
+    refuse(
+        &s,
+        Method::POST,
+        &admin,
+        "/members/u_nobody/tokens",
+        None,
         400,
         "unknown_user",
-    );
-    refused(
-        send(
-            &s,
-            Method::POST,
-            &admin,
-            "/members/u_mem/tokens",
-            Some(json!({ "expires": "soon" })),
-        )
-        .await,
+    )
+    .await;
+    refuse(
+        &s,
+        Method::POST,
+        &admin,
+        "/members/u_mem/tokens",
+        Some(json!({ "expires": "soon" })),
         400,
         "bad_request",
-    );
+    )
+    .await;
     assert_eq!(
         get(&s, &admin, "/tokens?kind=member").await["tokens"]
             .as_array()
