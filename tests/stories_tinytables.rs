@@ -12,7 +12,7 @@ mod stories;
 use serde_json::json;
 
 use stories::Act::{Add, Columns, Drop, Edit, Read, Remove};
-use stories::{attenuate, Allow, Deny, Story};
+use stories::{attenuate, Allow, Deny, Product, Story};
 
 const WS: &str = "ws_tt";
 const NO: stories::Want = Deny("no_right");
@@ -331,4 +331,44 @@ async fn a_table_access_change_applies_on_the_very_next_request() {
         ("u_vic", Read, "t_team", NO),
     ])
     .await;
+    // Shared with a group too: its members get the group's level.
+    s.group(WS, "g_ops", &["u_fay"]).await;
+    let with_ops = json!({ "mode": "specific", "people": [
+        { "user": "u_ed", "level": "editor" },
+        { "group": "g_ops", "level": "viewer" },
+    ] });
+    s.access("t_team", with_ops).await;
+    s.expect_all(&[
+        ("u_fay", Read, "t_team", Allow),
+        ("u_fay", Edit, "t_team", NO),
+        ("u_ed", Edit, "t_team", Allow),
+    ])
+    .await;
+}
+
+// ------------------------------------------------ through the reverse proxy
+
+#[tokio::test]
+async fn through_the_reverse_proxy_only_what_a_member_may_do_reaches_the_product() {
+    let product = Product::start().await;
+    let mut s = Story::start_with(WS, &["--upstream", &product.url]).await;
+    s.member(WS, "u_ed", "member").await;
+    s.member(WS, "u_vic", "viewer").await;
+    s.table(WS, "t_team", "u_ed").await;
+    let row = "/api/v1/tables/t_team/rows/r_1";
+    assert_eq!(s.send("u_ed", "PATCH", row).await, (200, None));
+    assert_eq!(s.send("u_vic", "GET", row).await, (200, None));
+    let refused = (403, Some("no_right".to_owned()));
+    assert_eq!(s.send("u_vic", "PATCH", row).await, refused);
+    // Ed, the table's author, deletes rows until he is made a viewer.
+    assert_eq!(s.send("u_ed", "DELETE", row).await, (200, None));
+    s.role(WS, "u_ed", "viewer").await;
+    assert_eq!(s.send("u_ed", "DELETE", row).await, refused);
+    // The product saw who asked, and nothing it was not meant to.
+    let seen = [
+        format!("PATCH {row} as u_ed"),
+        format!("GET {row} as u_vic"),
+        format!("DELETE {row} as u_ed"),
+    ];
+    assert_eq!(product.seen(), seen);
 }

@@ -7,6 +7,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -83,7 +84,12 @@ impl Story {
     /// Starts a gateway (with an authorizer budget that tolerates a loaded
     /// machine) and registers `workspace`.
     pub async fn start(workspace: &str) -> Story {
-        let server = Server::start(&["--max-authorizer-ms", "250"]);
+        Story::start_with(workspace, &[]).await
+    }
+
+    /// [`Story::start`] with more `tessera serve` flags.
+    pub async fn start_with(workspace: &str, flags: &[&str]) -> Story {
+        let server = Server::start(&[&["--max-authorizer-ms", "250"][..], flags].concat());
         let admin = server.admin_token();
         let story = Story {
             server,
@@ -248,6 +254,27 @@ impl Story {
         }
     }
 
+    /// `method uri` sent to the gateway itself (reverse-proxy mode) with
+    /// `user`'s member token: the status and the body's `error` code.
+    pub async fn send(&mut self, user: &str, method: &str, uri: &str) -> (u16, Option<String>) {
+        let token = self.token(user).await;
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let r = self
+            .http
+            .request(method, self.server.url(uri))
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .expect("request through the proxy");
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        let reason = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_owned));
+        (status, reason)
+    }
+
     /// `user`'s member token asking `method uri`.
     pub async fn ask(&mut self, user: &str, method: &str, uri: &str) -> Outcome {
         let token = self.token(user).await;
@@ -311,6 +338,42 @@ impl Story {
             problems.extend(self.check(token, user, case).await);
         }
         assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+    }
+}
+
+/// The product behind the reverse proxy: records, for each request that
+/// reaches it, `METHOD PATH as X-Tessera-User`, and answers 200 `product`.
+pub struct Product {
+    /// `http://127.0.0.1:PORT`
+    pub url: String,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Product {
+    /// Starts it on an ephemeral loopback port.
+    pub async fn start() -> Product {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the product");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let user = request.headers().get("x-tessera-user").cloned();
+            let user = user.as_ref().and_then(|v| v.to_str().ok()).unwrap_or("-");
+            let line = format!("{} {} as {user}", request.method(), request.uri().path());
+            log.lock().expect("lock").push(line);
+            async { "product" }
+        });
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Product { url, seen }
+    }
+
+    /// What reached it so far.
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().expect("lock").clone()
     }
 }
 
