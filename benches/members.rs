@@ -34,7 +34,7 @@ use tessera::model::access::{
 };
 use tessera::model::{Grant, Operation, Registry, Resource, RevocationSet, ViewSettings};
 use tessera::store::Store;
-use tessera::token::{self, SecretToken, DEFAULT_MAX_TOKEN_BYTES};
+use tessera::token::{self, SecretToken};
 
 use common::{guest_grant, id, now};
 

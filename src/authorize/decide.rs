@@ -186,9 +186,11 @@ pub fn authorize(
 /// from its authority block, which only the issuer signs).
 fn member_user(token: &VerifiedToken) -> Option<Id> {
     let claims = token.claims();
+    // Guest, API key and admin tokens name no user: nothing more to do.
+    let user = claims.user.as_deref()?;
     let kind: TokenKind = claims.kind.as_deref()?.parse().ok()?;
     if kind != TokenKind::Member {
         return None;
     }
-    Id::new(claims.user.as_deref()?).ok()
+    Id::new(user).ok()
 }

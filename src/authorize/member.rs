@@ -132,3 +132,90 @@ pub(super) fn facts<'a>(
         )
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::{self, Change, Memory};
+
+    fn id(s: &str) -> Id {
+        Id::new(s).unwrap()
+    }
+
+    /// ws_1 ⊃ t_1 ⊃ v_1, t_1 open to the workspace (no sharing set);
+    /// u_1 has `role`: built by the changes the admin API makes.
+    fn registry(role: WorkspaceRole) -> Registry {
+        let (ws, t, u) = (id("ws_1"), id("t_1"), id("u_1"));
+        let changes = [
+            Change::PutWorkspace {
+                workspace: ws.clone(),
+            },
+            Change::PutTable {
+                table: t.clone(),
+                workspace: ws.clone(),
+            },
+            Change::PutView {
+                view: id("v_1"),
+                table: t,
+                settings: Default::default(),
+            },
+            Change::PutUser {
+                user: u.clone(),
+                email: "u1@example.com".into(),
+                name: "U".into(),
+            },
+            Change::PutMember {
+                workspace: ws,
+                user: u,
+                role,
+            },
+        ];
+        let mut memory = Memory::default();
+        for c in &changes {
+            change::apply(&mut memory, c, chrono::DateTime::UNIX_EPOCH).unwrap();
+        }
+        memory.registry
+    }
+
+    fn ops_on(role: WorkspaceRole, resource: Resource) -> BTreeSet<Operation> {
+        grounds(&registry(role), &id("u_1"), &resource, &id("ws_1")).operations
+    }
+
+    #[test]
+    fn only_the_owner_drops_the_workspace_and_manages_billing() {
+        use Operation::{Billing, Drop, Settings};
+        let ws = || Resource::workspace(id("ws_1"));
+        let owner = ops_on(WorkspaceRole::Owner, ws());
+        assert!([Drop, Billing, Settings].iter().all(|o| owner.contains(o)));
+        let admin = ops_on(WorkspaceRole::Admin, ws());
+        assert!(admin.contains(&Settings));
+        assert!(!admin.contains(&Drop) && !admin.contains(&Billing));
+        for role in [WorkspaceRole::Member, WorkspaceRole::Viewer] {
+            let ops = ops_on(role, ws());
+            assert!(
+                ops.iter().all(|o| !Operation::LIFECYCLE.contains(o)),
+                "{role}: {ops:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_table_is_dropped_with_delete_on_its_structure_never_through_a_view() {
+        let table = ops_on(WorkspaceRole::Admin, Resource::table(id("t_1")));
+        assert!(table.contains(&Operation::Drop));
+        let view = ops_on(WorkspaceRole::Admin, Resource::view(id("v_1")));
+        assert!(!view.contains(&Operation::Drop));
+        assert_eq!(view, &table - &[Operation::Drop].into());
+        let member = ops_on(WorkspaceRole::Member, Resource::table(id("t_1")));
+        assert!(!member.contains(&Operation::Drop), "{member:?}");
+    }
+
+    #[test]
+    fn a_user_of_another_workspace_gets_nothing() {
+        let reg = registry(WorkspaceRole::Owner);
+        let g = grounds(&reg, &id("u_2"), &Resource::table(id("t_1")), &id("ws_1"));
+        assert_eq!(g.role, None);
+        assert!(g.operations.is_empty());
+        assert_eq!(facts(&g, &Resource::table(id("t_1"))).count(), 0);
+    }
+}
