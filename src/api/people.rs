@@ -300,3 +300,83 @@ pub fn share_access(settings: &ShareSettings) -> Result<TableAccess, Refusal> {
     }
     Ok(settings.to_access())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(r: Result<impl fmt::Debug, Invalid>) -> &'static str {
+        r.expect_err("refused").code()
+    }
+
+    #[test]
+    fn words_outside_each_vocabulary_answer_their_own_code() {
+        let share = |v: Value| parse_share_settings(v.to_string().as_bytes());
+        assert_eq!(
+            code(share(serde_json::json!({ "mode": "everyone" }))),
+            "unknown_mode"
+        );
+        let level = serde_json::json!({ "mode": "specific", "people": [{ "user": "u_1", "level": "god" }] });
+        assert_eq!(code(share(level)), "unknown_level");
+        assert_eq!(code(share(serde_json::json!({ "mode": 3 }))), "bad_request");
+        let people = serde_json::json!({ "mode": "specific", "people": [{ "group": "g_1", "level": "full" }] });
+        assert_eq!(share(people).unwrap().people.len(), 1);
+
+        let schema = |v: Value| parse_schema_permissions(v.to_string().as_bytes());
+        let public = serde_json::json!({ "mode": "public" });
+        let mode = serde_json::json!({ "schema": { "mode": "open" }, "records": public });
+        assert_eq!(code(schema(mode)), "unknown_mode");
+        let entry = serde_json::json!({ "mode": "restricted", "groups": [{ "id": "g_1", "permissions": ["fly"] }] });
+        let permission = serde_json::json!({ "schema": public, "records": entry });
+        assert_eq!(code(schema(permission)), "unknown_permission");
+        let bad_id = serde_json::json!({ "mode": "restricted", "users": [{ "id": "bad id", "permissions": ["read"] }] });
+        assert_eq!(
+            code(schema(
+                serde_json::json!({ "schema": public, "records": bad_id })
+            )),
+            "bad_request"
+        );
+        assert_eq!(
+            code(
+                MemberBody {
+                    role: "emperor".into()
+                }
+                .role()
+            ),
+            "unknown_role"
+        );
+        assert_eq!(
+            MemberBody::new(WorkspaceRole::Admin).role().unwrap(),
+            WorkspaceRole::Admin
+        );
+    }
+
+    #[test]
+    fn a_member_token_answer_hides_its_token_from_debug() {
+        let answer = MemberToken {
+            token: "EoQBCS0secret".into(),
+            token_id: Id::new("tk_1").unwrap(),
+            expires_at: None,
+        };
+        let shown = format!("{answer:?}");
+        assert!(
+            shown.contains("tk_1") && !shown.contains("secret"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn named_people_need_the_specific_mode() {
+        let mut settings = ShareSettings::from_mode(ShareMode::Workspace);
+        assert_eq!(share_access(&settings), Ok(TableAccess::default()));
+        settings
+            .people
+            .push(crate::model::access::vocab::PersonAccess {
+                person: crate::model::access::vocab::Person::User(Id::new("u_1").unwrap()),
+                level: Level::Viewer,
+            });
+        assert_eq!(share_access(&settings), Err(Refusal::EntriesNeedRestricted));
+        settings.mode = ShareMode::Specific;
+        assert!(share_access(&settings).is_ok());
+    }
+}

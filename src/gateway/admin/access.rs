@@ -4,7 +4,7 @@
 //! structure and record modes with entries). Both write the one
 //! [`TableAccess`], keeping the table's author; `GET` answers in the
 //! route's words. Besides an admin token, the table's author or an owner
-//! or admin of its workspace may change it with a member token
+//! or admin of its workspace may read and change it with a member token
 //! (`check_sharing_change`, against the registry as the change commits).
 
 use axum::extract::State;
@@ -22,7 +22,9 @@ use super::super::state::Gateway;
 use super::common::{commit_planned, Caller, Ids};
 
 /// The sharing of a registered table that `caller` may read: an admin
-/// token, or a member of the table's workspace.
+/// token, or a member token of the table's author or of an owner or admin
+/// of its workspace (who may change it; others do not learn who a table
+/// is shared with).
 fn readable_sharing(
     registry: &Registry,
     caller: &Caller,
@@ -32,12 +34,17 @@ fn readable_sharing(
         .tables
         .get(table)
         .ok_or_else(|| ApiError::Missing(Missing::Table(table.clone())))?;
+    let sharing = registry.sharing_of(table).into_owned();
     if let Some(user) = caller.user() {
-        if registry.people.role(workspace, user).is_none() {
-            return Err(ApiError::Refused(Refusal::NotWorkspaceAdmin));
+        let admin = registry
+            .people
+            .role(workspace, user)
+            .is_some_and(|r| r.reaches_every_table());
+        if !admin && sharing.author.as_ref() != Some(user) {
+            return Err(ApiError::Refused(Refusal::NotAuthorOrAdmin));
         }
     }
-    Ok(registry.sharing_of(table).into_owned())
+    Ok(sharing)
 }
 
 /// Commits `access` as the table's access (its author kept), checked for

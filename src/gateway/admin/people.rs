@@ -138,12 +138,12 @@ pub(super) async fn put_member(
     let role = parse::<MemberBody>(&body)?.role()?;
     let (workspace, member) = (ws.clone(), user.clone());
     commit_planned(&gw, actor, move |registry| {
-        if !registry.people.users.contains_key(&member) {
-            return Err(ChangeError::UnknownUser(member));
-        }
         let team = team_for_change(registry, &workspace)?;
         check_role_change(&team, &caller.manager(), &member, Some(role))
             .map_err(ChangeError::Refused)?;
+        if !registry.people.users.contains_key(&member) {
+            return Err(ChangeError::UnknownUser(member));
+        }
         Ok(vec![Change::PutMember {
             workspace,
             user: member,
