@@ -242,10 +242,7 @@ impl Story {
                 .map(str::to_owned)
         };
         let (user, kind) = (header("x-tessera-user"), header("x-tessera-kind"));
-        let text = r.text().await.unwrap_or_default();
-        let reason = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| v["error"].as_str().map(str::to_owned));
+        let reason = error_code(r).await;
         Outcome {
             status,
             reason,
@@ -268,10 +265,7 @@ impl Story {
             .await
             .expect("request through the proxy");
         let status = r.status().as_u16();
-        let text = r.text().await.unwrap_or_default();
-        let reason = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| v["error"].as_str().map(str::to_owned));
+        let reason = error_code(r).await;
         (status, reason)
     }
 
@@ -339,6 +333,13 @@ impl Story {
         }
         assert!(problems.is_empty(), "\n{}", problems.join("\n"));
     }
+}
+
+/// The deny body's `error` code, if the answer has one.
+async fn error_code(r: reqwest::Response) -> Option<String> {
+    let text = r.text().await.unwrap_or_default();
+    let body = serde_json::from_str::<Value>(&text).ok()?;
+    body["error"].as_str().map(str::to_owned)
 }
 
 /// The product behind the reverse proxy: records, for each request that
