@@ -24,28 +24,15 @@ impl Env {
             parent: String::new(),
         };
         env.run(&["init"]);
-        env.run(&[
-            "view",
-            "set",
-            "v_1",
-            "--table",
-            "t_1",
-            "--workspace",
-            "ws_1",
-        ]);
-        env.parent = env
-            .run(&[
-                "issue",
-                "guest",
-                "--workspace",
-                "ws_1",
-                "--view",
-                "v_1",
-                "--allow",
-                &EVERY_OP.join(","),
-            ])
-            .trim()
-            .to_owned();
+        let ops = EVERY_OP.join(",");
+        let setup = [
+            "view set v_1 --table t_1 --workspace ws_1",
+            "issue guest --workspace ws_1 --view v_1 --allow",
+        ];
+        env.run(&setup[0].split(' ').collect::<Vec<_>>());
+        let mut guest: Vec<&str> = setup[1].split(' ').collect();
+        guest.push(&ops);
+        env.parent = env.run(&guest).trim().to_owned();
         env
     }
 
