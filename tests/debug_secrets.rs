@@ -185,7 +185,7 @@ fn cli_arguments_holding_a_token_do_not_show_it_through_debug() {
         let cli = Cli::try_parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
         let arg: &TokenArg = match &cli.command {
             Command::Inspect(a) => &a.token,
-            Command::Attenuate(a) => &a.token,
+            Command::Attenuate(a) => a.token.as_ref().unwrap(),
             Command::Check(a) => a.token.as_ref().unwrap(),
             Command::Revoke(a) => a.token.as_ref().unwrap(),
             Command::Link { token, .. } => token,

@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Subcommand};
 use rand::rngs::OsRng;
 
-use crate::model::{Id, IssueRequest, Operation, Resource, Restriction, TokenKind};
+use crate::model::{
+    expiry_in_days, parse_until, Id, IssueRequest, Operation, Preset, PresetError, Resource,
+    Restriction, TokenKind,
+};
 use crate::token::{self, DEFAULT_MAX_TOKEN_BYTES};
 
 use super::backend::Backend;
@@ -93,9 +96,25 @@ pub enum IssueCommand {
 /// `tessera attenuate …`
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("where").args(["view", "table"])))]
+#[command(group(ArgGroup::new("preset_expiry").args(["days", "until", "expires"])))]
 pub struct AttenuateArgs {
     /// The token: text, @FILE, a file path, or - for stdin.
-    pub token: TokenArg,
+    #[arg(required_unless_present = "explain_preset")]
+    pub token: Option<TokenArg>,
+    /// A named restriction: contractor (read, write, create; needs --days
+    /// or --until), reviewer (read), auditor (read, export; needs --days or
+    /// --until). With --allow, the operations are the intersection.
+    #[arg(long, value_parser = parse_preset)]
+    pub preset: Option<Preset>,
+    /// Expire this many days from now (1 to 3650).
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Expire at the end of this day UTC (2027-01-31) or at an RFC 3339 time.
+    #[arg(long, value_parser = parse_until_arg)]
+    pub until: Option<DateTime<Utc>>,
+    /// Print the Datalog block a preset appends, without a token.
+    #[arg(long, value_parser = parse_preset, conflicts_with_all = ["token", "preset"])]
+    pub explain_preset: Option<Preset>,
     /// Keep only these operations (comma-separated).
     #[arg(long, value_parser = Operation::parse_list)]
     pub allow: Option<BTreeSet<Operation>>,
@@ -199,16 +218,40 @@ fn member(
     Ok(ExitCode::SUCCESS)
 }
 
+fn parse_preset(s: &str) -> Result<Preset, String> {
+    s.parse().map_err(|e: PresetError| e.to_string())
+}
+
+fn parse_until_arg(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_until(s).map_err(|e| e.to_string())
+}
+
 /// Prints a weaker copy of a token.
 pub(crate) fn attenuate(args: AttenuateArgs, now: DateTime<Utc>) -> Result<ExitCode> {
-    let token = args.token.read()?;
+    if let Some(preset) = args.explain_preset {
+        print!("{}", preset.describe());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(token) = &args.token else {
+        bail!("give the token to attenuate");
+    };
+    let token = token.read()?;
+    let days = args.days.map(|d| expiry_in_days(d, now)).transpose()?;
+    let expires_at = days.or(args.until).or(parse_expires(&args.expires, now)?);
+    let (operations, expires_at) = match args.preset {
+        Some(preset) => {
+            let r = preset.restriction(now, expires_at, args.allow.as_ref())?;
+            (r.operations, r.expires_at)
+        }
+        None => (args.allow, expires_at),
+    };
     let restriction = Restriction {
-        operations: args.allow,
+        operations,
         resource: args
             .view
             .map(Resource::view)
             .or(args.table.map(Resource::table)),
-        expires_at: parse_expires(&args.expires, now)?,
+        expires_at,
         label: args.label,
     };
     if restriction.is_empty() {

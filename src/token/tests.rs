@@ -127,3 +127,23 @@ fn verification_reports_unknown_keys() {
     .unwrap_err();
     assert_eq!(err, TokenError::UnknownKey(Some(ring.active().id())));
 }
+
+#[test]
+fn each_preset_appends_exactly_the_block_it_describes() {
+    use crate::model::{parse_until, Preset};
+    let now = DateTime::parse_from_rfc3339("2026-06-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let until = parse_until("2027-01-31").unwrap();
+    for preset in Preset::ALL {
+        let restriction = preset.restriction(now, Some(until), None).unwrap();
+        let block = super::attenuate::restriction_block(&restriction)
+            .unwrap()
+            .to_string();
+        let described = preset
+            .describe()
+            .replace(" (only with --days or --until)", "")
+            .replace("EXPIRY", "2027-01-31T23:59:59Z");
+        assert_eq!(block, described, "{preset}");
+    }
+}
