@@ -181,8 +181,20 @@ impl From<crate::change::Revoked> for RevokedAnswer {
 pub struct WorkspaceInfo {
     /// The workspace.
     pub id: Id,
+    /// Its display name, when one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Its tables.
     pub tables: Vec<Id>,
+}
+
+/// `PUT /workspaces/{id}` (the body is optional): its display name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceBody {
+    /// The display name to set (`Client A`); absent keeps the current one.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// `PUT /tables/{id}`: its workspace.
