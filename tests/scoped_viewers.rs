@@ -113,3 +113,268 @@ async fn a_bad_workspace_name_is_a_400_with_a_code_and_changes_nothing() {
     let (status, v) = call(&s, Method::GET, &admin, "/workspaces/proj_new", "").await;
     assert_eq!(status, 404, "{v}");
 }
+
+/// Forward-auth (`/auth`) for `method uri` with `token`: the status and
+/// the body's `error` code.
+async fn ask(s: &Server, token: &str, method: &str, uri: &str) -> (u16, Option<String>) {
+    let answer = client()
+        .get(s.url("/auth"))
+        .header("X-Forwarded-Method", method)
+        .header("X-Forwarded-Uri", uri)
+        .header("X-Forwarded-Host", "app.example.com")
+        .header("X-Forwarded-Proto", "https")
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("GET /auth");
+    let status = answer.status().as_u16();
+    let body: Value = answer.json().await.unwrap_or(Value::Null);
+    (status, body["error"].as_str().map(str::to_owned))
+}
+
+/// Three named projects (proj_a "Client A", proj_b "Client B", proj_c
+/// "Client C"), each with a table t_x and an exportable view v_x.
+async fn projects() -> (Server, String) {
+    let s = Server::start(&[]);
+    let admin = s.admin_token();
+    for (p, name) in [("a", "Client A"), ("b", "Client B"), ("c", "Client C")] {
+        let body = json!({ "name": name }).to_string();
+        let (status, v) = call(
+            &s,
+            Method::PUT,
+            &admin,
+            &format!("/workspaces/proj_{p}"),
+            &body,
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+        let body = json!({ "workspace": format!("proj_{p}") }).to_string();
+        let (status, v) = call(&s, Method::PUT, &admin, &format!("/tables/t_{p}"), &body).await;
+        assert_eq!(status, 200, "{v}");
+        let body = json!({ "table": format!("t_{p}"), "workspace": format!("proj_{p}"), "exportable": true });
+        let (status, v) = call(
+            &s,
+            Method::PUT,
+            &admin,
+            &format!("/views/v_{p}"),
+            &body.to_string(),
+        )
+        .await;
+        assert_eq!(status, 200, "{v}");
+    }
+    (s, admin)
+}
+
+/// A member token for `user`.
+async fn member_token(s: &Server, admin: &str, user: &str) -> String {
+    let (status, v) = call(
+        s,
+        Method::POST,
+        admin,
+        &format!("/members/{user}/tokens"),
+        "",
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    v["token"].as_str().expect("token").to_owned()
+}
+
+/// The ids of the answer's `assigned_projects`.
+fn assigned(member: &Value) -> Vec<&str> {
+    member["assigned_projects"]
+        .as_array()
+        .expect("assigned_projects")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn validgraph_invite_a_viewer_on_two_projects_then_rescope_it_to_one() {
+    let (s, admin) = projects().await;
+    let body = json!({ "email": "vera@client.example", "role": "viewer", "projects": ["proj_a", "proj_b"] });
+    let (status, vera) = call(&s, Method::POST, &admin, "/members", &body.to_string()).await;
+    assert_eq!(status, 201, "{vera}");
+    assert_eq!(vera["email"], "vera@client.example");
+    assert_eq!(vera["role"], "viewer");
+    assert_eq!(
+        vera["assigned_projects"],
+        json!([{ "id": "proj_a", "name": "Client A" }, { "id": "proj_b", "name": "Client B" }])
+    );
+    let user = vera["id"].as_str().expect("id").to_owned();
+    assert!(user.starts_with("u_"), "{user}");
+    // The same email invited again is the same user.
+    let again = json!({ "email": "Vera@Client.example", "role": "viewer", "projects": ["proj_a"] });
+    let (status, v) = call(&s, Method::POST, &admin, "/members", &again.to_string()).await;
+    assert_eq!(
+        (status, v["id"].as_str()),
+        (201, Some(user.as_str())),
+        "{v}"
+    );
+
+    let token = member_token(&s, &admin, &user).await;
+    for p in ["a", "b"] {
+        let rows = format!("/api/v1/views/v_{p}/rows");
+        assert_eq!(ask(&s, &token, "GET", &rows).await, (200, None), "{rows}");
+        let export = format!("/api/v1/views/v_{p}/export");
+        assert_eq!(
+            ask(&s, &token, "GET", &export).await,
+            (200, None),
+            "{export}"
+        );
+        let (status, _) = ask(&s, &token, "POST", &rows).await;
+        assert_eq!(status, 403, "a viewer never writes: {rows}");
+    }
+    let (status, reason) = ask(&s, &token, "GET", "/api/v1/views/v_c/rows").await;
+    assert_eq!((status, reason.as_deref()), (403, Some("no_right")));
+
+    let before: chrono::DateTime<chrono::Utc> = vera["updated_at"]
+        .as_str()
+        .expect("updated_at")
+        .parse()
+        .expect("time");
+    let body = json!({ "project_ids": ["proj_a"] }).to_string();
+    let path = format!("/members/{user}/projects");
+    let (status, rescoped) = call(&s, Method::PUT, &admin, &path, &body).await;
+    assert_eq!(status, 200, "{rescoped}");
+    assert_eq!(assigned(&rescoped), ["proj_a"]);
+    assert_eq!(rescoped["role"], "viewer");
+    let after: chrono::DateTime<chrono::Utc> = rescoped["updated_at"]
+        .as_str()
+        .expect("updated_at")
+        .parse()
+        .expect("time");
+    assert!(after > before, "{before} then {after}");
+    // The very next request with the same token sees the new scope.
+    let (status, reason) = ask(&s, &token, "GET", "/api/v1/views/v_b/rows").await;
+    assert_eq!((status, reason.as_deref()), (403, Some("no_right")));
+    assert_eq!(
+        ask(&s, &token, "GET", "/api/v1/views/v_a/rows").await,
+        (200, None)
+    );
+}
+
+#[tokio::test]
+async fn an_owner_invites_into_its_own_projects_only_and_bad_input_changes_nothing() {
+    let (s, admin) = projects().await;
+    let body = json!({ "email": "olga@agency.example", "id": "u_olga", "role": "admin", "projects": ["proj_a"] });
+    let (status, olga) = call(&s, Method::POST, &admin, "/members", &body.to_string()).await;
+    assert_eq!(
+        (status, olga["id"].as_str()),
+        (201, Some("u_olga")),
+        "{olga}"
+    );
+    let olga = member_token(&s, &admin, "u_olga").await;
+
+    let invite = |projects: Value| {
+        json!({ "email": "vic@client.example", "role": "viewer", "projects": projects }).to_string()
+    };
+    let (status, vic) = call(
+        &s,
+        Method::POST,
+        &olga,
+        "/members",
+        &invite(json!(["proj_a"])),
+    )
+    .await;
+    assert_eq!(status, 201, "{vic}");
+    let vic_id = vic["id"].as_str().expect("id").to_owned();
+
+    let cases: [(&str, String, u16, &str); 7] = [
+        (
+            "/members",
+            invite(json!(["proj_b"])),
+            403,
+            "not_workspace_admin",
+        ),
+        (
+            "/members",
+            invite(json!(["proj_a", "proj_b"])),
+            403,
+            "not_workspace_admin",
+        ),
+        (
+            "/members",
+            invite(json!(["proj_nope"])),
+            400,
+            "unknown_project",
+        ),
+        ("/members", invite(json!([])), 400, "no_projects"),
+        (
+            "/members",
+            r#"{"email": "vic@client.example", "role": "viewer""#.into(),
+            400,
+            "bad_request",
+        ),
+        (
+            "/members",
+            invite(json!(["proj_a"])).replace("viewer", "boss"),
+            400,
+            "unknown_role",
+        ),
+        (
+            "/members",
+            json!({ "email": "x@y.example", "role": "viewer", "projects": ["proj_a"], "extra": 1 })
+                .to_string(),
+            400,
+            "bad_request",
+        ),
+    ];
+    for (path, body, want, code) in &cases {
+        let (status, v) = call(&s, Method::POST, &olga, path, body).await;
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (*want, Some(*code)),
+            "{body}: {v}"
+        );
+    }
+    let projects_path = format!("/members/{vic_id}/projects");
+    for (body, want, code) in [
+        (
+            json!({ "project_ids": ["proj_b"] }).to_string(),
+            403,
+            "not_workspace_admin",
+        ),
+        (json!({ "project_ids": [] }).to_string(), 400, "no_projects"),
+        (
+            json!({ "project_ids": ["proj_nope"] }).to_string(),
+            400,
+            "unknown_project",
+        ),
+        (r#"{"project_ids": "#.to_owned(), 400, "bad_request"),
+    ] {
+        let (status, v) = call(&s, Method::PUT, &olga, &projects_path, &body).await;
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (want, Some(code)),
+            "{body}: {v}"
+        );
+    }
+    let (status, v) = call(
+        &s,
+        Method::PUT,
+        &admin,
+        "/members/u_ghost/projects",
+        &json!({ "project_ids": ["proj_a"] }).to_string(),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("unknown_user")),
+        "{v}"
+    );
+
+    // Read-backs: vic is on proj_a only, nobody new was registered, and
+    // proj_b's members are as they were (none).
+    let (status, user) = call(&s, Method::GET, &admin, &format!("/users/{vic_id}"), "").await;
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(user["workspaces"], json!({ "proj_a": "viewer" }));
+    let (status, _) = call(&s, Method::GET, &admin, "/users/u_ghost", "").await;
+    assert_eq!(status, 404);
+    let (status, members) = call(&s, Method::GET, &admin, "/workspaces/proj_b/members", "").await;
+    assert_eq!(
+        (status, &members["members"]),
+        (200, &json!([])),
+        "{members}"
+    );
+}

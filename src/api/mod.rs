@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod people;
+pub mod projects;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -23,6 +24,7 @@ pub use people::{
     AccessInfo, GroupBody, GroupInfo, GroupList, MemberBody, MemberInfo, MemberList, MemberToken,
     MemberTokenBody, PermissionsInfo, UserBody, UserInfo,
 };
+pub use projects::{invitee_id, AssignedProject, InviteBody, ProjectMember, ProjectsBody};
 
 /// Operations as a JSON array or a comma-separated string.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
