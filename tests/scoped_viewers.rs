@@ -179,6 +179,27 @@ async fn member_token(s: &Server, admin: &str, user: &str) -> String {
     v["token"].as_str().expect("token").to_owned()
 }
 
+/// `GET /v1/me` with `token` (none when empty): the status and answer.
+async fn me(s: &Server, token: &str) -> (u16, Value) {
+    let mut request = client().get(s.url("/v1/me"));
+    if !token.is_empty() {
+        request = request.bearer_auth(token);
+    }
+    let answer = request.send().await.expect("GET /v1/me");
+    let status = answer.status().as_u16();
+    (status, answer.json().await.unwrap_or(Value::Null))
+}
+
+/// The ids of `/v1/me`'s `projects`.
+fn visible(me: &Value) -> Vec<&str> {
+    me["projects"]
+        .as_array()
+        .expect("projects")
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect()
+}
+
 /// The ids of the answer's `assigned_projects`.
 fn assigned(member: &Value) -> Vec<&str> {
     member["assigned_projects"]
@@ -213,6 +234,52 @@ async fn validgraph_invite_a_viewer_on_two_projects_then_rescope_it_to_one() {
     );
 
     let token = member_token(&s, &admin, &user).await;
+    let (status, dashboard) = me(&s, &token).await;
+    assert_eq!(status, 200, "{dashboard}");
+    assert_eq!(visible(&dashboard), ["proj_a", "proj_b"]);
+    assert_eq!(dashboard["total_projects_visible"], 2);
+    assert_eq!(dashboard["kind"], "member");
+    assert_eq!(dashboard["user"], user.as_str());
+    assert_eq!(
+        dashboard["can_access"],
+        json!(["validation_history", "export", "reports"])
+    );
+    assert_eq!(dashboard["projects"][0]["name"], "Client A");
+    assert_eq!(dashboard["projects"][0]["role"], "viewer");
+    let ops = dashboard["projects"][0]["operations"]
+        .as_array()
+        .expect("operations");
+    assert!(
+        ops.contains(&json!("read")) && ops.contains(&json!("export")),
+        "{dashboard}"
+    );
+    assert!(
+        !ops.contains(&json!("write")) && !ops.contains(&json!("billing")),
+        "{dashboard}"
+    );
+    let (status, dashboard) = me(&s, &token).await;
+    assert_eq!(status, 200, "{dashboard}");
+    assert_eq!(visible(&dashboard), ["proj_a", "proj_b"]);
+    assert_eq!(dashboard["total_projects_visible"], 2);
+    assert_eq!(dashboard["kind"], "member");
+    assert_eq!(dashboard["user"], user.as_str());
+    assert_eq!(
+        dashboard["can_access"],
+        json!(["validation_history", "export", "reports"])
+    );
+    assert_eq!(dashboard["projects"][0]["name"], "Client A");
+    assert_eq!(dashboard["projects"][0]["role"], "viewer");
+    let ops = dashboard["projects"][0]["operations"]
+        .as_array()
+        .expect("operations");
+    assert!(
+        ops.contains(&json!("read")) && ops.contains(&json!("export")),
+        "{dashboard}"
+    );
+    assert!(
+        !ops.contains(&json!("write")) && !ops.contains(&json!("billing")),
+        "{dashboard}"
+    );
     for p in ["a", "b"] {
         let rows = format!("/api/v1/views/v_{p}/rows");
         assert_eq!(ask(&s, &token, "GET", &rows).await, (200, None), "{rows}");
@@ -252,6 +319,42 @@ async fn validgraph_invite_a_viewer_on_two_projects_then_rescope_it_to_one() {
         ask(&s, &token, "GET", "/api/v1/views/v_a/rows").await,
         (200, None)
     );
+    let (status, dashboard) = me(&s, &token).await;
+    assert_eq!(
+        (status, visible(&dashboard)),
+        (200, vec!["proj_a"]),
+        "{dashboard}"
+    );
+    assert_eq!(dashboard["total_projects_visible"], 1);
+}
+
+#[tokio::test]
+async fn v1_me_answers_every_token_kind_and_401_without_a_valid_token() {
+    let (s, admin) = projects().await;
+    let (status, v) = me(&s, &admin).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (v["kind"].as_str(), v["total_projects_visible"].as_u64()),
+        (Some("admin"), Some(0))
+    );
+
+    let guest = json!({ "kind": "guest", "workspace": "proj_b", "view": "v_b", "allow": ["read"] });
+    let (status, g) = call(&s, Method::POST, &admin, "/tokens", &guest.to_string()).await;
+    assert_eq!(status, 201, "{g}");
+    let (status, v) = me(&s, g["token"].as_str().expect("token")).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["kind"], "guest");
+    assert_eq!(v["scope"], "view:v_b");
+    assert_eq!(v["operations"], json!(["read"]));
+    assert_eq!(
+        v["total_projects_visible"], 0,
+        "a view's guest sees no whole project: {v}"
+    );
+
+    for token in ["", "not-a-token"] {
+        let (status, v) = me(&s, token).await;
+        assert_eq!(status, 401, "{token:?}: {v}");
+    }
 }
 
 #[tokio::test]
