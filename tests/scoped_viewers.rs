@@ -481,3 +481,73 @@ async fn an_owner_invites_into_its_own_projects_only_and_bad_input_changes_nothi
         "{members}"
     );
 }
+
+/// `tessera --data-dir DATA [--server URL] ARGS…`: its exit, and its
+/// stdout as JSON (null when it is not JSON).
+fn tessera(data: &std::path::Path, server: Option<&str>, args: &[&str]) -> (bool, Value) {
+    let mut c = std::process::Command::new(server::tessera_bin());
+    c.arg("--data-dir").arg(data);
+    if let Some(url) = server {
+        c.args(["--server", url]);
+    }
+    let out = c.args(args).output().expect("run tessera");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (
+        out.status.success(),
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+/// `member invite` then `member projects`, on the local store or a gateway.
+fn assignments_through_the_cli(data: &std::path::Path, server: Option<&str>) {
+    for p in ["proj_a", "proj_b"] {
+        let t = p.replace("proj_", "t_");
+        let (ok, _) = tessera(data, server, &["table", "set", &t, "--workspace", p]);
+        assert!(ok, "table set {t}");
+    }
+    let invite = [
+        "member",
+        "invite",
+        "--email",
+        "vera@client.example",
+        "--role",
+        "viewer",
+        "--projects",
+        "proj_a,proj_b",
+        "--json",
+    ];
+    let (ok, vera) = tessera(data, server, &invite);
+    assert!(ok, "{vera}");
+    assert_eq!(assigned(&vera), ["proj_a", "proj_b"]);
+    assert_eq!(vera["role"], "viewer");
+    let user = vera["id"].as_str().expect("id").to_owned();
+    let (ok, v) = tessera(
+        data,
+        server,
+        &["member", "projects", &user, "proj_b", "--json"],
+    );
+    assert!(ok, "{v}");
+    assert_eq!(assigned(&v), ["proj_b"]);
+    let (ok, _) = tessera(data, server, &["member", "projects", &user, "proj_nope"]);
+    assert!(!ok, "an unknown project is refused");
+    let (ok, v) = tessera(
+        data,
+        server,
+        &["member", "projects", &user, "proj_b", "--json"],
+    );
+    assert!(ok && assigned(&v) == ["proj_b"], "unchanged: {v}");
+}
+
+#[test]
+fn the_assignment_commands_work_on_the_local_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    assert!(tessera(&data, None, &["init"]).0, "tessera init");
+    assignments_through_the_cli(&data, None);
+}
+
+#[test]
+fn the_assignment_commands_work_through_the_server() {
+    let s = Server::start(&[]);
+    assignments_through_the_cli(&s.data, Some(&s.base));
+}

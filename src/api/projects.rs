@@ -3,11 +3,18 @@
 //! a project is a workspace) and `PUT /members/{user}/projects` (replace
 //! the assignment), both answering the member object.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::change::{Change, ChangeError};
+use crate::model::access::manage::check_role_change;
+use crate::model::access::{Manager, WorkspaceRole};
 use crate::model::{Id, Registry};
+
+use super::Invalid;
 
 /// `POST /members`: who to invite, with which role, on which projects.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,4 +114,99 @@ pub fn invitee_id(registry: &Registry, email: &str, given: Option<&Id>) -> Optio
     }
     let digest = Sha256::digest(email.to_ascii_lowercase().as_bytes());
     Id::new(&format!("u_{}", &hex::encode(digest)[..16])).ok()
+}
+
+/// The listed projects, each registered, at least one.
+pub fn known_projects(registry: &Registry, projects: &[Id]) -> Result<BTreeSet<Id>, Invalid> {
+    if projects.is_empty() {
+        return Err(Invalid::NoProjects);
+    }
+    if let Some(unknown) = projects.iter().find(|p| !registry.workspaces.contains(*p)) {
+        return Err(Invalid::UnknownProject(unknown.clone()));
+    }
+    Ok(projects.iter().cloned().collect())
+}
+
+/// The role changes giving `user` the role `role` on every one of
+/// `projects` and, with `replace`, removing it from every other
+/// workspace; each checked for `manager`.
+pub fn plan_assignment(
+    registry: &Registry,
+    manager: &Manager<'_>,
+    user: &Id,
+    projects: &BTreeSet<Id>,
+    role: WorkspaceRole,
+    replace: bool,
+) -> Result<Vec<Change>, ChangeError> {
+    let mut changes = Vec::new();
+    for (ws, team) in &registry.people.teams {
+        if replace && team.role(user).is_some() && !projects.contains(ws) {
+            check_role_change(team, manager, user, None).map_err(ChangeError::Refused)?;
+            changes.push(Change::RemoveMember {
+                workspace: ws.clone(),
+                user: user.clone(),
+            });
+        }
+    }
+    for ws in projects {
+        if !registry.workspaces.contains(ws) {
+            return Err(ChangeError::UnknownWorkspace(ws.clone()));
+        }
+        let team = registry.people.team(ws).cloned().unwrap_or_default();
+        check_role_change(&team, manager, user, Some(role)).map_err(ChangeError::Refused)?;
+        changes.push(Change::PutMember {
+            workspace: ws.clone(),
+            user: user.clone(),
+            role,
+        });
+    }
+    Ok(changes)
+}
+
+/// The changes of an invitation: `user` registered (`email`, `name`) if
+/// new, then `role` on every one of `projects`, checked for `manager`.
+pub fn plan_invite(
+    registry: &Registry,
+    manager: &Manager<'_>,
+    user: &Id,
+    email: String,
+    name: String,
+    projects: &BTreeSet<Id>,
+    role: WorkspaceRole,
+) -> Result<Vec<Change>, ChangeError> {
+    let mut changes = Vec::new();
+    if !registry.people.users.contains_key(user) {
+        changes.push(Change::PutUser {
+            user: user.clone(),
+            email,
+            name,
+        });
+    }
+    changes.extend(plan_assignment(
+        registry, manager, user, projects, role, false,
+    )?);
+    Ok(changes)
+}
+
+/// The role of a re-scoped user: `asked`, else the one role it holds now,
+/// else `viewer` (`role_required` when it holds several).
+pub fn assignment_role(
+    registry: &Registry,
+    user: &Id,
+    asked: Option<&str>,
+) -> Result<WorkspaceRole, Invalid> {
+    if let Some(word) = asked {
+        return Ok(word.parse()?);
+    }
+    let held: BTreeSet<WorkspaceRole> = registry
+        .people
+        .teams
+        .values()
+        .filter_map(|t| t.role(user))
+        .collect();
+    match held.len() {
+        0 => Ok(WorkspaceRole::Viewer),
+        1 => Ok(held.into_iter().next().unwrap_or(WorkspaceRole::Viewer)),
+        _ => Err(Invalid::RoleRequired(user.clone())),
+    }
 }

@@ -5,71 +5,21 @@
 //! workspace the change touches; each role change is checked with
 //! `model::access::manage` against the registry as the change commits.
 
-use std::collections::BTreeSet;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::Utc;
 
+use crate::api::projects::{assignment_role, known_projects, plan_assignment, plan_invite};
 use crate::api::{invitee_id, Invalid, InviteBody, ProjectMember, ProjectsBody};
-use crate::change::{Actor, Change, ChangeError};
-use crate::model::access::manage::check_role_change;
+use crate::change::Actor;
 use crate::model::access::WorkspaceRole;
-use crate::model::{Id, Registry};
+use crate::model::Id;
 
 use super::super::error::ApiError;
 use super::super::state::Gateway;
 use super::common::{commit_planned, parse, Caller, Ids};
-
-/// The listed projects, each registered, at least one.
-fn known_projects(registry: &Registry, projects: &[Id]) -> Result<BTreeSet<Id>, ApiError> {
-    if projects.is_empty() {
-        return Err(Invalid::NoProjects.into());
-    }
-    if let Some(unknown) = projects.iter().find(|p| !registry.workspaces.contains(*p)) {
-        return Err(Invalid::UnknownProject(unknown.clone()).into());
-    }
-    Ok(projects.iter().cloned().collect())
-}
-
-/// The role changes giving `user` the role `role` on every one of
-/// `projects` and, with `replace`, removing it from every other
-/// workspace; each checked for `caller`.
-fn plan_assignment(
-    registry: &Registry,
-    caller: &Caller,
-    user: &Id,
-    projects: &BTreeSet<Id>,
-    role: WorkspaceRole,
-    replace: bool,
-) -> Result<Vec<Change>, ChangeError> {
-    let mut changes = Vec::new();
-    for (ws, team) in &registry.people.teams {
-        if replace && team.role(user).is_some() && !projects.contains(ws) {
-            check_role_change(team, &caller.manager(), user, None).map_err(ChangeError::Refused)?;
-            changes.push(Change::RemoveMember {
-                workspace: ws.clone(),
-                user: user.clone(),
-            });
-        }
-    }
-    for ws in projects {
-        if !registry.workspaces.contains(ws) {
-            return Err(ChangeError::UnknownWorkspace(ws.clone()));
-        }
-        let team = registry.people.team(ws).cloned().unwrap_or_default();
-        check_role_change(&team, &caller.manager(), user, Some(role))
-            .map_err(ChangeError::Refused)?;
-        changes.push(Change::PutMember {
-            workspace: ws.clone(),
-            user: user.clone(),
-            role,
-        });
-    }
-    Ok(changes)
-}
 
 /// The member object of `user` as the registry now holds it.
 fn member_answer(gw: &Gateway, user: &Id) -> Result<ProjectMember, ApiError> {
@@ -99,18 +49,15 @@ pub(super) async fn invite(
     });
     let member = user.clone();
     commit_planned(&gw, actor, move |registry| {
-        let mut changes = Vec::new();
-        if !registry.people.users.contains_key(&member) {
-            changes.push(Change::PutUser {
-                user: member.clone(),
-                email: body.email,
-                name,
-            });
-        }
-        changes.extend(plan_assignment(
-            registry, &caller, &member, &projects, role, false,
-        )?);
-        Ok(changes)
+        plan_invite(
+            registry,
+            &caller.manager(),
+            &member,
+            body.email,
+            name,
+            &projects,
+            role,
+        )
     })
     .await?;
     Ok((StatusCode::CREATED, Json(member_answer(&gw, &user)?)).into_response())
@@ -132,25 +79,10 @@ pub(super) async fn put_projects(
         return Err(Invalid::UnknownUser(user).into());
     }
     let projects = known_projects(&registry, &body.project_ids)?;
-    let role = match body.role.as_deref() {
-        Some(word) => word.parse().map_err(Invalid::from)?,
-        None => {
-            let held: BTreeSet<WorkspaceRole> = registry
-                .people
-                .teams
-                .values()
-                .filter_map(|t| t.role(&user))
-                .collect();
-            match held.len() {
-                0 => WorkspaceRole::Viewer,
-                1 => held.into_iter().next().unwrap_or(WorkspaceRole::Viewer),
-                _ => return Err(Invalid::RoleRequired(user).into()),
-            }
-        }
-    };
+    let role = assignment_role(&registry, &user, body.role.as_deref())?;
     let member = user.clone();
     commit_planned(&gw, actor, move |registry| {
-        plan_assignment(registry, &caller, &member, &projects, role, true)
+        plan_assignment(registry, &caller.manager(), &member, &projects, role, true)
     })
     .await?;
     member_answer(&gw, &user).map(Json)
