@@ -40,6 +40,15 @@ pub enum Invalid {
     /// A role, level, permission or mode outside its closed set.
     #[error(transparent)]
     Word(#[from] AccessError),
+    /// A project (workspace) the registry does not know, in an assignment.
+    #[error("project {0} is not registered")]
+    UnknownProject(Id),
+    /// An assignment that lists no project.
+    #[error("list at least one project (a workspace id)")]
+    NoProjects,
+    /// A user whose roles differ between workspaces, re-scoped without a `role`.
+    #[error("user {0} holds different roles; give the role for its projects")]
+    RoleRequired(Id),
     /// A TinyTables share mode other than private, workspace or specific.
     #[error("unknown mode {0:?}: expected private, workspace or specific")]
     ShareMode(String),
@@ -55,6 +64,9 @@ impl Invalid {
             Invalid::Name(_) => "invalid_name",
             Invalid::Word(e) => e.code(),
             Invalid::ShareMode(_) => "unknown_mode",
+            Invalid::UnknownProject(_) => "unknown_project",
+            Invalid::NoProjects => "no_projects",
+            Invalid::RoleRequired(_) => "role_required",
             _ => "bad_request",
         }
     }

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod people;
+pub mod projects;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -23,6 +24,7 @@ pub use people::{
     AccessInfo, GroupBody, GroupInfo, GroupList, MemberBody, MemberInfo, MemberList, MemberToken,
     MemberTokenBody, PermissionsInfo, UserBody, UserInfo,
 };
+pub use projects::{invitee_id, AssignedProject, InviteBody, ProjectMember, ProjectsBody};
 
 /// Operations as a JSON array or a comma-separated string.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,8 +183,20 @@ impl From<crate::change::Revoked> for RevokedAnswer {
 pub struct WorkspaceInfo {
     /// The workspace.
     pub id: Id,
+    /// Its display name, when one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Its tables.
     pub tables: Vec<Id>,
+}
+
+/// `PUT /workspaces/{id}` (the body is optional): its display name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceBody {
+    /// The display name to set (`Client A`); absent keeps the current one.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 /// `PUT /tables/{id}`: its workspace.

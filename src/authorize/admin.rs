@@ -64,6 +64,8 @@ pub const MEMBER_ROUTES: &[(&str, &str)] = &[
     ("PUT", "/tables/{id}/access"),
     ("GET", "/tables/{id}/permissions"),
     ("PUT", "/tables/{id}/permissions"),
+    ("POST", "/members"),
+    ("PUT", "/members/{user}/projects"),
 ];
 
 /// True when a member token may call `method` on `path` (with or without

@@ -133,6 +133,10 @@ pub trait Target {
     fn ledger_entries(&self) -> Result<Vec<LedgerEntry>, Self::Error>;
     /// True when the revocation id is revoked.
     fn is_revoked(&self, revocation_id: &[u8]) -> Result<bool, Self::Error>;
+    /// A workspace's display name, when one is set.
+    fn workspace_name(&self, workspace: &Id) -> Result<Option<String>, Self::Error>;
+    /// Sets a (registered) workspace's display name.
+    fn put_workspace_name(&mut self, workspace: &Id, name: &str) -> Result<(), Self::Error>;
     /// Registers a workspace.
     fn put_workspace(&mut self, workspace: &Id) -> Result<(), Self::Error>;
     /// Registers a table in a workspace.
@@ -178,6 +182,9 @@ pub fn apply<T: Target>(
             }
             target.put_workspace(workspace)?;
             Ok(true)
+        }
+        Change::NameWorkspace { workspace, name } => {
+            people::name_workspace(target, workspace, name)
         }
         Change::PutTable { table, workspace } => {
             match target.table_workspace(table)? {

@@ -99,6 +99,22 @@ macro_rules! registry_target {
         ) -> Result<Option<$crate::model::access::TableSharing>, $crate::change::ChangeError> {
             Ok(self.$registry.sharing.get(table).cloned())
         }
+        fn workspace_name(
+            &self,
+            workspace: &$crate::model::Id,
+        ) -> Result<Option<String>, $crate::change::ChangeError> {
+            Ok(self.$registry.workspace_names.get(workspace).cloned())
+        }
+        fn put_workspace_name(
+            &mut self,
+            workspace: &$crate::model::Id,
+            name: &str,
+        ) -> Result<(), $crate::change::ChangeError> {
+            self.$registry_mut()
+                .workspace_names
+                .insert(workspace.clone(), name.to_owned());
+            Ok(())
+        }
         fn put_workspace(
             &mut self,
             workspace: &$crate::model::Id,

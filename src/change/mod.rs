@@ -45,6 +45,13 @@ pub enum Change {
         /// The workspace.
         workspace: Id,
     },
+    /// A (registered) workspace gets a display name.
+    NameWorkspace {
+        /// The workspace.
+        workspace: Id,
+        /// Its display name (`Client A`).
+        name: String,
+    },
     /// A table is registered in a (registered) workspace.
     PutTable {
         /// The table.
@@ -257,9 +264,10 @@ impl Change {
     /// The audit event name people and scripts filter on.
     pub fn event(&self) -> &str {
         match self {
-            Change::PutWorkspace { .. } | Change::PutTable { .. } | Change::PutView { .. } => {
-                "settings_changed"
-            }
+            Change::PutWorkspace { .. }
+            | Change::NameWorkspace { .. }
+            | Change::PutTable { .. }
+            | Change::PutView { .. } => "settings_changed",
             Change::PutUser { .. } | Change::RemoveUser { .. } => "user_changed",
             Change::PutMember { .. }
             | Change::RemoveMember { .. }
@@ -291,6 +299,9 @@ impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Change::PutWorkspace { workspace } => write!(f, "workspace {workspace} registered"),
+            Change::NameWorkspace { workspace, name } => {
+                write!(f, "workspace {workspace} named {name:?}")
+            }
             Change::PutTable { table, workspace } => {
                 write!(f, "table {table} registered in workspace {workspace}")
             }

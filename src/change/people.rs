@@ -48,6 +48,26 @@ pub(super) fn put_user<T: Target>(
     Ok(true)
 }
 
+/// Names a registered workspace (a printable, non-blank label).
+pub(super) fn name_workspace<T: Target>(
+    target: &mut T,
+    workspace: &Id,
+    name: &str,
+) -> Result<bool, T::Error> {
+    if !target.has_workspace(workspace)? {
+        return Err(ChangeError::UnknownWorkspace(workspace.clone()).into());
+    }
+    check_label(name).map_err(ChangeError::InvalidName)?;
+    if name.trim().is_empty() {
+        return Err(ChangeError::InvalidName(crate::model::ModelError::InvalidLabel).into());
+    }
+    if target.workspace_name(workspace)?.as_deref() == Some(name) {
+        return Ok(false);
+    }
+    target.put_workspace_name(workspace, name)?;
+    Ok(true)
+}
+
 /// The team of a registered workspace (empty when it has no members yet).
 fn team_of<T: Target>(target: &T, workspace: &Id) -> Result<Team, T::Error> {
     if !target.has_workspace(workspace)? {

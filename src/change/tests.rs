@@ -279,3 +279,46 @@ fn revocations_resolve_to_ids_and_mark_the_ledger_once() {
         Err(ChangeError::BadRevocationId("zz".into()))
     );
 }
+
+#[test]
+fn a_workspace_name_needs_the_workspace_and_a_printable_label_and_round_trips() {
+    let mut m = seeded();
+    let name = |ws: &str, name: &str| Change::NameWorkspace {
+        workspace: id(ws),
+        name: name.into(),
+    };
+    assert_eq!(
+        apply(&mut m, &name("ws_9", "Client A"), t0()),
+        Err(ChangeError::UnknownWorkspace(id("ws_9")))
+    );
+    assert_eq!(
+        apply(&mut m, &name("ws_1", " "), t0()),
+        Err(ChangeError::InvalidName(ModelError::InvalidLabel))
+    );
+    assert!(matches!(
+        apply(&mut m, &name("ws_1", "bad\u{7}"), t0()),
+        Err(ChangeError::InvalidName(ModelError::LabelCharacter { .. }))
+    ));
+    assert!(m.registry.workspace_names.is_empty());
+    assert_eq!(apply(&mut m, &name("ws_1", "Client A"), t0()), Ok(true));
+    assert_eq!(apply(&mut m, &name("ws_1", "Client A"), t0()), Ok(false));
+    assert_eq!(m.registry.workspace_names[&id("ws_1")], "Client A");
+    assert_eq!(
+        name("ws_1", "Client A").to_string(),
+        "workspace ws_1 named \"Client A\""
+    );
+    // An old audit record of a bare registration still reads.
+    let old: Change =
+        serde_json::from_str(r#"{"type":"put_workspace","workspace":"ws_1"}"#).unwrap();
+    assert_eq!(
+        old,
+        Change::PutWorkspace {
+            workspace: id("ws_1")
+        }
+    );
+    let json = serde_json::to_string(&name("ws_1", "Client A")).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Change>(&json).unwrap(),
+        name("ws_1", "Client A")
+    );
+}

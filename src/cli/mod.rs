@@ -30,6 +30,7 @@ mod member_flags;
 mod output;
 mod people;
 mod people_backend;
+mod projects;
 mod registry;
 mod revoke;
 mod serve;

@@ -70,6 +70,42 @@ pub enum MemberCommand {
         #[arg(long)]
         user: Id,
     },
+    /// Invite a user (registered if new) with a role on some projects
+    /// (workspaces): `--email E --role viewer --projects a,b`.
+    Invite {
+        /// The user's email address.
+        #[arg(long)]
+        email: String,
+        /// owner, admin, member or viewer.
+        #[arg(long)]
+        role: WorkspaceRole,
+        /// The projects, comma-separated workspace ids.
+        #[arg(long, value_delimiter = ',')]
+        projects: Vec<Id>,
+        /// The new user's id (default: u_ and 16 hex digits of the email's SHA-256).
+        #[arg(long)]
+        id: Option<Id>,
+        /// The new user's display name (default: the email's local part).
+        #[arg(long)]
+        name: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replace a user's project assignment: `USER a,b`.
+    Projects {
+        /// The user.
+        user: Id,
+        /// The projects, comma-separated workspace ids.
+        #[arg(value_delimiter = ',', required = true)]
+        projects: Vec<Id>,
+        /// The role on them (default: the one role it holds, else viewer).
+        #[arg(long)]
+        role: Option<WorkspaceRole>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// List a workspace's members and their roles.
     List {
         /// The workspace.
@@ -215,6 +251,35 @@ pub(crate) fn member(
         MemberCommand::Remove { workspace, user } => {
             backend.remove_member(&workspace, &user, now)?;
             println!("user {user} removed from workspace {workspace}");
+        }
+        MemberCommand::Invite {
+            email,
+            role,
+            projects,
+            id,
+            name,
+            json,
+        } => {
+            let body = crate::api::InviteBody {
+                email,
+                role: role.as_str().to_owned(),
+                projects,
+                id,
+                name,
+            };
+            super::projects::print_member(&backend.invite(body, now)?, json)?;
+        }
+        MemberCommand::Projects {
+            user,
+            projects,
+            role,
+            json,
+        } => {
+            let body = crate::api::ProjectsBody {
+                project_ids: projects,
+                role: role.map(|r| r.as_str().to_owned()),
+            };
+            super::projects::print_member(&backend.assign_projects(&user, body, now)?, json)?;
         }
         MemberCommand::List { workspace, json } => {
             let list = backend.members(&workspace)?;

@@ -18,6 +18,7 @@ pub mod identity;
 pub mod keysource;
 pub mod last_used;
 pub mod listener;
+pub mod me;
 pub mod metrics;
 pub mod ops;
 mod probes;
@@ -52,6 +53,7 @@ pub fn app(gateway: Gateway) -> Router {
     let config = gateway.config();
     let doors = Router::new()
         .route("/auth", any(front::forward_auth))
+        .route("/v1/me", get(me::me))
         .route("/auth/", any(front::envoy_auth_root))
         .route("/auth/{*path}", any(front::envoy_auth))
         .route(

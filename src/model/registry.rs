@@ -25,6 +25,8 @@ pub struct ViewEntry {
 pub struct Registry {
     /// Known workspaces.
     pub workspaces: BTreeSet<Id>,
+    /// Workspace id → its display name (`Client A`), when one is set.
+    pub workspace_names: BTreeMap<Id, String>,
     /// Table id → its workspace.
     pub tables: BTreeMap<Id, Id>,
     /// View id → its table and settings.

@@ -12,8 +12,8 @@ use crate::model::{revocation_key, Id, LedgerEntry, ViewEntry};
 
 use super::audit;
 use super::tables::{
-    get_json, put_json, TableRecord, LEDGER, REGISTRY, REVOCATIONS, REVOCATION_INDEX, SHARING,
-    TEAM, USER,
+    get_json, put_json, TableRecord, WorkspaceRecord, LEDGER, REGISTRY, REVOCATIONS,
+    REVOCATION_INDEX, SHARING, TEAM, USER,
 };
 use super::{Store, StoreError, Txn, TxnError};
 
@@ -74,8 +74,19 @@ impl Target for TxnTarget<'_> {
     }
 
     fn put_workspace(&mut self, workspace: &Id) -> Result<(), TxnError> {
-        let key = registry_key("workspace", workspace);
-        put_json(self.txn, REGISTRY, key.as_str(), &serde_json::json!({}))
+        self.put_record("workspace", workspace, &WorkspaceRecord::default())
+    }
+
+    fn workspace_name(&self, workspace: &Id) -> Result<Option<String>, TxnError> {
+        let record: Option<WorkspaceRecord> = self.record("workspace", workspace)?;
+        Ok(record.and_then(|w| w.name))
+    }
+
+    fn put_workspace_name(&mut self, workspace: &Id, name: &str) -> Result<(), TxnError> {
+        let record = WorkspaceRecord {
+            name: Some(name.to_owned()),
+        };
+        self.put_record("workspace", workspace, &record)
     }
 
     fn put_table(&mut self, table: &Id, workspace: &Id) -> Result<(), TxnError> {

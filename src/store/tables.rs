@@ -30,6 +30,13 @@ pub(super) const LEDGER: TableDefinition<&str, &str> = TableDefinition::new("led
 /// Sequence number → [`crate::change::AuditRecord`] JSON.
 pub(super) const AUDIT: TableDefinition<u64, &str> = TableDefinition::new("audit");
 
+/// A workspace row of the registry (`{}` before workspaces had names).
+#[derive(Default, Serialize, Deserialize)]
+pub(super) struct WorkspaceRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) name: Option<String>,
+}
+
 /// A table row of the registry.
 #[derive(Serialize, Deserialize)]
 pub(super) struct TableRecord {
@@ -62,6 +69,11 @@ impl Store {
             let id = Id::new(id).map_err(|_| corrupt())?;
             match kind {
                 "workspace" => {
+                    let w: WorkspaceRecord =
+                        serde_json::from_value(value).map_err(|_| corrupt())?;
+                    if let Some(name) = w.name {
+                        registry.workspace_names.insert(id.clone(), name);
+                    }
                     registry.workspaces.insert(id);
                 }
                 "table" => {

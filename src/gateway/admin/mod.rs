@@ -14,6 +14,7 @@
 mod access;
 mod common;
 mod people;
+mod projects;
 mod registry;
 mod tokens;
 
@@ -21,7 +22,7 @@ use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use chrono::Utc;
 
@@ -62,6 +63,8 @@ pub fn router(gateway: Gateway) -> Router<Gateway> {
                 .delete(people::remove_user),
         )
         .route("/members/{user}/tokens", post(people::issue_member))
+        .route("/members", post(projects::invite))
+        .route("/members/{user}/projects", put(projects::put_projects))
         .route("/workspaces/{ws}/members", get(people::list_members))
         .route(
             "/workspaces/{ws}/members/{user}",

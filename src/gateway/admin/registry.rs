@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use chrono::Utc;
 
-use crate::api::{Missing, TableBody, TableInfo, ViewBody, ViewInfo, WorkspaceInfo};
+use crate::api::{Missing, TableBody, TableInfo, ViewBody, ViewInfo, WorkspaceBody, WorkspaceInfo};
 use crate::change::{self, Actor, Change, ChangeError};
 use crate::model::access::{Refusal, TableSharing};
 use crate::model::Id;
@@ -29,19 +29,37 @@ pub(super) async fn get_workspace(
         .filter(|(_, ws)| **ws == id)
         .map(|(t, _)| t.clone())
         .collect();
-    Ok(Json(WorkspaceInfo { id, tables }))
+    let name = registry.workspace_names.get(&id).cloned();
+    Ok(Json(WorkspaceInfo { id, name, tables }))
 }
 
-/// `PUT /workspaces/{id}`: registers a workspace.
+/// `PUT /workspaces/{id}` (body optional: `{"name": "Client A"}`):
+/// registers a workspace and, with `name`, sets its display name — both
+/// or neither.
 pub(super) async fn put_workspace(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
     Path(id): Path<Id>,
+    body: axum::body::Bytes,
 ) -> Result<Json<WorkspaceInfo>, ApiError> {
-    let change = Change::PutWorkspace {
-        workspace: id.clone(),
+    let body: WorkspaceBody = if body.iter().all(u8::is_ascii_whitespace) {
+        WorkspaceBody::default()
+    } else {
+        parse(&body)?
     };
-    commit(&gw, move |store| store.apply(&change, &actor, Utc::now())).await?;
+    let mut changes = vec![Change::PutWorkspace {
+        workspace: id.clone(),
+    }];
+    if let Some(name) = body.name {
+        changes.push(Change::NameWorkspace {
+            workspace: id.clone(),
+            name,
+        });
+    }
+    commit(&gw, move |store| {
+        store.apply_all(&changes, &actor, Utc::now())
+    })
+    .await?;
     get_workspace(State(gw), Path(id)).await
 }
 
