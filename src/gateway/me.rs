@@ -13,7 +13,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use crate::authorize::{Reason, Request};
-use crate::model::{Id, Operation, Resource};
+use crate::model::{Id, Operation, Resource, TokenKind};
 
 use super::credential::credential;
 use super::error::ApiError;
@@ -120,6 +120,7 @@ pub async fn me(
         return Err(ApiError::Denied(reason));
     }
     let claims = first.claims.ok_or(ApiError::Denied(Reason::MissingToken))?;
+    let kind: Option<TokenKind> = claims.kind.as_deref().and_then(|k| k.parse().ok());
     let limit = query
         .limit
         .unwrap_or(MAX_ME_PROJECTS)
@@ -127,7 +128,7 @@ pub async fn me(
     let mut projects = Vec::new();
     let mut next_cursor = None;
     let mut all = BTreeSet::new();
-    if claims.kind.as_deref() != Some("admin") {
+    if kind != Some(TokenKind::Admin) {
         let after = query.cursor.clone();
         let page: Vec<&Id> = registry
             .workspaces
@@ -165,7 +166,7 @@ pub async fn me(
             });
         }
     }
-    let member = claims.kind.as_deref() == Some("member");
+    let member = kind == Some(TokenKind::Member);
     let scope = claims
         .rights
         .first()
