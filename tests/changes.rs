@@ -260,6 +260,8 @@ fn a_token_without_a_workspace_is_refused_for_its_workspace_not_its_operations()
         }],
         expires_at: None,
         label: None,
+        shared_by: None,
+        embed: None,
     };
     let err = token::issue_with_rng(&grant, &ring, t0(), &mut StdRng::seed_from_u64(4))
         .expect_err("refused");

@@ -52,6 +52,24 @@ pub enum Invalid {
     /// A TinyTables share mode other than private, workspace or specific.
     #[error("unknown mode {0:?}: expected private, workspace or specific")]
     ShareMode(String),
+    /// A share preset other than read-only, editor or auditor.
+    #[error("unknown preset {0:?}: expected read-only, editor or auditor")]
+    UnknownPreset(String),
+    /// A share's `allow` names an operation outside the closed set, or none.
+    #[error(transparent)]
+    UnknownOperation(ModelError),
+    /// Both `preset` and `allow` given for a share.
+    #[error("give either preset or allow, not both")]
+    PresetWithAllow,
+    /// An embed mode other than public, filtered or interactive.
+    #[error("unknown embed mode {0:?}: expected public, filtered or interactive")]
+    UnknownEmbedMode(String),
+    /// An expiry that is not a duration or an RFC 3339 time in the future.
+    #[error(transparent)]
+    Expiry(ModelError),
+    /// A label that is too long or holds an unsafe character.
+    #[error(transparent)]
+    Label(ModelError),
 }
 
 impl Invalid {
@@ -67,6 +85,12 @@ impl Invalid {
             Invalid::UnknownProject(_) => "unknown_project",
             Invalid::NoProjects => "no_projects",
             Invalid::RoleRequired(_) => "role_required",
+            Invalid::UnknownPreset(_) => "unknown_preset",
+            Invalid::UnknownOperation(_) => "unknown_operation",
+            Invalid::PresetWithAllow => "preset_with_allow",
+            Invalid::UnknownEmbedMode(_) => "unknown_mode",
+            Invalid::Expiry(_) => "invalid_expiry",
+            Invalid::Label(_) => "invalid_label",
             _ => "bad_request",
         }
     }

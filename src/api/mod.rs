@@ -7,6 +7,7 @@
 pub mod error;
 pub mod people;
 pub mod projects;
+pub mod shares;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -25,6 +26,7 @@ pub use people::{
     MemberTokenBody, PermissionsInfo, UserBody, UserInfo,
 };
 pub use projects::{invitee_id, AssignedProject, InviteBody, ProjectMember, ProjectsBody};
+pub use shares::{EmbedBody, ShareBody, ShareList, ShareRefusal, ShareRow, SharedLink};
 
 /// Operations as a JSON array or a comma-separated string.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

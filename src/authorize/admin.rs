@@ -66,6 +66,12 @@ pub const MEMBER_ROUTES: &[(&str, &str)] = &[
     ("PUT", "/tables/{id}/permissions"),
     ("POST", "/members"),
     ("PUT", "/members/{user}/projects"),
+    ("POST", "/views/{view}/shares"),
+    ("GET", "/views/{view}/shares"),
+    ("DELETE", "/views/{view}/shares/{token}"),
+    ("POST", "/views/{view}/embeds"),
+    ("GET", "/views/{view}/embeds"),
+    ("DELETE", "/views/{view}/embeds/{token}"),
 ];
 
 /// True when a member token may call `method` on `path` (with or without

@@ -17,6 +17,7 @@ use super::member;
 use super::policy::Policy;
 use super::reason::{Decision, Reason};
 use super::run::run;
+use super::share;
 
 /// What is asked: one operation on one resource.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
@@ -124,6 +125,10 @@ pub fn authorize(
         return Decision::deny(reason, token.map(|t| t.claims().clone()));
     };
 
+    let claims = token.map(|t| t.claims());
+    if let Some(reason) = claims.and_then(|c| share::embed_refusal(c, request.operation)) {
+        return Decision::deny(reason, claims.cloned());
+    }
     let mut facts: Vec<Fact> = vec![
         fact("time", &[date(&SystemTime::from(now))]),
         fact("operation", &[string(request.operation.as_str())]),
@@ -178,6 +183,14 @@ pub fn authorize(
     let mut decision = run(ctx.policy, token, facts, unmatched, ctx.explain);
     if ctx.explain {
         decision.explanation.member = member;
+    }
+    // A link a member made works only while that member holds it now.
+    let sharer = claims
+        .filter(|_| decision.allowed)
+        .and_then(|c| share::sharer_refusal(ctx.registry, c, request.operation, &request.resource));
+    if let Some(reason) = sharer {
+        decision.allowed = false;
+        decision.reason = Some(reason);
     }
     decision
 }

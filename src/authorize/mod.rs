@@ -12,6 +12,7 @@ mod member;
 mod policy;
 mod reason;
 mod run;
+mod share;
 
 pub use admin::{
     authorize_admin, authorize_member_admin, member_may_call, ADMIN_POLICY, MEMBER_ADMIN_POLICY,
@@ -21,3 +22,4 @@ pub use decide::{authorize, decide, decide_with, is_revoked, verify, Context, Re
 pub use member::{MemberGrounds, TableGrounds};
 pub use policy::{Policy, PolicyError, RunLimits, DEFAULT_POLICY};
 pub use reason::{Decision, Explanation, Reason};
+pub use share::member_operations;

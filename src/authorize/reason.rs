@@ -54,11 +54,21 @@ pub enum Reason {
     /// An unsafe request authenticated by the share-session cookie did not come
     /// from an allowed origin (`Sec-Fetch-Site`, `Origin`): cross-site forgery (gateway).
     CrossSite,
+    /// A guest link made by a member whose registry rights on the view no
+    /// longer hold `share` or the operation asked (role change, removal,
+    /// table mode change): the link stops working.
+    SharerLostRight,
+    /// An embed link asked for anything but reading.
+    EmbedReadOnly,
+    /// A sort or filter query parameter in a public or filtered embed.
+    EmbedSortFilter,
+    /// A sort or filter query parameter naming a column the view hides.
+    EmbedHiddenColumn,
 }
 
 impl Reason {
     /// Every reason, for metrics and docs.
-    pub const ALL: [Reason; 18] = [
+    pub const ALL: [Reason; 22] = [
         Reason::MissingToken,
         Reason::Malformed,
         Reason::UnknownKey,
@@ -77,6 +87,10 @@ impl Reason {
         Reason::AmbiguousForward,
         Reason::MethodOverride,
         Reason::CrossSite,
+        Reason::SharerLostRight,
+        Reason::EmbedReadOnly,
+        Reason::EmbedSortFilter,
+        Reason::EmbedHiddenColumn,
     ];
 
     /// The snake_case code.
@@ -100,6 +114,10 @@ impl Reason {
             Reason::AmbiguousForward => "ambiguous_forward",
             Reason::MethodOverride => "method_override",
             Reason::CrossSite => "cross_site",
+            Reason::SharerLostRight => "sharer_lost_right",
+            Reason::EmbedReadOnly => "embed_read_only",
+            Reason::EmbedSortFilter => "embed_sort_filter",
+            Reason::EmbedHiddenColumn => "embed_hidden_column",
         }
     }
 
@@ -146,6 +164,12 @@ impl Reason {
             Reason::CrossSite => {
                 "a change made with the share-session cookie must come from an allowed origin"
             }
+            Reason::SharerLostRight => {
+                "the member who made this link no longer holds share or this operation on the view"
+            }
+            Reason::EmbedReadOnly => "an embed only reads",
+            Reason::EmbedSortFilter => "this embed allows no sorting or filtering",
+            Reason::EmbedHiddenColumn => "this embed may not sort or filter by a hidden column",
         }
     }
 }

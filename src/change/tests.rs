@@ -30,6 +30,8 @@ fn entry(token: &str, view: &str, revocation_id: &str) -> LedgerEntry {
         revoked_at: None,
         revoke_reason: None,
         last_used_at: None,
+        shared_by: None,
+        embed: None,
     }
 }
 

@@ -46,6 +46,10 @@ pub enum ApiError {
     /// for what is asked; the code is the refusal's.
     #[error(transparent)]
     Refused(Refusal),
+    /// A member may not make or see this view's links, or asks for more
+    /// than it holds there (403, the code names which).
+    #[error(transparent)]
+    Share(crate::api::ShareRefusal),
     /// The request took longer than the configured timeout.
     #[error("the request took longer than {0} ms")]
     Timeout(u64),
@@ -97,6 +101,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Refused(r) if r.is_forbidden() => StatusCode::FORBIDDEN,
             ApiError::Refused(_) => StatusCode::BAD_REQUEST,
+            ApiError::Share(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) | ApiError::Missing(_) => StatusCode::NOT_FOUND,
             ApiError::NoSigningKey | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
@@ -113,6 +118,7 @@ impl ApiError {
             ApiError::HeadersTooLarge(_) => "headers_too_large",
             ApiError::BadRequest(e) => e.code(),
             ApiError::Refused(r) => r.code(),
+            ApiError::Share(r) => r.code(),
             ApiError::NotFound(_) | ApiError::Missing(_) => "not_found",
             ApiError::NoSigningKey => "no_signing_key",
             ApiError::Conflict(_) => "conflict",
@@ -221,7 +227,11 @@ mod tests {
                 | Reason::WrongKind
                 | Reason::AmbiguousForward
                 | Reason::MethodOverride
-                | Reason::CrossSite => StatusCode::FORBIDDEN,
+                | Reason::CrossSite
+                | Reason::SharerLostRight
+                | Reason::EmbedReadOnly
+                | Reason::EmbedSortFilter
+                | Reason::EmbedHiddenColumn => StatusCode::FORBIDDEN,
             };
             assert_eq!(status, expected, "{reason}");
         }

@@ -14,6 +14,7 @@ use super::id::Id;
 use super::label::{check_label, validate_expiry, validate_label};
 use super::registry::Registry;
 use super::resource::{Operation, Resource, Right};
+use super::share::EmbedMode;
 
 /// Who a token was issued to, as the authority block's `kind(…)` fact says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -79,6 +80,12 @@ pub struct Grant {
     pub expires_at: Option<DateTime<Utc>>,
     /// A human note, shown by `inspect` and the ledger.
     pub label: Option<String>,
+    /// The member who made this guest link (`shared_by(user)`): it works
+    /// only while that member holds `share` and the operation asked on the
+    /// view, read from the registry at each decision.
+    pub shared_by: Option<Id>,
+    /// The embed mode of a guest link made for a page (`embed(mode)`).
+    pub embed: Option<EmbedMode>,
 }
 
 impl Grant {
@@ -110,6 +117,8 @@ impl Grant {
             rights: Vec::new(),
             expires_at: None,
             label: None,
+            shared_by: None,
+            embed: None,
         }
     }
 
@@ -150,6 +159,8 @@ impl Grant {
                 .collect(),
             expires_at: None,
             label: None,
+            shared_by: None,
+            embed: None,
         }
     }
 

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::grant::TokenKind;
 use super::id::Id;
 use super::resource::{Resource, ResourceKind, Right};
+use super::share::EmbedMode;
 
 /// Whether a ledger entry still works.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +65,12 @@ pub struct LedgerEntry {
     pub revoke_reason: Option<String>,
     /// When a request last used it (recorded by the gateway, batched).
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The member who made this guest link, when a member made it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_by: Option<Id>,
+    /// The embed mode, for a link made for a page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed: Option<EmbedMode>,
 }
 
 impl LedgerEntry {

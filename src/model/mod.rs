@@ -18,6 +18,7 @@ mod registry;
 mod resource;
 mod revocation;
 mod settings;
+mod share;
 mod view_setting;
 
 pub use error::{Exclusion, ModelError};
@@ -30,6 +31,7 @@ pub use registry::{Containment, Registry, ViewEntry};
 pub use resource::{Operation, Resource, ResourceKind, Right};
 pub use revocation::{revocation_key, RevocationSet};
 pub use settings::ViewSettings;
+pub use share::{first_missing, EmbedMode, EmbedRefusal, QueryUse, SharePreset};
 pub use view_setting::ViewSetting;
 
 #[cfg(test)]

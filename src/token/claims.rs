@@ -26,6 +26,12 @@ pub struct Claims {
     pub workspace: Option<String>,
     /// `user(…)`, when the token names one.
     pub user: Option<String>,
+    /// `shared_by(…)`: the member who made this guest link, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_by: Option<String>,
+    /// `embed(…)`: the embed mode of a link made for a page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embed: Option<String>,
     /// `right(kind, id, op)` facts.
     pub rights: Vec<RightClaim>,
     /// The earliest expiry any block states.
@@ -161,6 +167,8 @@ fn read_authority_claims(token: &DecodedToken, block: &DecodedBlock, claims: &mu
             ("kind", [t!(Str(s))]) => claims.kind = Some(text(s)),
             ("workspace", [t!(Str(s))]) => claims.workspace = Some(text(s)),
             ("user", [t!(Str(s))]) => claims.user = Some(text(s)),
+            ("shared_by", [t!(Str(s))]) => claims.shared_by = Some(text(s)),
+            ("embed", [t!(Str(s))]) => claims.embed = Some(text(s)),
             ("right", [t!(Str(kind)), t!(Str(id)), t!(Str(operation))]) => {
                 claims.rights.push(RightClaim {
                     kind: text(kind),

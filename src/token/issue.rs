@@ -63,6 +63,16 @@ pub fn issue_with_rng<R: RngCore + CryptoRng>(
             .fact(fact("user", &[string(user.as_str())]))
             .map_err(build_error)?;
     }
+    if let Some(user) = &grant.shared_by {
+        block = block
+            .fact(fact("shared_by", &[string(user.as_str())]))
+            .map_err(build_error)?;
+    }
+    if let Some(mode) = grant.embed {
+        block = block
+            .fact(fact("embed", &[string(mode.as_str())]))
+            .map_err(build_error)?;
+    }
     for right in &grant.rights {
         block = block
             .fact(fact(
@@ -108,6 +118,8 @@ pub fn issue_with_rng<R: RngCore + CryptoRng>(
             revoked_at: None,
             revoke_reason: None,
             last_used_at: None,
+            shared_by: grant.shared_by.clone(),
+            embed: grant.embed,
         },
     })
 }

@@ -377,6 +377,8 @@ fn tokens_list_shows_a_stored_hostile_label_escaped() {
             revoked_at: None,
             revoke_reason: None,
             last_used_at: None,
+            shared_by: None,
+            embed: None,
         })
         .expect("record");
     drop(store);

@@ -16,6 +16,7 @@ mod common;
 mod people;
 mod projects;
 mod registry;
+mod shares;
 mod tokens;
 
 use axum::extract::{Request, State};
@@ -42,6 +43,16 @@ pub fn router(gateway: Gateway) -> Router<Gateway> {
         .route("/tokens/{token_id}", delete(tokens::revoke_token))
         .route("/revocations", post(tokens::revoke_ids))
         .route("/views/{id}/tokens", delete(tokens::revoke_view))
+        .route(
+            "/views/{id}/shares",
+            post(shares::create_share).get(shares::list_shares),
+        )
+        .route(
+            "/views/{id}/embeds",
+            post(shares::create_embed).get(shares::list_embeds),
+        )
+        .route("/views/{id}/shares/{token_id}", delete(shares::revoke_link))
+        .route("/views/{id}/embeds/{token_id}", delete(shares::revoke_link))
         .route(
             "/workspaces/{id}",
             get(registry::get_workspace).put(registry::put_workspace),

@@ -93,7 +93,7 @@ pub(super) async fn list_tokens(
 
 /// Commits a revocation, applies it to the in-memory set (the very next
 /// request sees it), and answers what was revoked.
-async fn revoke(
+pub(super) async fn revoke(
     gw: &Gateway,
     actor: Actor,
     target: RevokeTarget,
