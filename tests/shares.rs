@@ -419,3 +419,110 @@ async fn bad_input_is_refused_with_a_code_and_makes_no_link() {
         "wrong_kind",
     );
 }
+
+/// `tessera --data-dir DATA [--server URL] ARGS…` with `token` as the
+/// `--server` token: success's stdout as JSON.
+fn tessera(data: &std::path::Path, server: Option<(&str, &str)>, args: &[&str]) -> Value {
+    let mut c = assert_cmd::Command::cargo_bin("tessera").unwrap();
+    c.arg("--data-dir").arg(data);
+    if let Some((url, token)) = server {
+        c.args(["--server", url]).env("TESSERA_ADMIN_TOKEN", token);
+    }
+    let out = c.args(args).assert().success();
+    serde_json::from_slice(&out.get_output().stdout).expect("JSON output")
+}
+
+#[tokio::test]
+async fn tessera_share_makes_and_lists_links_through_the_gateway_and_locally() {
+    let (s, _admin, member) = seeded(&[]).await;
+    let dir = s.data.clone();
+    let base = s.base.clone();
+    let (made, listed) = tokio::task::spawn_blocking(move || {
+        let server = Some((base.as_str(), member.as_str()));
+        let args = [
+            "share",
+            "v_1",
+            "--preset",
+            "auditor",
+            "--expires",
+            "7d",
+            "--label",
+            "CLI",
+            "--json",
+        ];
+        let made = tessera(&dir, server, &args);
+        let listed = tessera(&dir, server, &["share", "v_1", "--list", "--json"]);
+        (made, listed)
+    })
+    .await
+    .unwrap();
+    assert_eq!(made["created_by"], "u_mem");
+    assert_eq!(made["permissions"], json!(["read", "export"]));
+    allowed(
+        data(
+            &s,
+            "GET",
+            "/api/v1/views/v_1/export",
+            made["token"].as_str().unwrap(),
+        )
+        .await,
+    );
+    let rows = listed["shares"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{listed}");
+    assert_eq!(
+        (rows[0]["label"].as_str(), rows[0]["created_by"].as_str()),
+        (Some("CLI"), Some("u_mem"))
+    );
+
+    // On a local store the operator makes the link.
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("data");
+    let run = |args: &[&str]| {
+        let mut c = assert_cmd::Command::cargo_bin("tessera").unwrap();
+        c.arg("--data-dir")
+            .arg(&local)
+            .args(args)
+            .assert()
+            .success();
+    };
+    run(&["init"]);
+    run(&[
+        "view",
+        "set",
+        "v_1",
+        "--table",
+        "t_1",
+        "--workspace",
+        "ws_1",
+    ]);
+    let args = [
+        "share",
+        "v_1",
+        "--allow",
+        "read,write",
+        "--base",
+        "https://share.example.com",
+        "--json",
+    ];
+    let made = tessera(&local, None, &args);
+    assert_eq!(made["created_by"], "admin");
+    assert_eq!(made["permissions"], json!(["read", "write"]));
+    assert!(
+        made["link"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://share.example.com/s/"),
+        "{made}"
+    );
+    let listed = tessera(&local, None, &["share", "v_1", "--list", "--json"]);
+    assert_eq!(listed["shares"][0]["token_id"], made["token_id"]);
+    let mut c = assert_cmd::Command::cargo_bin("tessera").unwrap();
+    let out = c
+        .arg("--data-dir")
+        .arg(&local)
+        .args(["share", "v_1", "--preset", "owner"])
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("unknown preset"), "{stderr}");
+}

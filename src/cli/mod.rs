@@ -34,6 +34,7 @@ mod projects;
 mod registry;
 mod revoke;
 mod serve;
+mod share;
 pub mod transport;
 
 use backend::Backend;
@@ -49,6 +50,7 @@ pub use people::{GroupCommand, MemberCommand, TableAccessArgs, TablePermissionsA
 pub use registry::{SettingsArgs, TableCommand, ViewCommand, WorkspaceCommand};
 pub use revoke::RevokeArgs;
 pub use serve::ServeArgs;
+pub use share::ShareArgs;
 
 /// Tessera: biscuit capability tokens for data workspaces.
 #[derive(Debug, Parser)]
@@ -143,6 +145,13 @@ pub enum Command {
     /// Every flag has an environment variable; --config reads a TOML file
     /// whose keys are the flag names with underscores.
     Serve(Box<ServeArgs>),
+    /// Share a view with a guest ("Share with Guest"), or embed it with --embed.
+    ///
+    /// Prints the link. Permissions: --preset read-only (default), editor or
+    /// auditor, or --allow; an optional --expires and --label. Through
+    /// --server with a member token, the link is that member's: it works
+    /// while the member holds share and its operations on the view.
+    Share(ShareArgs),
     /// Print a share link for a guest token: {base}/s/{token}.
     Link {
         /// The token: text, @FILE, a file path, or - for stdin.
@@ -178,5 +187,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit { json } => ledger::audit(&backend()?, json),
         Command::Serve(args) => serve::serve(data.clone(), &args),
         Command::Link { token, base } => issue::link(&token, &base),
+        Command::Share(args) => share::share(&backend()?, args, now),
     }
 }
