@@ -11,7 +11,9 @@ use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 
 use crate::authorize::Request;
-use crate::model::{Id, Operation, Resource, ResourceKind};
+use crate::model::{Id, Operation, QueryUse, Resource, ResourceKind};
+
+mod query;
 
 /// The default route table, embedded at build time from `policies/routes.toml`.
 pub const DEFAULT_ROUTES: &str = include_str!("../policies/routes.toml");
@@ -80,6 +82,7 @@ struct Route {
     segments: Vec<Segment>,
     operation: Operation,
     resource: ResourceKind,
+    query: Vec<query::QueryRule>,
 }
 
 /// The loaded, validated route table.
@@ -101,6 +104,9 @@ struct RouteSpec {
     path: String,
     operation: Operation,
     resource: ResourceKind,
+    /// Which query parameters sort or filter, and where they name a column.
+    #[serde(default)]
+    query: Vec<query::QueryRule>,
 }
 
 impl RouteTable {
@@ -136,6 +142,9 @@ impl RouteTable {
                     spec.resource.as_str()
                 )));
             }
+            if let Some(problem) = spec.query.iter().find_map(query::QueryRule::problem) {
+                return Err(bad(&problem));
+            }
             if spec.methods.is_empty() {
                 return Err(bad("no methods"));
             }
@@ -157,6 +166,7 @@ impl RouteTable {
                 segments,
                 operation: spec.operation,
                 resource: spec.resource,
+                query: spec.query,
             });
         }
         for (i, a) in routes.iter().enumerate() {
@@ -185,6 +195,20 @@ impl RouteTable {
     /// Maps a method and a raw path (query allowed, it is ignored) to the
     /// request it makes. The path is normalised exactly once here.
     pub fn resolve(&self, method: &str, raw_path: &str) -> Result<Request, RouteError> {
+        self.matching(method, raw_path).map(|(_, request)| request)
+    }
+
+    /// What the query of a request sorts and filters by, as its route's
+    /// `query` rules read it (none when the route has no rules). A query
+    /// that cannot be read (bad encoding, control characters, more than
+    /// 256 parameters) is [`RouteError::BadPath`].
+    pub fn query_uses(&self, method: &str, raw_path: &str) -> Result<Vec<QueryUse>, RouteError> {
+        let (route, _) = self.matching(method, raw_path)?;
+        query::uses(&route.query, raw_path).ok_or(RouteError::BadPath)
+    }
+
+    /// The route a request matches and the request it makes.
+    fn matching(&self, method: &str, raw_path: &str) -> Result<(&Route, Request), RouteError> {
         let segments = normalize_path(raw_path)?;
         let method = if method == "HEAD" { "GET" } else { method };
         for route in &self.routes {
@@ -211,13 +235,14 @@ impl RouteTable {
             }
             if matched {
                 let id = resource_id.ok_or(RouteError::NoRoute)?;
-                return Ok(Request {
+                let request = Request {
                     operation: route.operation,
                     resource: Resource {
                         kind: route.resource,
                         id,
                     },
-                });
+                };
+                return Ok((route, request));
             }
         }
         Err(RouteError::NoRoute)

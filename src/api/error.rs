@@ -70,6 +70,9 @@ pub enum Invalid {
     /// A label that is too long or holds an unsafe character.
     #[error(transparent)]
     Label(ModelError),
+    /// A view's `hidden_columns` holds a bad name, or too many.
+    #[error("invalid hidden_columns: {0}")]
+    Column(String),
 }
 
 impl Invalid {
@@ -91,6 +94,7 @@ impl Invalid {
             Invalid::UnknownEmbedMode(_) => "unknown_mode",
             Invalid::Expiry(_) => "invalid_expiry",
             Invalid::Label(_) => "invalid_label",
+            Invalid::Column(_) => "invalid_column",
             _ => "bad_request",
         }
     }

@@ -26,7 +26,9 @@ pub use people::{
     MemberTokenBody, PermissionsInfo, UserBody, UserInfo,
 };
 pub use projects::{invitee_id, AssignedProject, InviteBody, ProjectMember, ProjectsBody};
-pub use shares::{EmbedBody, ShareBody, ShareList, ShareRefusal, ShareRow, SharedLink};
+pub use shares::{
+    hidden_columns, EmbedBody, ShareBody, ShareList, ShareRefusal, ShareRow, SharedLink,
+};
 
 /// Operations as a JSON array or a comma-separated string.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,6 +254,9 @@ pub struct ViewBody {
     /// Settings by name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<BTreeMap<String, bool>>,
+    /// The columns the view hides, all of them (`[]`: none); absent keeps them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden_columns: Option<Vec<String>>,
 }
 
 impl ViewBody {
@@ -303,6 +308,9 @@ pub struct ViewInfo {
     pub workspace: Option<Id>,
     /// Its settings.
     pub settings: ViewSettings,
+    /// The columns it hides (embeds may not sort or filter by them).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub hidden_columns: BTreeSet<String>,
 }
 
 /// One audit log entry as `GET /audit` and `tessera audit --json` show it:

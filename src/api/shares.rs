@@ -108,6 +108,36 @@ pub fn expiry_and_label(
     Ok(Some(at))
 }
 
+/// Most columns a view may hide.
+pub const MAX_HIDDEN_COLUMNS: usize = 256;
+
+/// Longest column name, in characters.
+pub const MAX_COLUMN_CHARS: usize = 64;
+
+/// The `hidden_columns` of `PUT /views/{id}`, checked: at most
+/// [`MAX_HIDDEN_COLUMNS`] names, each 1 to [`MAX_COLUMN_CHARS`] printable
+/// characters (trimmed).
+pub fn hidden_columns(list: &[String]) -> Result<BTreeSet<String>, Invalid> {
+    if list.len() > MAX_HIDDEN_COLUMNS {
+        return Err(Invalid::Column(format!(
+            "at most {MAX_HIDDEN_COLUMNS} hidden columns"
+        )));
+    }
+    list.iter()
+        .map(|name| {
+            let name = name.trim();
+            let printable = check_label(name).is_ok();
+            if name.is_empty() || name.chars().count() > MAX_COLUMN_CHARS || !printable {
+                let shown: String = crate::text::terminal_safe(name).chars().take(70).collect();
+                return Err(Invalid::Column(format!(
+                    "column {shown:?} is not 1 to {MAX_COLUMN_CHARS} printable characters"
+                )));
+            }
+            Ok(name.to_owned())
+        })
+        .collect()
+}
+
 /// The answer to `POST /views/{view}/shares` and `…/embeds`: the link,
 /// once; the token text is in it and never again.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

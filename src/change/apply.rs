@@ -143,6 +143,12 @@ pub trait Target {
     fn put_table(&mut self, table: &Id, workspace: &Id) -> Result<(), Self::Error>;
     /// Sets a view.
     fn put_view(&mut self, view: &Id, entry: &ViewEntry) -> Result<(), Self::Error>;
+    /// Sets the columns a (registered) view hides.
+    fn put_hidden_columns(
+        &mut self,
+        view: &Id,
+        columns: &std::collections::BTreeSet<String>,
+    ) -> Result<(), Self::Error>;
     /// Writes a ledger entry.
     fn put_ledger(&mut self, entry: &LedgerEntry) -> Result<(), Self::Error>;
     /// Revokes a revocation id.
@@ -217,6 +223,13 @@ pub fn apply<T: Target>(
                 settings: *settings,
             };
             target.put_view(view, &entry)?;
+            Ok(true)
+        }
+        Change::HideColumns { view, columns } => {
+            if target.view(view)?.is_none() {
+                return Err(ChangeError::UnknownView(view.clone()).into());
+            }
+            target.put_hidden_columns(view, columns)?;
             Ok(true)
         }
         Change::TokenIssued { entry } => {

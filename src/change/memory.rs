@@ -132,6 +132,21 @@ macro_rules! registry_target {
                 .insert(table.clone(), workspace.clone());
             Ok(())
         }
+        fn put_hidden_columns(
+            &mut self,
+            view: &$crate::model::Id,
+            columns: &std::collections::BTreeSet<String>,
+        ) -> Result<(), $crate::change::ChangeError> {
+            let registry = self.$registry_mut();
+            if columns.is_empty() {
+                registry.hidden_columns.remove(view);
+            } else {
+                registry
+                    .hidden_columns
+                    .insert(view.clone(), columns.clone());
+            }
+            Ok(())
+        }
         fn put_view(
             &mut self,
             view: &$crate::model::Id,

@@ -68,6 +68,13 @@ pub enum Change {
         /// Its settings, all of them.
         settings: ViewSettings,
     },
+    /// A (registered) view's hidden columns, all of them after the change.
+    HideColumns {
+        /// The view.
+        view: Id,
+        /// The column names it hides (none: it hides nothing).
+        columns: std::collections::BTreeSet<String>,
+    },
     /// A token was issued: its ledger entry (never the token).
     TokenIssued {
         /// The ledger entry.
@@ -267,7 +274,8 @@ impl Change {
             Change::PutWorkspace { .. }
             | Change::NameWorkspace { .. }
             | Change::PutTable { .. }
-            | Change::PutView { .. } => "settings_changed",
+            | Change::PutView { .. }
+            | Change::HideColumns { .. } => "settings_changed",
             Change::PutUser { .. } | Change::RemoveUser { .. } => "user_changed",
             Change::PutMember { .. }
             | Change::RemoveMember { .. }
@@ -315,6 +323,9 @@ impl fmt::Display for Change {
                     write!(f, " {name}={value}")?;
                 }
                 Ok(())
+            }
+            Change::HideColumns { view, columns } => {
+                write!(f, "view {view} hides {} column(s)", columns.len())
             }
             Change::PutUser { user, email, .. } => write!(f, "user {user} <{email}> registered"),
             Change::RemoveUser { user } => write!(f, "user {user} removed"),

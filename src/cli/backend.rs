@@ -224,6 +224,11 @@ impl Backend {
                     .cloned()
                     .ok_or_else(|| anyhow!("view {view} is not registered"))?;
                 Ok(ViewInfo {
+                    hidden_columns: registry
+                        .hidden_columns
+                        .get(view)
+                        .cloned()
+                        .unwrap_or_default(),
                     id: view.clone(),
                     workspace: registry.tables.get(&table).cloned(),
                     table,

@@ -232,7 +232,12 @@ impl Decider {
         let start = Instant::now();
         let outcome = self
             .decide_uncounted(credential, method, raw_path, now)
-            .await;
+            .await
+            .and_then(|a| {
+                let embed =
+                    super::embed::refusal(&self.0.routes, || self.registry(), method, raw_path, &a);
+                embed.map_or(Ok(a), Err)
+            });
         self.0
             .metrics
             .record(outcome.as_ref().err().copied(), start.elapsed());

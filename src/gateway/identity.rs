@@ -12,13 +12,14 @@ use crate::authorize::{Decision, Request};
 use super::credential::SESSION_COOKIE;
 
 /// Headers the gateway sets for the upstream; client copies are stripped.
-pub const IDENTITY_HEADERS: [&str; 6] = [
+pub const IDENTITY_HEADERS: [&str; 7] = [
     "x-tessera-token-id",
     "x-tessera-kind",
     "x-tessera-workspace",
     "x-tessera-operation",
     "x-tessera-resource",
     "x-tessera-user",
+    "x-tessera-embed",
 ];
 
 /// The result of an allowed decision, for the upstream headers.
@@ -71,7 +72,7 @@ pub(crate) fn identity_headers(
     decision: &Decision,
 ) -> Vec<(HeaderName, HeaderValue)> {
     let claims = decision.claims.as_ref();
-    let values: [(&'static str, Option<String>); 6] = [
+    let values: [(&'static str, Option<String>); 7] = [
         (
             "x-tessera-token-id",
             claims.and_then(|c| c.token_id.clone()),
@@ -94,6 +95,7 @@ pub(crate) fn identity_headers(
         ),
         ("x-tessera-resource", Some(request.resource.to_string())),
         ("x-tessera-user", claims.and_then(|c| c.user.clone())),
+        ("x-tessera-embed", claims.and_then(|c| c.embed.clone())),
     ];
     values
         .into_iter()

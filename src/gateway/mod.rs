@@ -10,6 +10,7 @@ pub mod background;
 pub mod config;
 pub mod credential;
 pub mod decider;
+mod embed;
 mod envelope;
 pub mod error;
 mod forwarding;

@@ -36,6 +36,9 @@ pub struct Registry {
     /// Table id → its author and access settings (a table without an entry
     /// is open to its workspace and has no recorded author).
     pub sharing: BTreeMap<Id, TableSharing>,
+    /// View id → the columns it hides (embeds may not sort or filter by
+    /// them); a view without an entry hides none.
+    pub hidden_columns: BTreeMap<Id, BTreeSet<String>>,
 }
 
 /// One `parent(kind, id, parent_kind, parent_id)` fact.

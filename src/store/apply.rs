@@ -12,8 +12,8 @@ use crate::model::{revocation_key, Id, LedgerEntry, ViewEntry};
 
 use super::audit;
 use super::tables::{
-    get_json, put_json, TableRecord, WorkspaceRecord, LEDGER, REGISTRY, REVOCATIONS,
-    REVOCATION_INDEX, SHARING, TEAM, USER,
+    get_json, put_json, TableRecord, WorkspaceRecord, HIDDEN_COLUMNS, LEDGER, REGISTRY,
+    REVOCATIONS, REVOCATION_INDEX, SHARING, TEAM, USER,
 };
 use super::{Store, StoreError, Txn, TxnError};
 
@@ -98,6 +98,19 @@ impl Target for TxnTarget<'_> {
             REGISTRY,
             registry_key("table", table).as_str(),
             &record,
+        )
+    }
+
+    fn put_hidden_columns(
+        &mut self,
+        view: &Id,
+        columns: &std::collections::BTreeSet<String>,
+    ) -> Result<(), TxnError> {
+        put_json(
+            self.txn,
+            REGISTRY,
+            registry_key(HIDDEN_COLUMNS, view).as_str(),
+            columns,
         )
     }
 
@@ -274,6 +287,27 @@ impl Store {
     ) -> Result<Applied, StoreError> {
         self.commit(actor, now, |state| {
             change::plan_view(state, view, placement, settings)
+        })
+    }
+
+    /// [`Store::update_view`] and, with `hidden`, the columns the view
+    /// hides (all of them after the change), in one transaction.
+    pub fn update_view_hiding(
+        &self,
+        view: &Id,
+        placement: Option<(&Id, &Id)>,
+        settings: &[(&str, bool)],
+        hidden: Option<std::collections::BTreeSet<String>>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Applied, StoreError> {
+        self.commit(actor, now, |state| {
+            let mut changes = change::plan_view(state, view, placement, settings)?;
+            changes.extend(hidden.map(|columns| Change::HideColumns {
+                view: view.clone(),
+                columns,
+            }));
+            Ok(changes)
         })
     }
 

@@ -25,6 +25,9 @@ pub(super) const TEAM: &str = "team";
 /// The registry key kind of a table's author and access: `sharing/TABLE` →
 /// [`crate::model::access::TableSharing`] JSON.
 pub(super) const SHARING: &str = "sharing";
+/// The registry key kind of a view's hidden columns: `columns/VIEW` → a
+/// JSON array of column names.
+pub(super) const HIDDEN_COLUMNS: &str = "columns";
 /// Token id → [`LedgerEntry`] JSON.
 pub(super) const LEDGER: TableDefinition<&str, &str> = TableDefinition::new("ledger");
 /// Sequence number → [`crate::change::AuditRecord`] JSON.
@@ -91,6 +94,13 @@ impl Store {
                 TEAM => {
                     let t = serde_json::from_value(value).map_err(|_| corrupt())?;
                     registry.people.teams.insert(id, t);
+                }
+                HIDDEN_COLUMNS => {
+                    let c: std::collections::BTreeSet<String> =
+                        serde_json::from_value(value).map_err(|_| corrupt())?;
+                    if !c.is_empty() {
+                        registry.hidden_columns.insert(id, c);
+                    }
                 }
                 SHARING => {
                     let s = serde_json::from_value(value).map_err(|_| corrupt())?;

@@ -156,6 +156,11 @@ pub(super) async fn get_view(
         .get(&id)
         .ok_or_else(|| ApiError::Missing(Missing::View(id.clone())))?;
     Ok(Json(ViewInfo {
+        hidden_columns: registry
+            .hidden_columns
+            .get(&id)
+            .cloned()
+            .unwrap_or_default(),
         table: view.table.clone(),
         workspace: registry.tables.get(&view.table).cloned(),
         settings: view.settings,
@@ -174,11 +179,16 @@ pub(super) async fn put_view(
     let body: ViewBody = parse(&body)?;
     let placement = body.placement()?;
     let changes = body.changes();
+    let hidden = body
+        .hidden_columns
+        .as_deref()
+        .map(crate::api::hidden_columns)
+        .transpose()?;
     let view = id.clone();
     commit(&gw, move |store| {
         let changes: Vec<(&str, bool)> = changes.iter().map(|(n, v)| (n.as_str(), *v)).collect();
         let placement = placement.as_ref().map(|(t, w)| (t, w));
-        store.update_view(&view, placement, &changes, &actor, Utc::now())
+        store.update_view_hiding(&view, placement, &changes, hidden, &actor, Utc::now())
     })
     .await?;
     get_view(State(gw), Path(id)).await
