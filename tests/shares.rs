@@ -14,24 +14,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use server::{client, Server};
-
-/// `method /admin/v1{path}` with `token` and a raw JSON `body` (none when
-/// empty): the status and the JSON answer.
-async fn call(s: &Server, method: Method, token: &str, path: &str, body: &str) -> (u16, Value) {
-    let mut r = client()
-        .request(method, s.url(&format!("/admin/v1{path}")))
-        .bearer_auth(token);
-    if !body.is_empty() {
-        r = r
-            .header("content-type", "application/json")
-            .body(body.to_owned());
-    }
-    let r = r.send().await.expect("send");
-    let status = r.status().as_u16();
-    let text = r.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
+use server::{admin_call as call, client, member_token, Server};
 
 /// Asserts `answer` is `status` with error `code`.
 fn refused(answer: &(u16, Value), status: u16, code: &str) {
@@ -71,19 +54,6 @@ async fn seeded(args: &[&str]) -> (Server, String, String) {
     (s, admin, member)
 }
 
-async fn member_token(s: &Server, admin: &str, user: &str) -> String {
-    let (status, v) = call(
-        s,
-        Method::POST,
-        admin,
-        &format!("/members/{user}/tokens"),
-        "",
-    )
-    .await;
-    assert_eq!(status, 201, "{v}");
-    v["token"].as_str().expect("token").to_owned()
-}
-
 /// `POST /views/{view}/shares` by `token`, asserting 201.
 async fn share(s: &Server, token: &str, view: &str, body: Value) -> Value {
     let path = format!("/views/{view}/shares");
@@ -106,6 +76,19 @@ async fn data(s: &Server, method: &str, path: &str, token: &str) -> (u16, Option
     (status, body["error"].as_str().map(str::to_owned))
 }
 
+/// `GET /api/v1/views/v_1/rows` with the guest `token`.
+async fn rows(s: &Server, token: &str) -> (u16, Option<String>) {
+    data(s, "GET", "/api/v1/views/v_1/rows", token).await
+}
+
+/// The link's maker no longer holds it: `403 sharer_lost_right`.
+async fn dead(s: &Server, token: &str) {
+    assert_eq!(
+        rows(s, token).await,
+        (403, Some("sharer_lost_right".to_owned()))
+    );
+}
+
 fn allowed(answer: (u16, Option<String>)) {
     assert_eq!(answer, (200, None));
 }
@@ -117,13 +100,8 @@ fn denied(answer: (u16, Option<String>), status: u16, code: &str) {
 #[tokio::test]
 async fn a_contractor_link_made_by_a_member_dies_when_the_member_is_demoted() {
     let (s, admin, member) = seeded(&[]).await;
-    let link = share(
-        &s,
-        &member,
-        "v_1",
-        json!({ "preset": "editor", "expires": "7d", "label": "Contractor Q3" }),
-    )
-    .await;
+    let body = json!({ "preset": "editor", "expires": "7d", "label": "Contractor Q3" });
+    let link = share(&s, &member, "v_1", body).await;
     assert_eq!(link["created_by"], "u_mem");
     assert_eq!(link["permissions"], json!(["read", "write", "create"]));
     let link_url = link["link"].as_str().unwrap();
@@ -134,7 +112,7 @@ async fn a_contractor_link_made_by_a_member_dies_when_the_member_is_demoted() {
     assert!(off.num_seconds().abs() < 60, "{link}");
     let guest = link["token"].as_str().unwrap();
 
-    allowed(data(&s, "GET", "/api/v1/views/v_1/rows", guest).await);
+    allowed(rows(&s, guest).await);
     allowed(data(&s, "PATCH", "/api/v1/views/v_1/rows/r_1", guest).await);
     allowed(data(&s, "POST", "/api/v1/views/v_1/rows", guest).await);
     denied(
@@ -159,11 +137,7 @@ async fn a_contractor_link_made_by_a_member_dies_when_the_member_is_demoted() {
     )
     .await;
     assert_eq!(status, 200, "{v}");
-    denied(
-        data(&s, "GET", "/api/v1/views/v_1/rows", guest).await,
-        403,
-        "sharer_lost_right",
-    );
+    dead(&s, guest).await;
     // Promoted back, the same link works again: it was never reissued.
     let body = json!({ "role": "member" }).to_string();
     call(
@@ -174,7 +148,7 @@ async fn a_contractor_link_made_by_a_member_dies_when_the_member_is_demoted() {
         &body,
     )
     .await;
-    allowed(data(&s, "GET", "/api/v1/views/v_1/rows", guest).await);
+    allowed(rows(&s, guest).await);
     // Removed from the workspace: dead again.
     let (status, _) = call(
         &s,
@@ -185,11 +159,7 @@ async fn a_contractor_link_made_by_a_member_dies_when_the_member_is_demoted() {
     )
     .await;
     assert_eq!(status, 204);
-    denied(
-        data(&s, "GET", "/api/v1/views/v_1/rows", guest).await,
-        403,
-        "sharer_lost_right",
-    );
+    dead(&s, guest).await;
 }
 
 #[tokio::test]
@@ -198,16 +168,12 @@ async fn a_table_mode_change_ends_the_links_of_members_it_excludes() {
     let link = share(&s, &member, "v_1", json!({})).await;
     assert_eq!(link["permissions"], json!(["read"]));
     let guest = link["token"].as_str().unwrap();
-    allowed(data(&s, "GET", "/api/v1/views/v_1/rows", guest).await);
+    allowed(rows(&s, guest).await);
     // TinyTables' "Private": only the creator (none recorded here) and admins.
     let body = json!({ "mode": "private" }).to_string();
     let (status, v) = call(&s, Method::PUT, &admin, "/tables/t_1/access", &body).await;
     assert_eq!(status, 200, "{v}");
-    denied(
-        data(&s, "GET", "/api/v1/views/v_1/rows", guest).await,
-        403,
-        "sharer_lost_right",
-    );
+    dead(&s, guest).await;
 }
 
 #[tokio::test]
@@ -222,7 +188,7 @@ async fn each_preset_gives_its_operations_and_asking_for_more_than_held_names_it
         let link = share(&s, &member, "v_1", json!({ "preset": preset })).await;
         assert_eq!(link["permissions"], ops, "{preset}");
         let guest = link["token"].as_str().unwrap();
-        allowed(data(&s, "GET", "/api/v1/views/v_1/rows", guest).await);
+        allowed(rows(&s, guest).await);
         let export = data(&s, "GET", "/api/v1/views/v_1/export", guest).await;
         let write = data(&s, "PATCH", "/api/v1/views/v_1/rows/r_1", guest).await;
         match preset {
@@ -280,13 +246,8 @@ async fn each_preset_gives_its_operations_and_asking_for_more_than_held_names_it
 #[tokio::test]
 async fn the_list_shows_each_link_and_revoking_one_ends_it_at_once() {
     let (s, admin, member) = seeded(&["--last-used-flush-secs", "1"]).await;
-    let a = share(
-        &s,
-        &member,
-        "v_1",
-        json!({ "preset": "auditor", "expires": "30d", "label": "Audit" }),
-    )
-    .await;
+    let body = json!({ "preset": "auditor", "expires": "30d", "label": "Audit" });
+    let a = share(&s, &member, "v_1", body).await;
     let b = share(&s, &member, "v_1", json!({ "label": "Client" })).await;
     share(&s, &member, "v_2", json!({ "label": "Elsewhere" })).await;
     let guest_a = a["token"].as_str().unwrap();
@@ -366,43 +327,25 @@ async fn the_list_shows_each_link_and_revoking_one_ends_it_at_once() {
 #[tokio::test]
 async fn bad_input_is_refused_with_a_code_and_makes_no_link() {
     let (s, admin, member) = seeded(&[]).await;
-    let cases: [(&str, &str, u16, &str); 9] = [
-        ("v_1", r#"{"preset": "owner"}"#, 400, "unknown_preset"),
+    let cases = [
+        (r#"{"preset": "owner"}"#, "unknown_preset"),
+        (r#"{"allow": ["read", "fly"]}"#, "unknown_operation"),
+        (r#"{"allow": []}"#, "unknown_operation"),
         (
-            "v_1",
-            r#"{"allow": ["read", "fly"]}"#,
-            400,
-            "unknown_operation",
-        ),
-        ("v_1", r#"{"allow": []}"#, 400, "unknown_operation"),
-        (
-            "v_1",
             r#"{"preset": "editor", "allow": ["read"]}"#,
-            400,
             "preset_with_allow",
         ),
-        ("v_1", r#"{"expires": "soon"}"#, 400, "invalid_expiry"),
-        (
-            "v_1",
-            r#"{"expires": "2020-01-01T00:00:00Z"}"#,
-            400,
-            "invalid_expiry",
-        ),
-        ("v_1", r#"{"preset": "read-only""#, 400, "bad_request"),
-        ("v_1", r#"{"owner": "me"}"#, 400, "bad_request"),
-        ("v_9", "{}", 403, "share_not_held"),
+        (r#"{"expires": "soon"}"#, "invalid_expiry"),
+        (r#"{"expires": "2020-01-01T00:00:00Z"}"#, "invalid_expiry"),
+        (r#"{"preset": "read-only""#, "bad_request"),
+        (r#"{"owner": "me"}"#, "bad_request"),
     ];
-    for (view, body, status, code) in cases {
-        let answer = call(
-            &s,
-            Method::POST,
-            &member,
-            &format!("/views/{view}/shares"),
-            body,
-        )
-        .await;
-        refused(&answer, status, code);
+    for (body, code) in cases {
+        let answer = call(&s, Method::POST, &member, "/views/v_1/shares", body).await;
+        refused(&answer, 400, code);
     }
+    let unknown = call(&s, Method::POST, &member, "/views/v_9/shares", "{}").await;
+    refused(&unknown, 403, "share_not_held");
     refused(
         &call(&s, Method::POST, &admin, "/views/v_9/shares", "{}").await,
         404,
@@ -486,15 +429,9 @@ async fn tessera_share_makes_and_lists_links_through_the_gateway_and_locally() {
             .success();
     };
     run(&["init"]);
-    run(&[
-        "view",
-        "set",
-        "v_1",
-        "--table",
-        "t_1",
-        "--workspace",
-        "ws_1",
-    ]);
+    run(&"view set v_1 --table t_1 --workspace ws_1"
+        .split(' ')
+        .collect::<Vec<_>>());
     let args = [
         "share",
         "v_1",

@@ -173,6 +173,40 @@ pub async fn seed_registry(server: &Server) {
     }
 }
 
+/// `method /admin/v1{path}` with `token` and a raw JSON `body` (none when
+/// empty): the status and the JSON answer (`null` when it is not JSON).
+pub async fn admin_call(
+    s: &Server,
+    method: reqwest::Method,
+    token: &str,
+    path: &str,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let mut r = client()
+        .request(method, s.url(&format!("/admin/v1{path}")))
+        .bearer_auth(token);
+    if !body.is_empty() {
+        r = r
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+    }
+    let r = r.send().await.expect("send");
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// A member token for `user`, issued by the `admin` token.
+pub async fn member_token(s: &Server, admin: &str, user: &str) -> String {
+    let path = format!("/members/{user}/tokens");
+    let (status, v) = admin_call(s, reqwest::Method::POST, admin, &path, "").await;
+    assert_eq!(status, 201, "{v}");
+    v["token"].as_str().expect("token").to_owned()
+}
+
 /// Issues a token through the admin API and returns the JSON answer.
 pub async fn issue(server: &Server, body: serde_json::Value) -> serde_json::Value {
     let r = client()

@@ -27,6 +27,7 @@ use axum::routing::{delete, get, post, put};
 use axum::Router;
 use chrono::Utc;
 
+use crate::api::{EmbedBody, ShareBody};
 use crate::authorize::{self, Policy, Reason, MEMBER_ADMIN_POLICY};
 use crate::change::Actor;
 use crate::model::{Id, Operation, TokenKind};
@@ -45,11 +46,11 @@ pub fn router(gateway: Gateway) -> Router<Gateway> {
         .route("/views/{id}/tokens", delete(tokens::revoke_view))
         .route(
             "/views/{id}/shares",
-            post(shares::create_share).get(shares::list_shares),
+            post(shares::create::<ShareBody>).get(shares::list::<false>),
         )
         .route(
             "/views/{id}/embeds",
-            post(shares::create_embed).get(shares::list_embeds),
+            post(shares::create::<EmbedBody>).get(shares::list::<true>),
         )
         .route("/views/{id}/shares/{token_id}", delete(shares::revoke_link))
         .route("/views/{id}/embeds/{token_id}", delete(shares::revoke_link))

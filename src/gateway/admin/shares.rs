@@ -57,7 +57,7 @@ fn check_caller(
 }
 
 /// What a link is made of, checked.
-struct LinkRequest {
+pub(super) struct LinkRequest {
     view: Id,
     operations: BTreeSet<Operation>,
     expires_at: Option<DateTime<Utc>>,
@@ -100,47 +100,49 @@ async fn make_link(
     Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
-/// `POST /views/{view}/shares` `{preset?, allow?, expires?, label?}`: a
-/// guest link with the operations asked (default read-only).
-pub(super) async fn create_share(
-    State(gw): State<Gateway>,
-    Extension(actor): Extension<Actor>,
-    Extension(caller): Extension<Caller>,
-    Ids(view): Ids<Id>,
-    body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
-    let body: ShareBody = parse(&body)?;
-    let operations = body.operations()?;
-    let expires_at = expiry_and_label(body.expires.as_deref(), body.label.as_deref(), Utc::now())?;
-    let link = LinkRequest {
-        view,
-        operations,
-        expires_at,
-        label: body.label,
-        embed: None,
-    };
-    make_link(gw, actor, caller, link).await
+/// A body that asks for a link of a view.
+pub(super) trait LinkBody: serde::de::DeserializeOwned {
+    /// The link it asks for on `view`, checked at `now`.
+    fn link(self, view: Id, now: DateTime<Utc>) -> Result<LinkRequest, ApiError>;
 }
 
-/// `POST /views/{view}/embeds` `{mode, expires?, label?}`: a read-only
-/// link for a page, in the mode asked.
-pub(super) async fn create_embed(
+impl LinkBody for ShareBody {
+    /// `{preset?, allow?, expires?, label?}`: the operations asked (default read-only).
+    fn link(self, view: Id, now: DateTime<Utc>) -> Result<LinkRequest, ApiError> {
+        Ok(LinkRequest {
+            operations: self.operations()?,
+            expires_at: expiry_and_label(self.expires.as_deref(), self.label.as_deref(), now)?,
+            view,
+            label: self.label,
+            embed: None,
+        })
+    }
+}
+
+impl LinkBody for EmbedBody {
+    /// `{mode, expires?, label?}`: read only, in the mode asked.
+    fn link(self, view: Id, now: DateTime<Utc>) -> Result<LinkRequest, ApiError> {
+        Ok(LinkRequest {
+            embed: Some(self.mode()?),
+            expires_at: expiry_and_label(self.expires.as_deref(), self.label.as_deref(), now)?,
+            view,
+            operations: [Operation::Read].into(),
+            label: self.label,
+        })
+    }
+}
+
+/// `POST /views/{view}/shares` ([`ShareBody`]): a guest link with the
+/// operations asked; `POST /views/{view}/embeds` ([`EmbedBody`]): a
+/// read-only link for a page, in the mode asked.
+pub(super) async fn create<B: LinkBody>(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
     Extension(caller): Extension<Caller>,
     Ids(view): Ids<Id>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let body: EmbedBody = parse(&body)?;
-    let mode = body.mode()?;
-    let expires_at = expiry_and_label(body.expires.as_deref(), body.label.as_deref(), Utc::now())?;
-    let link = LinkRequest {
-        view,
-        operations: [Operation::Read].into(),
-        expires_at,
-        label: body.label,
-        embed: Some(mode),
-    };
+    let link = parse::<B>(&body)?.link(view, Utc::now())?;
     make_link(gw, actor, caller, link).await
 }
 
@@ -164,23 +166,16 @@ async fn links(
     Ok(Json(ShareList { view, shares }))
 }
 
-/// `GET /views/{view}/shares`: the view's active guest links (shares and
-/// embeds): label, who made it, permissions, expiry, last use, state.
-pub(super) async fn list_shares(
+/// `GET /views/{view}/shares` (`EMBEDS_ONLY` false): the view's active
+/// guest links (shares and embeds): label, who made it, permissions,
+/// expiry, last use, state; `GET /views/{view}/embeds` (true): its active
+/// embeds, with their mode.
+pub(super) async fn list<const EMBEDS_ONLY: bool>(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
     Ids(view): Ids<Id>,
 ) -> Result<Json<ShareList>, ApiError> {
-    links(gw, caller, view, false).await
-}
-
-/// `GET /views/{view}/embeds`: the view's active embed links, with their mode.
-pub(super) async fn list_embeds(
-    State(gw): State<Gateway>,
-    Extension(caller): Extension<Caller>,
-    Ids(view): Ids<Id>,
-) -> Result<Json<ShareList>, ApiError> {
-    links(gw, caller, view, true).await
+    links(gw, caller, view, EMBEDS_ONLY).await
 }
 
 /// `DELETE /views/{view}/shares/{token_id}` (and `…/embeds/{token_id}`):
