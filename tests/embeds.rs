@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use server::{admin_call as call, client, Server};
+use server::{admin_call as call, client, link_ids, Server};
 
 /// An upstream answering every request with the headers it received.
 async fn upstream() -> (String, Arc<Mutex<Vec<Value>>>) {
@@ -200,13 +200,7 @@ async fn embeds_are_listed_with_their_mode_and_revoked_like_share_links() {
         (401, Some("revoked".into()))
     );
     let (_, list) = call(&s, Method::GET, &admin, "/views/v_1/embeds", "").await;
-    let ids: Vec<&Value> = list["shares"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| &r["token_id"])
-        .collect();
-    assert_eq!(ids, vec![&interactive["token_id"]]);
+    assert_eq!(link_ids(&list), vec![interactive["token_id"].clone()]);
 
     // Unhiding the column lets the interactive embed filter by it.
     let token = interactive["token"].as_str().unwrap();

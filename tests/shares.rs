@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use server::{admin_call as call, client, member_token, Server};
+use server::{admin_call as call, client, link_ids, member_token, Server};
 
 /// Asserts `answer` is `status` with error `code`.
 fn refused(answer: &(u16, Value), status: u16, code: &str) {
@@ -76,6 +76,14 @@ async fn data(s: &Server, method: &str, path: &str, token: &str) -> (u16, Option
     (status, body["error"].as_str().map(str::to_owned))
 }
 
+/// u_mem's role in ws_1 becomes `role`.
+async fn set_role(s: &Server, admin: &str, role: &str) {
+    let body = json!({ "role": role }).to_string();
+    let path = "/workspaces/ws_1/members/u_mem";
+    let (status, v) = call(s, Method::PUT, admin, path, &body).await;
+    assert_eq!(status, 200, "{v}");
+}
+
 /// `GET /api/v1/views/v_1/rows` with the guest `token`.
 async fn rows(s: &Server, token: &str) -> (u16, Option<String>) {
     data(s, "GET", "/api/v1/views/v_1/rows", token).await
@@ -127,27 +135,10 @@ async fn a_contractor_link_made_by_a_member_dies_when_the_member_is_demoted() {
     );
 
     // The member becomes a viewer: no `share` any more. The very next request fails.
-    let body = json!({ "role": "viewer" }).to_string();
-    let (status, v) = call(
-        &s,
-        Method::PUT,
-        &admin,
-        "/workspaces/ws_1/members/u_mem",
-        &body,
-    )
-    .await;
-    assert_eq!(status, 200, "{v}");
+    set_role(&s, &admin, "viewer").await;
     dead(&s, guest).await;
     // Promoted back, the same link works again: it was never reissued.
-    let body = json!({ "role": "member" }).to_string();
-    call(
-        &s,
-        Method::PUT,
-        &admin,
-        "/workspaces/ws_1/members/u_mem",
-        &body,
-    )
-    .await;
+    set_role(&s, &admin, "member").await;
     allowed(rows(&s, guest).await);
     // Removed from the workspace: dead again.
     let (status, _) = call(
@@ -308,13 +299,7 @@ async fn the_list_shows_each_link_and_revoking_one_ends_it_at_once() {
     let list = call(&s, Method::GET, &admin, "/views/v_1/shares", "")
         .await
         .1;
-    let ids: Vec<&Value> = list["shares"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| &r["token_id"])
-        .collect();
-    assert_eq!(ids, vec![&b["token_id"]], "{list}");
+    assert_eq!(link_ids(&list), vec![b["token_id"].clone()], "{list}");
     // A link of another view is not revoked through this one.
     let other = format!("/views/v_2/shares/{}", b["token_id"].as_str().unwrap());
     refused(

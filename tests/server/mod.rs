@@ -199,6 +199,13 @@ pub async fn admin_call(
     )
 }
 
+/// The `token_id`s of a view's links, as `GET /admin/v1/views/{view}/shares`
+/// (or `…/embeds`) lists them.
+pub fn link_ids(list: &serde_json::Value) -> Vec<serde_json::Value> {
+    let rows = list["shares"].as_array().expect("a list of links");
+    rows.iter().map(|r| r["token_id"].clone()).collect()
+}
+
 /// A member token for `user`, issued by the `admin` token.
 pub async fn member_token(s: &Server, admin: &str, user: &str) -> String {
     let path = format!("/members/{user}/tokens");
