@@ -48,7 +48,8 @@ pub const MEMBER_ADMIN_POLICY: &str = "allow if kind(\"member\"), user($user);\n
 
 /// The management routes a member token may call (method, route template
 /// under `/admin/v1`): a workspace's members and groups, registering a
-/// table, a table's access and permissions. Every other admin route takes
+/// table, a table's access and permissions, a view's shares and embeds
+/// (where the handler requires `share` on the view). Every other admin route takes
 /// an admin token only (a member token there: `wrong_kind`).
 pub const MEMBER_ROUTES: &[(&str, &str)] = &[
     ("GET", "/workspaces/{ws}/members"),
