@@ -27,7 +27,7 @@ pub use people::{
 pub use projects::{invitee_id, AssignedProject, InviteBody, ProjectMember, ProjectsBody};
 
 /// Operations as a JSON array or a comma-separated string.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Operations {
     /// `["read", "export"]`
@@ -37,7 +37,7 @@ pub enum Operations {
 }
 
 /// `POST /tokens`: what to issue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueBody {
     /// guest, api_key, admin or member.
@@ -69,7 +69,7 @@ pub struct IssueBody {
 }
 
 /// A ledger entry with its state now: one row of `GET /tokens`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenRow {
     /// The ledger entry.
     #[serde(flatten)]
@@ -89,7 +89,7 @@ impl TokenRow {
 }
 
 /// The answer to `POST /tokens`: the token, once, with its ledger row.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IssuedToken {
     /// Its ledger row.
     #[serde(flatten)]
@@ -135,7 +135,7 @@ impl TokenFilter {
 }
 
 /// The answer to `GET /tokens`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenList {
     /// The rows.
     pub tokens: Vec<TokenRow>,
@@ -143,7 +143,7 @@ pub struct TokenList {
 
 /// `DELETE /tokens/{id}` and `DELETE /views/{id}/tokens`: an optional reason
 /// (the body may be empty).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     /// Why, for the audit log.
@@ -151,7 +151,7 @@ pub struct ReasonBody {
 }
 
 /// `POST /revocations`: one revocation id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevocationBody {
     /// Hex, as `tessera inspect` shows it.
@@ -161,7 +161,7 @@ pub struct RevocationBody {
 }
 
 /// The answer to every revocation.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RevokedAnswer {
     /// Revocation ids newly revoked.
     pub revoked_ids: Vec<String>,
@@ -179,7 +179,7 @@ impl From<crate::change::Revoked> for RevokedAnswer {
 }
 
 /// The answer to `GET`/`PUT /workspaces/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WorkspaceInfo {
     /// The workspace.
     pub id: Id,
@@ -191,7 +191,7 @@ pub struct WorkspaceInfo {
 }
 
 /// `PUT /workspaces/{id}` (the body is optional): its display name.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceBody {
     /// The display name to set (`Client A`); absent keeps the current one.
@@ -200,7 +200,7 @@ pub struct WorkspaceBody {
 }
 
 /// `PUT /tables/{id}`: its workspace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TableBody {
     /// The workspace.
@@ -211,7 +211,7 @@ pub struct TableBody {
 }
 
 /// The answer to `GET`/`PUT /tables/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TableInfo {
     /// The table.
     pub id: Id,
@@ -223,7 +223,7 @@ pub struct TableInfo {
 
 /// `PUT /views/{id}`: place a view (`table` and `workspace`) and/or change
 /// settings, given flat or under `settings`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ViewBody {
     /// The table (with `workspace`).
@@ -291,7 +291,7 @@ impl ViewBody {
 }
 
 /// The answer to `GET`/`PUT /views/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ViewInfo {
     /// The view.
     pub id: Id,
@@ -305,7 +305,7 @@ pub struct ViewInfo {
 
 /// One audit log entry as `GET /audit` and `tessera audit --json` show it:
 /// the sentence for people, and the structured record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     /// Its position in the log, from 1.
     pub seq: u64,
@@ -322,6 +322,7 @@ pub struct AuditEvent {
     /// Who made the change.
     pub actor: Actor,
     /// The change.
+    #[schema(value_type = Object)]
     pub change: Change,
 }
 
@@ -341,14 +342,14 @@ impl From<AuditRecord> for AuditEvent {
 }
 
 /// The answer to `GET /audit`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditLog {
     /// Oldest first.
     pub events: Vec<AuditEvent>,
 }
 
 /// `POST /decisions`: the gateway's decision for any request.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
     /// The token text (none: anonymous). Secret: not shown by `Debug`.
@@ -377,7 +378,7 @@ impl fmt::Debug for DecisionBody {
 
 /// Every error answer: `{ "error": code, "message": … }` (the gateway adds
 /// `request_id`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorAnswer {
     /// The error code.
     pub error: String,

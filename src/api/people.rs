@@ -20,7 +20,7 @@ use crate::model::{Id, Registry};
 use super::error::Invalid;
 
 /// `PUT /users/{user}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserBody {
     /// The email address.
@@ -30,7 +30,7 @@ pub struct UserBody {
 }
 
 /// The answer to `GET`/`PUT /users/{user}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserInfo {
     /// The user.
     pub id: Id,
@@ -43,7 +43,7 @@ pub struct UserInfo {
 }
 
 /// `PUT /workspaces/{ws}/members/{user}`: the role, as a word.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberBody {
     /// `owner`, `admin`, `member` or `viewer`.
@@ -65,7 +65,7 @@ impl MemberBody {
 }
 
 /// One member of a workspace and its role.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MemberInfo {
     /// The workspace.
     pub workspace: Id,
@@ -76,7 +76,7 @@ pub struct MemberInfo {
 }
 
 /// The answer to `GET /workspaces/{ws}/members`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MemberList {
     /// The workspace.
     pub workspace: Id,
@@ -85,7 +85,7 @@ pub struct MemberList {
 }
 
 /// `PUT /workspaces/{ws}/groups/{group}`: its name and all its members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupBody {
     /// The display name.
@@ -96,7 +96,7 @@ pub struct GroupBody {
 }
 
 /// The answer to `GET`/`PUT /workspaces/{ws}/groups/{group}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GroupInfo {
     /// The workspace.
     pub workspace: Id,
@@ -109,7 +109,7 @@ pub struct GroupInfo {
 }
 
 /// The answer to `GET /workspaces/{ws}/groups`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GroupList {
     /// The workspace.
     pub workspace: Id,
@@ -118,7 +118,7 @@ pub struct GroupList {
 }
 
 /// The answer to `GET`/`PUT /tables/{table}/access`: TinyTables' words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccessInfo {
     /// The table.
     pub table: Id,
@@ -130,7 +130,7 @@ pub struct AccessInfo {
 }
 
 /// The answer to `GET`/`PUT /tables/{table}/permissions`: Schema Builder's words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PermissionsInfo {
     /// The table.
     pub table: Id,
@@ -142,7 +142,7 @@ pub struct PermissionsInfo {
 }
 
 /// `POST /members/{user}/tokens`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberTokenBody {
     /// A duration (`12h`) or an RFC 3339 instant (default: the gateway's
@@ -152,7 +152,7 @@ pub struct MemberTokenBody {
 }
 
 /// The answer to `POST /members/{user}/tokens`: the token, once.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MemberToken {
     /// The token text. Secret: never logged, not shown by `Debug`.
     pub token: String,

@@ -17,7 +17,7 @@ use crate::model::{Id, Registry};
 use super::Invalid;
 
 /// `POST /members`: who to invite, with which role, on which projects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteBody {
     /// The user's email address.
@@ -35,7 +35,7 @@ pub struct InviteBody {
 }
 
 /// `PUT /members/{user}/projects`: the projects after the change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectsBody {
     /// The projects (workspace ids), at least one.
@@ -47,7 +47,7 @@ pub struct ProjectsBody {
 }
 
 /// One assigned project: its id and display name (`null` when unnamed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AssignedProject {
     /// The workspace id.
     pub id: Id,
@@ -56,7 +56,7 @@ pub struct AssignedProject {
 }
 
 /// The member object both routes answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProjectMember {
     /// The user.
     pub id: Id,

@@ -18,6 +18,7 @@ use crate::store::datadir::{DataDir, DEFAULT_DATA_DIR};
 
 mod backend;
 mod check;
+mod completions;
 mod export;
 mod hints;
 mod input;
@@ -39,6 +40,7 @@ pub mod transport;
 use backend::Backend;
 pub use backend::ServerArgs;
 pub use check::CheckArgs;
+pub use completions::Shell;
 pub use export::ExportArgs;
 pub use input::TokenArg;
 pub use inspect::InspectArgs;
@@ -151,6 +153,15 @@ pub enum Command {
         #[arg(long)]
         base: String,
     },
+    /// Print the admin API's OpenAPI 3.1 document (no server needed).
+    Openapi,
+    /// Print a shell completion script: bash, zsh or fish.
+    Completions {
+        /// The shell.
+        shell: completions::Shell,
+    },
+    /// Print the man page (roff): `tessera man > tessera.1`.
+    Man,
 }
 
 /// Runs the parsed command; `Ok(code)` is the exit code for a command that
@@ -178,5 +189,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit { json } => ledger::audit(&backend()?, json),
         Command::Serve(args) => serve::serve(data.clone(), &args),
         Command::Link { token, base } => issue::link(&token, &base),
+        Command::Openapi => completions::openapi(),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man => completions::man(),
     }
 }

@@ -13,6 +13,7 @@
 
 mod access;
 mod common;
+pub mod openapi;
 mod people;
 mod projects;
 mod registry;
@@ -87,6 +88,7 @@ pub fn router(gateway: Gateway) -> Router<Gateway> {
             "/tables/{id}/permissions",
             get(access::get_permissions).put(access::put_permissions),
         )
+        .route("/openapi.json", get(openapi::openapi_json))
         .layer(axum::middleware::from_fn_with_state(gateway, guard))
 }
 

@@ -13,8 +13,10 @@ use crate::model::Id;
 use super::super::error::ApiError;
 use super::super::state::Gateway;
 use super::common::{commit, commit_planned, parse, Caller};
+use super::openapi::ErrorBody;
 
 /// `GET /workspaces/{id}`: the workspace and its tables.
+#[utoipa::path(get, path = "/admin/v1/workspaces/{id}", tag = "registry", params(("id" = Id, Path, description = "the workspace")), responses((status = 200, description = "the workspace", body = crate::api::WorkspaceInfo), (status = 400, description = "the id is not valid", body = ErrorBody), (status = 404, description = "no such workspace", body = ErrorBody)))]
 pub(super) async fn get_workspace(
     State(gw): State<Gateway>,
     Path(id): Path<Id>,
@@ -36,6 +38,7 @@ pub(super) async fn get_workspace(
 /// `PUT /workspaces/{id}` (body optional: `{"name": "Client A"}`):
 /// registers a workspace and, with `name`, sets its display name — both
 /// or neither.
+#[utoipa::path(put, path = "/admin/v1/workspaces/{id}", tag = "registry", params(("id" = Id, Path, description = "the workspace")), request_body(content = Option<crate::api::WorkspaceBody>, description = "its display name (the body may be empty)"), responses((status = 200, description = "the workspace", body = crate::api::WorkspaceInfo), (status = 400, description = "the id or body is not valid", body = ErrorBody)))]
 pub(super) async fn put_workspace(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -64,6 +67,7 @@ pub(super) async fn put_workspace(
 }
 
 /// `GET /tables/{id}`: the table, its workspace and its views.
+#[utoipa::path(get, path = "/admin/v1/tables/{id}", tag = "registry", params(("id" = Id, Path, description = "the table")), responses((status = 200, description = "the table", body = crate::api::TableInfo), (status = 400, description = "the id is not valid", body = ErrorBody), (status = 404, description = "no such table", body = ErrorBody)))]
 pub(super) async fn get_table(
     State(gw): State<Gateway>,
     Path(id): Path<Id>,
@@ -92,6 +96,7 @@ pub(super) async fn get_table(
 /// already set). A member token may create a table in a workspace where
 /// its user is a member or above (its author is then that user); changing
 /// an existing table's author takes an owner or admin.
+#[utoipa::path(put, path = "/admin/v1/tables/{id}", tag = "registry", params(("id" = Id, Path, description = "the table")), request_body = crate::api::TableBody, responses((status = 200, description = "the table", body = crate::api::TableInfo), (status = 400, description = "the id or body is not valid", body = ErrorBody), (status = 404, description = "no such workspace", body = ErrorBody), (status = 409, description = "the table is in another workspace", body = ErrorBody)))]
 pub(super) async fn put_table(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -146,6 +151,7 @@ fn plan_put_table(
 }
 
 /// `GET /views/{id}`: the view, its table, workspace and settings.
+#[utoipa::path(get, path = "/admin/v1/views/{id}", tag = "registry", params(("id" = Id, Path, description = "the view")), responses((status = 200, description = "the view", body = crate::api::ViewInfo), (status = 400, description = "the id is not valid", body = ErrorBody), (status = 404, description = "no such view", body = ErrorBody)))]
 pub(super) async fn get_view(
     State(gw): State<Gateway>,
     Path(id): Path<Id>,
@@ -165,6 +171,7 @@ pub(super) async fn get_view(
 
 /// `PUT /views/{id}`: registers a view (`table` and `workspace`) and/or
 /// changes its settings, given flat or under `settings`.
+#[utoipa::path(put, path = "/admin/v1/views/{id}", tag = "registry", params(("id" = Id, Path, description = "the view")), request_body = crate::api::ViewBody, responses((status = 200, description = "the view", body = crate::api::ViewInfo), (status = 400, description = "the id or body is not valid", body = ErrorBody), (status = 404, description = "no such view, table or workspace", body = ErrorBody), (status = 409, description = "the table is in another workspace", body = ErrorBody)))]
 pub(super) async fn put_view(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
