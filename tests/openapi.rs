@@ -257,3 +257,86 @@ async fn the_gateway_serves_the_same_document_to_admins_only() {
     let served: Value = served.json().await.expect("json");
     assert_eq!(served, printed());
 }
+
+/// What schemathesis found, each answered now in the document's words.
+#[tokio::test]
+async fn malformed_ids_bad_queries_and_array_bodies_answer_the_json_error_body() {
+    let server = Server::start(&[]);
+    let c = client();
+    let admin = server.admin_token();
+    // A malformed path id on the registry routes was axum's plain-text 400.
+    for path in [
+        "/admin/v1/workspaces/a%20b",
+        "/admin/v1/tables/%C3%97",
+        "/admin/v1/views/a.b",
+    ] {
+        let r = c
+            .get(server.url(path))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 400, "{path}");
+        assert_eq!(r.headers()["content-type"], "application/json", "{path}");
+        let body: Value = r.json().await.expect("json");
+        assert_eq!(body["error"], "bad_request", "{path}");
+        assert!(body["request_id"].is_string(), "{path}: {body}");
+    }
+    let r = c
+        .delete(server.url("/admin/v1/views/a%20b/tokens"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.expect("json")["error"],
+        "bad_request"
+    );
+    // /v1/me's bad query: 401 without a token, the JSON 400 with one.
+    let me = server.url("/v1/me?limit=many");
+    let r = c.get(&me).send().await.expect("me");
+    assert_eq!(r.status(), 401);
+    let r = c.get(&me).bearer_auth(&admin).send().await.expect("me");
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.expect("json")["error"],
+        "bad_request"
+    );
+    // A struct body given as an array was read field by field.
+    let r = c
+        .put(server.url("/admin/v1/views/v_1"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body("[\"t_1\", \"ws_1\"]")
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.expect("json");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("expected a JSON object"),
+        "{body}"
+    );
+    let r = c
+        .get(server.url("/admin/v1/views/v_1"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 404, "the array placed no view");
+    // An optional body given as `null` is no body, as the document says.
+    let r = c
+        .put(server.url("/admin/v1/workspaces/ws_1"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body("null")
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.expect("json")["id"], "ws_1");
+}

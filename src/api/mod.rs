@@ -30,7 +30,8 @@ pub use projects::{invitee_id, AssignedProject, InviteBody, ProjectMember, Proje
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Operations {
-    /// `["read", "export"]`
+    /// `["read", "export"]` (a repeated operation counts once)
+    #[schema(value_type = Vec<Operation>)]
     List(BTreeSet<Operation>),
     /// `"read,export"`
     Text(String),
@@ -155,6 +156,7 @@ pub struct ReasonBody {
 #[serde(deny_unknown_fields)]
 pub struct RevocationBody {
     /// Hex, as `tessera inspect` shows it.
+    #[schema(pattern = "^([0-9a-fA-F]{2}){1,128}$")]
     pub revocation_id: String,
     /// Why, for the audit log.
     pub reason: Option<String>,

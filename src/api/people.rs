@@ -24,6 +24,7 @@ use super::error::Invalid;
 #[serde(deny_unknown_fields)]
 pub struct UserBody {
     /// The email address.
+    #[schema(format = Email)]
     pub email: String,
     /// The display name.
     pub name: String,
@@ -47,6 +48,7 @@ pub struct UserInfo {
 #[serde(deny_unknown_fields)]
 pub struct MemberBody {
     /// `owner`, `admin`, `member` or `viewer`.
+    #[schema(value_type = WorkspaceRole)]
     pub role: String,
 }
 
@@ -90,8 +92,9 @@ pub struct MemberList {
 pub struct GroupBody {
     /// The display name.
     pub name: String,
-    /// The member users (members of the workspace).
+    /// The member users (members of the workspace; a repeated one counts once).
     #[serde(default)]
+    #[schema(value_type = Vec<Id>)]
     pub members: BTreeSet<Id>,
 }
 
@@ -171,6 +174,17 @@ impl fmt::Debug for MemberToken {
     }
 }
 
+/// A body that must be a JSON object (serde reads a struct from an array
+/// of its fields too).
+fn object(body: &[u8]) -> Result<Value, Invalid> {
+    let value: Value = serde_json::from_slice(body).map_err(Invalid::Body)?;
+    if !value.is_object() {
+        let e = <serde_json::Error as serde::de::Error>::custom("expected a JSON object");
+        return Err(Invalid::Body(e));
+    }
+    Ok(value)
+}
+
 /// TinyTables' share modes.
 const SHARE_MODES: [&str; 3] = ["private", "workspace", "specific"];
 
@@ -191,7 +205,7 @@ fn items<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
 /// Reads a `PUT /tables/{t}/access` body: a mode or level outside
 /// TinyTables' words answers `unknown_mode` / `unknown_level`.
 pub fn parse_share_settings(body: &[u8]) -> Result<ShareSettings, Invalid> {
-    let value: Value = serde_json::from_slice(body).map_err(Invalid::Body)?;
+    let value = object(body)?;
     if let Some(mode) = word(&value, "mode") {
         if !SHARE_MODES.contains(&mode) {
             return Err(Invalid::ShareMode(mode.chars().take(80).collect()));
@@ -209,7 +223,7 @@ pub fn parse_share_settings(body: &[u8]) -> Result<ShareSettings, Invalid> {
 /// outside Schema Builder's words answers `unknown_mode` /
 /// `unknown_permission`.
 pub fn parse_schema_permissions(body: &[u8]) -> Result<SchemaPermissions, Invalid> {
-    let value: Value = serde_json::from_slice(body).map_err(Invalid::Body)?;
+    let value = object(body)?;
     for scope in ["schema", "records"].iter().filter_map(|k| value.get(k)) {
         if let Some(mode) = word(scope, "mode") {
             mode.parse::<Mode>()?;

@@ -21,8 +21,10 @@ use super::Invalid;
 #[serde(deny_unknown_fields)]
 pub struct InviteBody {
     /// The user's email address.
+    #[schema(format = Email)]
     pub email: String,
     /// Its role on every listed project (`viewer`, `member`, `admin`, `owner`).
+    #[schema(value_type = crate::model::access::WorkspaceRole)]
     pub role: String,
     /// The projects (workspace ids), at least one.
     pub projects: Vec<Id>,
@@ -43,6 +45,7 @@ pub struct ProjectsBody {
     /// The role on them; absent: the one role the user holds now (or
     /// `viewer` when it holds none).
     #[serde(default)]
+    #[schema(value_type = Option<crate::model::access::WorkspaceRole>)]
     pub role: Option<String>,
 }
 

@@ -12,6 +12,7 @@ use axum::Json;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
+use crate::api::Invalid;
 use crate::authorize::{Reason, Request};
 use crate::model::{Id, Operation, Resource, TokenKind};
 
@@ -102,7 +103,7 @@ pub fn features(operations: &[Operation]) -> Vec<&'static str> {
 pub async fn me(
     State(gw): State<Gateway>,
     headers: HeaderMap,
-    Query(query): Query<MeQuery>,
+    query: Result<Query<MeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Me>, ApiError> {
     let now = Utc::now();
     let token = credential(&headers);
@@ -124,6 +125,7 @@ pub async fn me(
     if let Some(reason) = first.reason.filter(|r| r.is_credential_problem()) {
         return Err(ApiError::Denied(reason));
     }
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(Invalid::Query(e.body_text())))?;
     let claims = first.claims.ok_or(ApiError::Denied(Reason::MissingToken))?;
     let kind: Option<TokenKind> = claims.kind.as_deref().and_then(|k| k.parse().ok());
     let limit = query

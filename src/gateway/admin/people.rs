@@ -22,7 +22,7 @@ use crate::model::{parse_expiry, Id, IssueRequest, Registry, TokenKind};
 
 use super::super::error::ApiError;
 use super::super::state::Gateway;
-use super::common::{blocking, commit_planned, parse, Caller, Ids};
+use super::common::{blocking, commit_planned, parse, parse_optional, Caller, Ids};
 use super::openapi::ErrorBody;
 
 /// The user as the API shows it.
@@ -245,7 +245,7 @@ pub(super) async fn put_group(
 }
 
 /// `DELETE /workspaces/{ws}/groups/{group}`: removes a group.
-#[utoipa::path(delete, path = "/admin/v1/workspaces/{ws}/groups/{group}", tag = "people", params(("ws" = Id, Path, description = "the workspace"), ("group" = Id, Path, description = "the group")), responses((status = 204, description = "removed"), (status = 400, description = "an id is not valid", body = ErrorBody), (status = 404, description = "no such workspace or group", body = ErrorBody)))]
+#[utoipa::path(delete, path = "/admin/v1/workspaces/{ws}/groups/{group}", tag = "people", params(("ws" = Id, Path, description = "the workspace"), ("group" = Id, Path, description = "the group")), responses((status = 204, description = "removed"), (status = 400, description = "an id is not valid, or no such group", body = ErrorBody), (status = 404, description = "no such workspace", body = ErrorBody)))]
 pub(super) async fn remove_group(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -270,7 +270,7 @@ pub(super) async fn remove_group(
 /// `POST /members/{user}/tokens` `{expires?}`: a member token for a
 /// registered user, expiring after `member_token_ttl` unless the body
 /// says when; recorded in the ledger like every issued token.
-#[utoipa::path(post, path = "/admin/v1/members/{user}/tokens", tag = "people", params(("user" = Id, Path, description = "the user")), request_body(content = Option<crate::api::MemberTokenBody>, description = "when it expires (the body may be empty)"), responses((status = 201, description = "the member token, once", body = crate::api::MemberToken), (status = 400, description = "the id or body is not valid", body = ErrorBody), (status = 404, description = "no such user", body = ErrorBody), (status = 409, description = "this gateway holds no private key", body = ErrorBody)))]
+#[utoipa::path(post, path = "/admin/v1/members/{user}/tokens", tag = "people", params(("user" = Id, Path, description = "the user")), request_body(content = Option<crate::api::MemberTokenBody>, description = "when it expires (the body may be empty)"), responses((status = 201, description = "the member token, once", body = crate::api::MemberToken), (status = 400, description = "the id or body is not valid, or the user is not registered", body = ErrorBody), (status = 409, description = "this gateway holds no private key", body = ErrorBody)))]
 pub(super) async fn issue_member(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -278,11 +278,7 @@ pub(super) async fn issue_member(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let body: MemberTokenBody = if body.iter().all(u8::is_ascii_whitespace) {
-        MemberTokenBody::default()
-    } else {
-        parse(&body)?
-    };
+    let body: MemberTokenBody = parse_optional(&body)?;
     let registry = gw.registry();
     if !registry.people.users.contains_key(&user) {
         return Err(Invalid::UnknownUser(user).into());

@@ -68,7 +68,7 @@ pub(super) async fn invite(
 /// `PUT /members/{user}/projects` `{project_ids, role?}`: the user holds
 /// a role on exactly these projects afterwards (left elsewhere); the role
 /// is `role`, else the one role it holds now, else `viewer`.
-#[utoipa::path(put, path = "/admin/v1/members/{user}/projects", tag = "people", params(("user" = Id, Path, description = "the user")), request_body = crate::api::ProjectsBody, responses((status = 200, description = "the member object", body = crate::api::ProjectMember), (status = 400, description = "the id or body is not valid", body = ErrorBody), (status = 404, description = "no such user", body = ErrorBody)))]
+#[utoipa::path(put, path = "/admin/v1/members/{user}/projects", tag = "people", params(("user" = Id, Path, description = "the user")), request_body = crate::api::ProjectsBody, responses((status = 200, description = "the member object", body = crate::api::ProjectMember), (status = 400, description = "the id or body is not valid, or the user is not registered", body = ErrorBody)))]
 pub(super) async fn put_projects(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,

@@ -2,7 +2,7 @@
 //! token, a revocation id, a view's tokens), the audit log, and the
 //! gateway's decision for any request (`POST /decisions`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -17,7 +17,7 @@ use crate::model::{parse_expiry, Id, IssueRequest, Operation, TokenKind};
 
 use super::super::error::ApiError;
 use super::super::state::Gateway;
-use super::common::{blocking, commit, parse};
+use super::common::{blocking, commit, parse, parse_optional, Ids};
 use super::openapi::ErrorBody;
 
 /// What `POST /tokens` asks for, as the CLI would ask it.
@@ -111,10 +111,7 @@ async fn revoke(
 
 /// The reason of a body that may be empty.
 fn optional_reason(body: &[u8]) -> Result<Option<String>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    Ok(parse::<ReasonBody>(body)?.reason)
+    Ok(parse_optional::<ReasonBody>(body)?.reason)
 }
 
 /// `DELETE /tokens/{token_id}`: revokes a ledger token and every copy attenuated from it.
@@ -122,7 +119,7 @@ fn optional_reason(body: &[u8]) -> Result<Option<String>, ApiError> {
 pub(super) async fn revoke_token(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
-    Path(token_id): Path<String>,
+    Ids(token_id): Ids<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<RevokedAnswer>, ApiError> {
     let reason = optional_reason(&body)?;
@@ -155,7 +152,7 @@ pub(super) async fn revoke_ids(
 pub(super) async fn revoke_view(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<Id>,
+    Ids(id): Ids<Id>,
     body: axum::body::Bytes,
 ) -> Result<Json<RevokedAnswer>, ApiError> {
     let reason = optional_reason(&body)?;
