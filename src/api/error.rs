@@ -52,6 +52,15 @@ pub enum Invalid {
     /// A TinyTables share mode other than private, workspace or specific.
     #[error("unknown mode {0:?}: expected private, workspace or specific")]
     ShareMode(String),
+    /// An attenuation preset that cannot be applied as asked.
+    #[error(transparent)]
+    Preset(#[from] crate::model::PresetError),
+    /// A token that cannot be read or attenuated (its text is never quoted).
+    #[error("the token cannot be attenuated: {0}")]
+    Token(crate::token::TokenError),
+    /// Both `days` and `until`.
+    #[error("give days or until, not both")]
+    DaysAndUntil,
 }
 
 impl Invalid {
@@ -67,6 +76,8 @@ impl Invalid {
             Invalid::UnknownProject(_) => "unknown_project",
             Invalid::NoProjects => "no_projects",
             Invalid::RoleRequired(_) => "role_required",
+            Invalid::Preset(e) => e.code(),
+            Invalid::Token(_) => "malformed",
             _ => "bad_request",
         }
     }

@@ -4,6 +4,7 @@
 //!
 //! Pure data (serde): no axum, no HTTP client.
 
+pub mod attenuation;
 pub mod error;
 pub mod people;
 pub mod projects;

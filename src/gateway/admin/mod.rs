@@ -12,6 +12,7 @@
 //! makes the changes its user may make (`model::access::manage`).
 
 mod access;
+mod attenuations;
 mod common;
 pub mod openapi;
 mod people;
@@ -89,6 +90,7 @@ pub fn router(gateway: Gateway) -> Router<Gateway> {
             get(access::get_permissions).put(access::put_permissions),
         )
         .route("/openapi.json", get(openapi::openapi_json))
+        .route("/attenuations", post(attenuations::attenuate))
         .layer(axum::middleware::from_fn_with_state(gateway, guard))
 }
 

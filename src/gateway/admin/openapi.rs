@@ -71,6 +71,7 @@ pub struct ErrorBody {
         super::access::get_permissions,
         super::access::put_permissions,
         openapi_json,
+        super::attenuations::attenuate,
         crate::gateway::me::me,
     ),
     components(schemas(ErrorBody)),
