@@ -126,16 +126,10 @@ fn no_color_removes_every_escape_even_when_colour_is_forced() {
 #[test]
 fn exit_codes_per_command_family() {
     let env = Env::new();
-    let guest = env.run(&[
-        "issue",
-        "guest",
-        "--workspace",
-        "ws_1",
-        "--view",
-        "v_1",
-        "--allow",
-        "read",
-    ]);
+    let issue: Vec<&str> = "issue guest --workspace ws_1 --view v_1 --allow read"
+        .split(' ')
+        .collect();
+    let guest = env.run(&issue);
     assert_eq!(guest.code, 0, "{}", guest.stderr);
     let token = guest.stdout.trim().to_owned();
     let cases: Vec<(Vec<&str>, i32)> = vec![

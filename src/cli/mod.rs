@@ -31,6 +31,7 @@ mod member_flags;
 mod output;
 mod people;
 mod people_backend;
+mod policy;
 mod projects;
 mod registry;
 mod revoke;
@@ -48,6 +49,7 @@ pub use issue::{AttenuateArgs, IssueCommand, IssueCommon};
 pub use keys::KeysCommand;
 pub use ledger::TokensCommand;
 pub use people::{GroupCommand, MemberCommand, TableAccessArgs, TablePermissionsArgs, UserCommand};
+pub use policy::PolicyCommand;
 pub use registry::{SettingsArgs, TableCommand, ViewCommand, WorkspaceCommand};
 pub use revoke::RevokeArgs;
 pub use serve::ServeArgs;
@@ -153,6 +155,9 @@ pub enum Command {
         #[arg(long)]
         base: String,
     },
+    /// Check a policy and a route table: `tessera policy lint`.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Print the admin API's OpenAPI 3.1 document (no server needed).
     Openapi,
     /// Print a shell completion script: bash, zsh or fish.
@@ -189,6 +194,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit { json } => ledger::audit(&backend()?, json),
         Command::Serve(args) => serve::serve(data.clone(), &args),
         Command::Link { token, base } => issue::link(&token, &base),
+        Command::Policy(cmd) => policy::policy(cmd),
         Command::Openapi => completions::openapi(),
         Command::Completions { shell } => completions::completions(shell),
         Command::Man => completions::man(),
