@@ -121,6 +121,7 @@ pub mod cli;
 pub mod gateway;
 pub mod keys;
 pub mod link;
+pub mod lint;
 pub mod model;
 pub mod routes;
 pub mod store;

@@ -73,6 +73,15 @@ pub enum Invalid {
     /// A view's `hidden_columns` holds a bad name, or too many.
     #[error("invalid hidden_columns: {0}")]
     Column(String),
+    /// An attenuation preset that cannot be applied as asked.
+    #[error(transparent)]
+    Preset(#[from] crate::model::PresetError),
+    /// A token that cannot be read or attenuated (its text is never quoted).
+    #[error("the token cannot be attenuated: {0}")]
+    Token(crate::token::TokenError),
+    /// Both `days` and `until`.
+    #[error("give days or until, not both")]
+    DaysAndUntil,
 }
 
 impl Invalid {
@@ -95,6 +104,8 @@ impl Invalid {
             Invalid::Expiry(_) => "invalid_expiry",
             Invalid::Label(_) => "invalid_label",
             Invalid::Column(_) => "invalid_column",
+            Invalid::Preset(e) => e.code(),
+            Invalid::Token(_) => "malformed",
             _ => "bad_request",
         }
     }

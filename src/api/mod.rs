@@ -4,6 +4,7 @@
 //!
 //! Pure data (serde): no axum, no HTTP client.
 
+pub mod attenuation;
 pub mod error;
 pub mod people;
 pub mod projects;
@@ -31,17 +32,18 @@ pub use shares::{
 };
 
 /// Operations as a JSON array or a comma-separated string.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum Operations {
-    /// `["read", "export"]`
+    /// `["read", "export"]` (a repeated operation counts once)
+    #[schema(value_type = Vec<Operation>)]
     List(BTreeSet<Operation>),
     /// `"read,export"`
     Text(String),
 }
 
 /// `POST /tokens`: what to issue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IssueBody {
     /// guest, api_key, admin or member.
@@ -73,7 +75,7 @@ pub struct IssueBody {
 }
 
 /// A ledger entry with its state now: one row of `GET /tokens`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenRow {
     /// The ledger entry.
     #[serde(flatten)]
@@ -93,7 +95,7 @@ impl TokenRow {
 }
 
 /// The answer to `POST /tokens`: the token, once, with its ledger row.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IssuedToken {
     /// Its ledger row.
     #[serde(flatten)]
@@ -139,7 +141,7 @@ impl TokenFilter {
 }
 
 /// The answer to `GET /tokens`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TokenList {
     /// The rows.
     pub tokens: Vec<TokenRow>,
@@ -147,7 +149,7 @@ pub struct TokenList {
 
 /// `DELETE /tokens/{id}` and `DELETE /views/{id}/tokens`: an optional reason
 /// (the body may be empty).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReasonBody {
     /// Why, for the audit log.
@@ -155,17 +157,18 @@ pub struct ReasonBody {
 }
 
 /// `POST /revocations`: one revocation id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevocationBody {
     /// Hex, as `tessera inspect` shows it.
+    #[schema(pattern = "^([0-9a-fA-F]{2}){1,128}$")]
     pub revocation_id: String,
     /// Why, for the audit log.
     pub reason: Option<String>,
 }
 
 /// The answer to every revocation.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RevokedAnswer {
     /// Revocation ids newly revoked.
     pub revoked_ids: Vec<String>,
@@ -183,7 +186,7 @@ impl From<crate::change::Revoked> for RevokedAnswer {
 }
 
 /// The answer to `GET`/`PUT /workspaces/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WorkspaceInfo {
     /// The workspace.
     pub id: Id,
@@ -195,7 +198,7 @@ pub struct WorkspaceInfo {
 }
 
 /// `PUT /workspaces/{id}` (the body is optional): its display name.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkspaceBody {
     /// The display name to set (`Client A`); absent keeps the current one.
@@ -204,7 +207,7 @@ pub struct WorkspaceBody {
 }
 
 /// `PUT /tables/{id}`: its workspace.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TableBody {
     /// The workspace.
@@ -215,7 +218,7 @@ pub struct TableBody {
 }
 
 /// The answer to `GET`/`PUT /tables/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TableInfo {
     /// The table.
     pub id: Id,
@@ -227,7 +230,7 @@ pub struct TableInfo {
 
 /// `PUT /views/{id}`: place a view (`table` and `workspace`) and/or change
 /// settings, given flat or under `settings`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ViewBody {
     /// The table (with `workspace`).
@@ -298,7 +301,7 @@ impl ViewBody {
 }
 
 /// The answer to `GET`/`PUT /views/{id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ViewInfo {
     /// The view.
     pub id: Id,
@@ -315,7 +318,7 @@ pub struct ViewInfo {
 
 /// One audit log entry as `GET /audit` and `tessera audit --json` show it:
 /// the sentence for people, and the structured record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     /// Its position in the log, from 1.
     pub seq: u64,
@@ -332,6 +335,7 @@ pub struct AuditEvent {
     /// Who made the change.
     pub actor: Actor,
     /// The change.
+    #[schema(value_type = Object)]
     pub change: Change,
 }
 
@@ -351,14 +355,14 @@ impl From<AuditRecord> for AuditEvent {
 }
 
 /// The answer to `GET /audit`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditLog {
     /// Oldest first.
     pub events: Vec<AuditEvent>,
 }
 
 /// `POST /decisions`: the gateway's decision for any request.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionBody {
     /// The token text (none: anonymous). Secret: not shown by `Debug`.
@@ -387,7 +391,7 @@ impl fmt::Debug for DecisionBody {
 
 /// Every error answer: `{ "error": code, "message": … }` (the gateway adds
 /// `request_id`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorAnswer {
     /// The error code.
     pub error: String,

@@ -20,17 +20,18 @@ use crate::model::{Id, Registry};
 use super::error::Invalid;
 
 /// `PUT /users/{user}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserBody {
     /// The email address.
+    #[schema(format = Email)]
     pub email: String,
     /// The display name.
     pub name: String,
 }
 
 /// The answer to `GET`/`PUT /users/{user}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserInfo {
     /// The user.
     pub id: Id,
@@ -43,10 +44,11 @@ pub struct UserInfo {
 }
 
 /// `PUT /workspaces/{ws}/members/{user}`: the role, as a word.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberBody {
     /// `owner`, `admin`, `member` or `viewer`.
+    #[schema(value_type = WorkspaceRole)]
     pub role: String,
 }
 
@@ -65,7 +67,7 @@ impl MemberBody {
 }
 
 /// One member of a workspace and its role.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MemberInfo {
     /// The workspace.
     pub workspace: Id,
@@ -76,7 +78,7 @@ pub struct MemberInfo {
 }
 
 /// The answer to `GET /workspaces/{ws}/members`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MemberList {
     /// The workspace.
     pub workspace: Id,
@@ -85,18 +87,19 @@ pub struct MemberList {
 }
 
 /// `PUT /workspaces/{ws}/groups/{group}`: its name and all its members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupBody {
     /// The display name.
     pub name: String,
-    /// The member users (members of the workspace).
+    /// The member users (members of the workspace; a repeated one counts once).
     #[serde(default)]
+    #[schema(value_type = Vec<Id>)]
     pub members: BTreeSet<Id>,
 }
 
 /// The answer to `GET`/`PUT /workspaces/{ws}/groups/{group}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GroupInfo {
     /// The workspace.
     pub workspace: Id,
@@ -109,7 +112,7 @@ pub struct GroupInfo {
 }
 
 /// The answer to `GET /workspaces/{ws}/groups`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GroupList {
     /// The workspace.
     pub workspace: Id,
@@ -118,7 +121,7 @@ pub struct GroupList {
 }
 
 /// The answer to `GET`/`PUT /tables/{table}/access`: TinyTables' words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AccessInfo {
     /// The table.
     pub table: Id,
@@ -130,7 +133,7 @@ pub struct AccessInfo {
 }
 
 /// The answer to `GET`/`PUT /tables/{table}/permissions`: Schema Builder's words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PermissionsInfo {
     /// The table.
     pub table: Id,
@@ -142,7 +145,7 @@ pub struct PermissionsInfo {
 }
 
 /// `POST /members/{user}/tokens`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberTokenBody {
     /// A duration (`12h`) or an RFC 3339 instant (default: the gateway's
@@ -152,7 +155,7 @@ pub struct MemberTokenBody {
 }
 
 /// The answer to `POST /members/{user}/tokens`: the token, once.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct MemberToken {
     /// The token text. Secret: never logged, not shown by `Debug`.
     pub token: String,
@@ -169,6 +172,17 @@ impl fmt::Debug for MemberToken {
             .field("expires_at", &self.expires_at)
             .finish_non_exhaustive()
     }
+}
+
+/// A body that must be a JSON object (serde reads a struct from an array
+/// of its fields too).
+fn object(body: &[u8]) -> Result<Value, Invalid> {
+    let value: Value = serde_json::from_slice(body).map_err(Invalid::Body)?;
+    if !value.is_object() {
+        let e = <serde_json::Error as serde::de::Error>::custom("expected a JSON object");
+        return Err(Invalid::Body(e));
+    }
+    Ok(value)
 }
 
 /// TinyTables' share modes.
@@ -191,7 +205,7 @@ fn items<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
 /// Reads a `PUT /tables/{t}/access` body: a mode or level outside
 /// TinyTables' words answers `unknown_mode` / `unknown_level`.
 pub fn parse_share_settings(body: &[u8]) -> Result<ShareSettings, Invalid> {
-    let value: Value = serde_json::from_slice(body).map_err(Invalid::Body)?;
+    let value = object(body)?;
     if let Some(mode) = word(&value, "mode") {
         if !SHARE_MODES.contains(&mode) {
             return Err(Invalid::ShareMode(mode.chars().take(80).collect()));
@@ -209,7 +223,7 @@ pub fn parse_share_settings(body: &[u8]) -> Result<ShareSettings, Invalid> {
 /// outside Schema Builder's words answers `unknown_mode` /
 /// `unknown_permission`.
 pub fn parse_schema_permissions(body: &[u8]) -> Result<SchemaPermissions, Invalid> {
-    let value: Value = serde_json::from_slice(body).map_err(Invalid::Body)?;
+    let value = object(body)?;
     for scope in ["schema", "records"].iter().filter_map(|k| value.get(k)) {
         if let Some(mode) = word(scope, "mode") {
             mode.parse::<Mode>()?;

@@ -17,12 +17,14 @@ use crate::model::{Id, Registry};
 use super::Invalid;
 
 /// `POST /members`: who to invite, with which role, on which projects.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteBody {
     /// The user's email address.
+    #[schema(format = Email)]
     pub email: String,
     /// Its role on every listed project (`viewer`, `member`, `admin`, `owner`).
+    #[schema(value_type = crate::model::access::WorkspaceRole)]
     pub role: String,
     /// The projects (workspace ids), at least one.
     pub projects: Vec<Id>,
@@ -35,7 +37,7 @@ pub struct InviteBody {
 }
 
 /// `PUT /members/{user}/projects`: the projects after the change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectsBody {
     /// The projects (workspace ids), at least one.
@@ -43,11 +45,12 @@ pub struct ProjectsBody {
     /// The role on them; absent: the one role the user holds now (or
     /// `viewer` when it holds none).
     #[serde(default)]
+    #[schema(value_type = Option<crate::model::access::WorkspaceRole>)]
     pub role: Option<String>,
 }
 
 /// One assigned project: its id and display name (`null` when unnamed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AssignedProject {
     /// The workspace id.
     pub id: Id,
@@ -56,7 +59,7 @@ pub struct AssignedProject {
 }
 
 /// The member object both routes answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProjectMember {
     /// The user.
     pub id: Id,

@@ -24,7 +24,7 @@ pub const MADE_BY_ADMIN: &str = "admin";
 
 /// `POST /views/{view}/shares`: a guest link's permissions (a preset or
 /// an explicit list, default `read-only`), expiry and label.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShareBody {
     /// `read-only`, `editor` or `auditor`.
@@ -68,10 +68,11 @@ impl ShareBody {
 }
 
 /// `POST /views/{view}/embeds`: the embed mode and an optional expiry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmbedBody {
     /// `public`, `filtered` or `interactive`.
+    #[schema(value_type = crate::model::EmbedMode)]
     pub mode: String,
     /// A duration (`30d`) or an RFC 3339 instant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,7 +141,7 @@ pub fn hidden_columns(list: &[String]) -> Result<BTreeSet<String>, Invalid> {
 
 /// The answer to `POST /views/{view}/shares` and `…/embeds`: the link,
 /// once; the token text is in it and never again.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SharedLink {
     /// The token text. Secret: never logged, not shown by `Debug`.
     pub token: String,
@@ -171,7 +172,7 @@ impl fmt::Debug for SharedLink {
 }
 
 /// One active link of a view, as `GET /views/{view}/shares` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShareRow {
     /// Its ledger id.
     pub token_id: Id,
@@ -223,7 +224,7 @@ pub fn made_by(shared_by: Option<&Id>) -> String {
 }
 
 /// The answer to `GET /views/{view}/shares` (and `…/embeds`, embeds only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShareList {
     /// The view.
     pub view: Id,

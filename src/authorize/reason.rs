@@ -11,7 +11,7 @@ use crate::token::{Claims, TokenError};
 use super::member::MemberGrounds;
 
 /// Why a request was denied: the reason codes users, logs and metrics see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// No credential was presented and the request needs one.
@@ -192,7 +192,7 @@ impl From<&TokenError> for Reason {
 }
 
 /// How the decision was reached, for `--explain` and debugging.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Explanation {
     /// The facts the request contributed, in Datalog.
     pub facts: Vec<String>,
@@ -203,17 +203,19 @@ pub struct Explanation {
     /// For a member token: what the registry gave its user on the
     /// requested resource, and why (role, table modes, entries, groups).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub member: Option<MemberGrounds>,
 }
 
 /// The outcome of one decision.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Decision {
     /// Allowed or not.
     pub allowed: bool,
     /// Why not, when denied.
     pub reason: Option<Reason>,
     /// What the token claims, when it verified.
+    #[schema(value_type = Option<Object>)]
     pub claims: Option<Claims>,
     /// How the decision was reached.
     #[serde(default)]

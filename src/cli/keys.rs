@@ -26,7 +26,11 @@ pub enum KeysCommand {
         id: u32,
     },
     /// List key ids and states.
-    List,
+    List {
+        /// Print a JSON array (`id`, `state`, `created`) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the public keyring (Biscuit Web Keys JSON); --out also writes it to a file.
     ExportPublic {
         /// Also write the JSON to this file.
@@ -76,7 +80,7 @@ pub(crate) fn keys(data: &DataDir, cmd: KeysCommand, now: DateTime<Utc>) -> Resu
     // by `tessera serve` stops the command before anything changes.
     let store = match cmd {
         KeysCommand::Rotate | KeysCommand::Retire { .. } => Some(open_store(data)?),
-        KeysCommand::List | KeysCommand::ExportPublic { .. } => None,
+        KeysCommand::List { .. } | KeysCommand::ExportPublic { .. } => None,
     };
     match cmd {
         KeysCommand::Rotate => {
@@ -99,7 +103,21 @@ pub(crate) fn keys(data: &DataDir, cmd: KeysCommand, now: DateTime<Utc>) -> Resu
             }
             println!("retired key {id}: tokens it signed no longer verify");
         }
-        KeysCommand::List => {
+        KeysCommand::List { json: true } => {
+            let keys: Vec<serde_json::Value> = ring
+                .keys()
+                .iter()
+                .map(|k| {
+                    serde_json::json!({
+                        "id": k.id(),
+                        "state": k.state(),
+                        "created": fmt_time(k.created()),
+                    })
+                })
+                .collect();
+            println!("{}", super::output::json_text(&keys, true)?);
+        }
+        KeysCommand::List { json: false } => {
             println!("{:<12} {:<10} CREATED", "ID", "STATE");
             for k in ring.keys() {
                 let state = serde_json::to_value(k.state())?;

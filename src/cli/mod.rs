@@ -18,6 +18,7 @@ use crate::store::datadir::{DataDir, DEFAULT_DATA_DIR};
 
 mod backend;
 mod check;
+mod completions;
 mod export;
 mod hints;
 mod input;
@@ -30,6 +31,7 @@ mod member_flags;
 mod output;
 mod people;
 mod people_backend;
+mod policy;
 mod projects;
 mod registry;
 mod revoke;
@@ -40,6 +42,7 @@ pub mod transport;
 use backend::Backend;
 pub use backend::ServerArgs;
 pub use check::CheckArgs;
+pub use completions::Shell;
 pub use export::ExportArgs;
 pub use input::TokenArg;
 pub use inspect::InspectArgs;
@@ -47,6 +50,7 @@ pub use issue::{AttenuateArgs, IssueCommand, IssueCommon};
 pub use keys::KeysCommand;
 pub use ledger::TokensCommand;
 pub use people::{GroupCommand, MemberCommand, TableAccessArgs, TablePermissionsArgs, UserCommand};
+pub use policy::PolicyCommand;
 pub use registry::{SettingsArgs, TableCommand, ViewCommand, WorkspaceCommand};
 pub use revoke::RevokeArgs;
 pub use serve::ServeArgs;
@@ -160,6 +164,18 @@ pub enum Command {
         #[arg(long)]
         base: String,
     },
+    /// Check a policy and a route table: `tessera policy lint`.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Print the admin API's OpenAPI 3.1 document (no server needed).
+    Openapi,
+    /// Print a shell completion script: bash, zsh or fish.
+    Completions {
+        /// The shell.
+        shell: completions::Shell,
+    },
+    /// Print the man page (roff): `tessera man > tessera.1`.
+    Man,
 }
 
 /// Runs the parsed command; `Ok(code)` is the exit code for a command that
@@ -188,5 +204,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Serve(args) => serve::serve(data.clone(), &args),
         Command::Link { token, base } => issue::link(&token, &base),
         Command::Share(args) => share::share(&backend()?, args, now),
+        Command::Policy(cmd) => policy::policy(cmd),
+        Command::Openapi => completions::openapi(),
+        Command::Completions { shell } => completions::completions(shell),
+        Command::Man => completions::man(),
     }
 }

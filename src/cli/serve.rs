@@ -218,6 +218,12 @@ impl ServeArgs {
     }
 }
 
+/// True when `NO_COLOR` is set to anything but the empty string
+/// (no-color.org): the logs then carry no ANSI colour even on a terminal.
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
 /// Runs the gateway until it stops.
 pub(crate) fn serve(data: DataDir, args: &ServeArgs) -> Result<ExitCode> {
     let config = args.config()?;
@@ -225,7 +231,7 @@ pub(crate) fn serve(data: DataDir, args: &ServeArgs) -> Result<ExitCode> {
         .map_err(|e| anyhow!("--log {:?}: {e}", args.log))?;
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && !no_color())
         .with_writer(std::io::stderr);
     if config.log_json {
         subscriber.json().init();

@@ -12,6 +12,7 @@ use axum::Json;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
+use crate::api::Invalid;
 use crate::authorize::{Reason, Request};
 use crate::model::{Id, Operation, Resource, TokenKind};
 
@@ -23,7 +24,8 @@ use super::state::Gateway;
 pub const MAX_ME_PROJECTS: usize = 100;
 
 /// `?limit=&cursor=`: a page of the registered workspaces, after `cursor`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MeQuery {
     /// How many workspaces to consider (at most [`MAX_ME_PROJECTS`]).
     pub limit: Option<usize>,
@@ -32,7 +34,7 @@ pub struct MeQuery {
 }
 
 /// One visible project.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MeProject {
     /// The workspace id.
     pub id: Id,
@@ -42,13 +44,15 @@ pub struct MeProject {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
     /// The operations the token is allowed on the workspace.
+    #[schema(value_type = Vec<String>)]
     pub operations: Vec<&'static str>,
     /// The same in ValidGraph's words ([`features`]).
+    #[schema(value_type = Vec<String>)]
     pub can_access: Vec<&'static str>,
 }
 
 /// The answer of `GET /v1/me`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
     /// The token's kind (`member`, `guest`, `api_key`, `admin`).
     pub kind: Option<String>,
@@ -60,6 +64,7 @@ pub struct Me {
     /// How many are listed.
     pub total_projects_visible: usize,
     /// Every feature reachable in a listed project.
+    #[schema(value_type = Vec<String>)]
     pub can_access: Vec<&'static str>,
     /// A guest's or API key's own scope, as `kind:id`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -94,10 +99,11 @@ pub fn features(operations: &[Operation]) -> Vec<&'static str> {
 
 /// `GET /v1/me`: 401 without a valid token; otherwise the token's kind,
 /// user and, except for admin tokens, the projects it may act on.
+#[utoipa::path(get, path = "/v1/me", tag = "me", params(MeQuery), responses((status = 200, description = "what the token can see and do", body = Me), (status = 400, description = "the query is not valid", body = super::admin::openapi::ErrorBody)))]
 pub async fn me(
     State(gw): State<Gateway>,
     headers: HeaderMap,
-    Query(query): Query<MeQuery>,
+    query: Result<Query<MeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Me>, ApiError> {
     let now = Utc::now();
     let token = credential(&headers);
@@ -119,6 +125,7 @@ pub async fn me(
     if let Some(reason) = first.reason.filter(|r| r.is_credential_problem()) {
         return Err(ApiError::Denied(reason));
     }
+    let Query(query) = query.map_err(|e| ApiError::BadRequest(Invalid::Query(e.body_text())))?;
     let claims = first.claims.ok_or(ApiError::Denied(Reason::MissingToken))?;
     let kind: Option<TokenKind> = claims.kind.as_deref().and_then(|k| k.parse().ok());
     let limit = query

@@ -17,7 +17,19 @@ use super::resource::{Operation, Resource, Right};
 use super::share::EmbedMode;
 
 /// Who a token was issued to, as the authority block's `kind(…)` fact says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenKind {
     /// Someone who is not a member: a client, contractor, auditor; one view.

@@ -12,6 +12,23 @@ use super::error::{truncate_for_message, ModelError};
 #[serde(try_from = "String", into = "String")]
 pub struct Id(String);
 
+/// The OpenAPI shape of an id: the same rule as [`Id::new`].
+impl utoipa::PartialSchema for Id {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(ID_PATTERN))
+            .min_length(Some(1))
+            .max_length(Some(64))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Id {}
+
+/// What [`Id::new`] accepts, as a regular expression (for the OpenAPI document).
+const ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+
 impl Id {
     /// Validates `s` as an id.
     pub fn new(s: &str) -> Result<Self, ModelError> {

@@ -12,7 +12,7 @@ use super::resource::{Resource, ResourceKind, Right};
 use super::share::EmbedMode;
 
 /// Whether a ledger entry still works.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenState {
     /// Not expired, not revoked.
@@ -34,7 +34,7 @@ impl fmt::Display for TokenState {
 }
 
 /// What the ledger records of an issued token; never the token itself.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LedgerEntry {
     /// The `token_id` fact.
     pub token_id: Id,

@@ -11,7 +11,19 @@ use super::error::{by_name, ModelError};
 use super::id::Id;
 
 /// What a request does to a resource: the closed set of operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Operation {
     /// See rows.
@@ -125,7 +137,19 @@ impl fmt::Display for Operation {
 }
 
 /// The three levels of the resource model: `workspace ⊃ table ⊃ view`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ResourceKind {
     /// A workspace (a seed's "project").
@@ -162,7 +186,9 @@ impl FromStr for ResourceKind {
 }
 
 /// One workspace, table or view.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 pub struct Resource {
     /// Which level of the model.
     pub kind: ResourceKind,
@@ -201,7 +227,9 @@ impl fmt::Display for Resource {
 }
 
 /// One `right(kind, id, operation)` fact.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 pub struct Right {
     /// What the right is on.
     pub resource: Resource,

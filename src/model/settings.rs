@@ -10,7 +10,7 @@ use super::view_setting::ViewSetting;
 
 /// A view's settings, held by the registry and editable at any time.
 /// The view setting wins over what a token allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ViewSettings {
     /// Rows may be edited or deleted (`write`, `delete`): a view that is
     /// not editable is read-only, except for adding rows when `addable`.

@@ -77,7 +77,9 @@ pub fn first_missing(asked: &BTreeSet<Operation>, held: &BTreeSet<Operation>) ->
 
 /// How an embedded view may be shown (TinyTables' embed types). Every mode
 /// reads only; the upstream is told the mode (`X-Tessera-Embed`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum EmbedMode {
     /// A read-only grid of all the view's rows: no sorting, no filtering.

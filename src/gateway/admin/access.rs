@@ -20,6 +20,7 @@ use crate::model::{Id, Registry};
 use super::super::error::ApiError;
 use super::super::state::Gateway;
 use super::common::{commit_planned, Caller, Ids};
+use super::openapi::ErrorBody;
 
 /// The sharing of a registered table that `caller` may read: an admin
 /// token, or a member token of the table's author or of an owner or admin
@@ -80,6 +81,7 @@ async fn put_table_access(
 }
 
 /// `GET /tables/{t}/access`: the table's access in TinyTables' words.
+#[utoipa::path(get, path = "/admin/v1/tables/{id}/access", tag = "access", params(("id" = Id, Path, description = "the table")), responses((status = 200, description = "the access in TinyTables' words", body = crate::api::AccessInfo), (status = 400, description = "the id is not valid", body = ErrorBody), (status = 404, description = "no such table", body = ErrorBody)))]
 pub(super) async fn get_access(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
@@ -91,6 +93,7 @@ pub(super) async fn get_access(
 
 /// `PUT /tables/{t}/access` `{mode, people}`: sets the table's access in
 /// TinyTables' words (people only with `specific`).
+#[utoipa::path(put, path = "/admin/v1/tables/{id}/access", tag = "access", params(("id" = Id, Path, description = "the table")), request_body = crate::model::access::ShareSettings, responses((status = 200, description = "the access in TinyTables' words", body = crate::api::AccessInfo), (status = 400, description = "the id or body is not valid", body = ErrorBody), (status = 404, description = "no such table", body = ErrorBody)))]
 pub(super) async fn put_access(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -104,6 +107,7 @@ pub(super) async fn put_access(
 }
 
 /// `GET /tables/{t}/permissions`: the table's access in Schema Builder's words.
+#[utoipa::path(get, path = "/admin/v1/tables/{id}/permissions", tag = "access", params(("id" = Id, Path, description = "the table")), responses((status = 200, description = "the access in Schema Builder's words", body = crate::api::PermissionsInfo), (status = 400, description = "the id is not valid", body = ErrorBody), (status = 404, description = "no such table", body = ErrorBody)))]
 pub(super) async fn get_permissions(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
@@ -115,6 +119,7 @@ pub(super) async fn get_permissions(
 
 /// `PUT /tables/{t}/permissions` `{schema, records}`: sets the table's
 /// access in Schema Builder's words.
+#[utoipa::path(put, path = "/admin/v1/tables/{id}/permissions", tag = "access", params(("id" = Id, Path, description = "the table")), request_body = crate::model::access::SchemaPermissions, responses((status = 200, description = "the access in Schema Builder's words", body = crate::api::PermissionsInfo), (status = 400, description = "the id or body is not valid", body = ErrorBody), (status = 404, description = "no such table", body = ErrorBody)))]
 pub(super) async fn put_permissions(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,

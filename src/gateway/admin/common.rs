@@ -77,9 +77,24 @@ pub(crate) async fn commit_planned(
     .await
 }
 
-/// A JSON body of type `T`.
+/// A JSON body of type `T`: always an object (serde would otherwise read a
+/// struct from an array of its fields in order, `[null, null]` included).
 pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        let e = <serde_json::Error as serde::de::Error>::custom("expected a JSON object");
+        return Err(ApiError::BadRequest(Invalid::Body(e)));
+    }
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(Invalid::Body(e)))
+}
+
+/// A JSON body that may be left out: empty, whitespace or `null` is
+/// `T::default()`.
+pub(crate) fn parse_optional<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    let text = body.trim_ascii();
+    if text.is_empty() || text == b"null" {
+        return Ok(T::default());
+    }
+    parse(body)
 }
 
 /// The ids in a route's path (`Path<T>`), a malformed one answering 400

@@ -12,7 +12,9 @@
 //! makes the changes its user may make (`model::access::manage`).
 
 mod access;
+mod attenuations;
 mod common;
+pub mod openapi;
 mod people;
 mod projects;
 mod registry;
@@ -27,7 +29,6 @@ use axum::routing::{delete, get, post, put};
 use axum::Router;
 use chrono::Utc;
 
-use crate::api::{EmbedBody, ShareBody};
 use crate::authorize::{self, Policy, Reason, MEMBER_ADMIN_POLICY};
 use crate::change::Actor;
 use crate::model::{Id, Operation, TokenKind};
@@ -46,14 +47,20 @@ pub fn router(gateway: Gateway) -> Router<Gateway> {
         .route("/views/{id}/tokens", delete(tokens::revoke_view))
         .route(
             "/views/{id}/shares",
-            post(shares::create::<ShareBody>).get(shares::list::<false>),
+            post(shares::create_share).get(shares::list_shares),
         )
         .route(
             "/views/{id}/embeds",
-            post(shares::create::<EmbedBody>).get(shares::list::<true>),
+            post(shares::create_embed).get(shares::list_embeds),
         )
-        .route("/views/{id}/shares/{token_id}", delete(shares::revoke_link))
-        .route("/views/{id}/embeds/{token_id}", delete(shares::revoke_link))
+        .route(
+            "/views/{id}/shares/{token_id}",
+            delete(shares::revoke_share),
+        )
+        .route(
+            "/views/{id}/embeds/{token_id}",
+            delete(shares::revoke_embed),
+        )
         .route(
             "/workspaces/{id}",
             get(registry::get_workspace).put(registry::put_workspace),
@@ -99,6 +106,8 @@ pub fn router(gateway: Gateway) -> Router<Gateway> {
             "/tables/{id}/permissions",
             get(access::get_permissions).put(access::put_permissions),
         )
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/attenuations", post(attenuations::attenuate))
         .layer(axum::middleware::from_fn_with_state(gateway, guard))
 }
 

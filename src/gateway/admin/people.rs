@@ -22,7 +22,8 @@ use crate::model::{parse_expiry, Id, IssueRequest, Registry, TokenKind};
 
 use super::super::error::ApiError;
 use super::super::state::Gateway;
-use super::common::{blocking, commit_planned, parse, Caller, Ids};
+use super::common::{blocking, commit_planned, parse, parse_optional, Caller, Ids};
+use super::openapi::ErrorBody;
 
 /// The user as the API shows it.
 fn user_info(registry: &Registry, id: &Id) -> Result<UserInfo, ApiError> {
@@ -30,6 +31,7 @@ fn user_info(registry: &Registry, id: &Id) -> Result<UserInfo, ApiError> {
 }
 
 /// `GET /users/{user}`: the user and its roles.
+#[utoipa::path(get, path = "/admin/v1/users/{user}", tag = "people", params(("user" = Id, Path, description = "the user")), responses((status = 200, description = "the user and its roles", body = crate::api::UserInfo), (status = 400, description = "the id is not valid", body = ErrorBody), (status = 404, description = "no such user", body = ErrorBody)))]
 pub(super) async fn get_user(
     State(gw): State<Gateway>,
     Ids(id): Ids<Id>,
@@ -38,6 +40,7 @@ pub(super) async fn get_user(
 }
 
 /// `PUT /users/{user}` `{email, name}`: registers or renames a user.
+#[utoipa::path(put, path = "/admin/v1/users/{user}", tag = "people", params(("user" = Id, Path, description = "the user")), request_body = crate::api::UserBody, responses((status = 200, description = "the user and its roles", body = crate::api::UserInfo), (status = 400, description = "the id or body is not valid", body = ErrorBody)))]
 pub(super) async fn put_user(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -59,6 +62,7 @@ pub(super) async fn put_user(
 
 /// `DELETE /users/{user}`: removes the user everywhere (not the last
 /// owner of a workspace).
+#[utoipa::path(delete, path = "/admin/v1/users/{user}", tag = "people", params(("user" = Id, Path, description = "the user")), responses((status = 204, description = "removed everywhere"), (status = 400, description = "the id is not valid, or the user is the last owner of a workspace", body = ErrorBody), (status = 404, description = "no such user", body = ErrorBody)))]
 pub(super) async fn remove_user(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -97,6 +101,7 @@ fn team_for_change(registry: &Registry, ws: &Id) -> Result<Team, ChangeError> {
 }
 
 /// `GET /workspaces/{ws}/members`: every member and its role.
+#[utoipa::path(get, path = "/admin/v1/workspaces/{ws}/members", tag = "people", params(("ws" = Id, Path, description = "the workspace")), responses((status = 200, description = "its members", body = crate::api::MemberList), (status = 400, description = "the id is not valid", body = ErrorBody), (status = 404, description = "no such workspace", body = ErrorBody)))]
 pub(super) async fn list_members(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
@@ -107,6 +112,7 @@ pub(super) async fn list_members(
 }
 
 /// `GET /workspaces/{ws}/members/{user}`: one member's role.
+#[utoipa::path(get, path = "/admin/v1/workspaces/{ws}/members/{user}", tag = "people", params(("ws" = Id, Path, description = "the workspace"), ("user" = Id, Path, description = "the user")), responses((status = 200, description = "the member and its role", body = crate::api::MemberInfo), (status = 400, description = "an id is not valid", body = ErrorBody), (status = 404, description = "no such workspace or member", body = ErrorBody)))]
 pub(super) async fn get_member(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
@@ -128,6 +134,7 @@ pub(super) async fn get_member(
 
 /// `PUT /workspaces/{ws}/members/{user}` `{role}`: gives a registered
 /// user a role in the workspace.
+#[utoipa::path(put, path = "/admin/v1/workspaces/{ws}/members/{user}", tag = "people", params(("ws" = Id, Path, description = "the workspace"), ("user" = Id, Path, description = "the user")), request_body = crate::api::MemberBody, responses((status = 200, description = "the member and its role", body = crate::api::MemberInfo), (status = 400, description = "an id, the body or the role is not valid", body = ErrorBody), (status = 404, description = "no such workspace", body = ErrorBody)))]
 pub(super) async fn put_member(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -156,6 +163,7 @@ pub(super) async fn put_member(
 
 /// `DELETE /workspaces/{ws}/members/{user}`: the user leaves the
 /// workspace and its groups there (not the last owner).
+#[utoipa::path(delete, path = "/admin/v1/workspaces/{ws}/members/{user}", tag = "people", params(("ws" = Id, Path, description = "the workspace"), ("user" = Id, Path, description = "the user")), responses((status = 204, description = "the user left the workspace"), (status = 400, description = "an id is not valid, or the user is the last owner", body = ErrorBody), (status = 404, description = "no such workspace or member", body = ErrorBody)))]
 pub(super) async fn remove_member(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -180,6 +188,7 @@ fn group_info(team: &Team, ws: &Id, id: &Id) -> Result<GroupInfo, ApiError> {
 }
 
 /// `GET /workspaces/{ws}/groups`: every group and its members.
+#[utoipa::path(get, path = "/admin/v1/workspaces/{ws}/groups", tag = "people", params(("ws" = Id, Path, description = "the workspace")), responses((status = 200, description = "its groups", body = crate::api::GroupList), (status = 400, description = "the id is not valid", body = ErrorBody), (status = 404, description = "no such workspace", body = ErrorBody)))]
 pub(super) async fn list_groups(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
@@ -198,6 +207,7 @@ pub(super) async fn list_groups(
 }
 
 /// `GET /workspaces/{ws}/groups/{group}`: one group.
+#[utoipa::path(get, path = "/admin/v1/workspaces/{ws}/groups/{group}", tag = "people", params(("ws" = Id, Path, description = "the workspace"), ("group" = Id, Path, description = "the group")), responses((status = 200, description = "the group", body = crate::api::GroupInfo), (status = 400, description = "an id is not valid", body = ErrorBody), (status = 404, description = "no such workspace or group", body = ErrorBody)))]
 pub(super) async fn get_group(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
@@ -209,6 +219,7 @@ pub(super) async fn get_group(
 
 /// `PUT /workspaces/{ws}/groups/{group}` `{name, members}`: sets a group
 /// (its members are members of the workspace).
+#[utoipa::path(put, path = "/admin/v1/workspaces/{ws}/groups/{group}", tag = "people", params(("ws" = Id, Path, description = "the workspace"), ("group" = Id, Path, description = "the group")), request_body = crate::api::GroupBody, responses((status = 200, description = "the group", body = crate::api::GroupInfo), (status = 400, description = "an id or the body is not valid", body = ErrorBody), (status = 404, description = "no such workspace", body = ErrorBody)))]
 pub(super) async fn put_group(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -234,6 +245,7 @@ pub(super) async fn put_group(
 }
 
 /// `DELETE /workspaces/{ws}/groups/{group}`: removes a group.
+#[utoipa::path(delete, path = "/admin/v1/workspaces/{ws}/groups/{group}", tag = "people", params(("ws" = Id, Path, description = "the workspace"), ("group" = Id, Path, description = "the group")), responses((status = 204, description = "removed"), (status = 400, description = "an id is not valid, or no such group", body = ErrorBody), (status = 404, description = "no such workspace", body = ErrorBody)))]
 pub(super) async fn remove_group(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -258,6 +270,7 @@ pub(super) async fn remove_group(
 /// `POST /members/{user}/tokens` `{expires?}`: a member token for a
 /// registered user, expiring after `member_token_ttl` unless the body
 /// says when; recorded in the ledger like every issued token.
+#[utoipa::path(post, path = "/admin/v1/members/{user}/tokens", tag = "people", params(("user" = Id, Path, description = "the user")), request_body(content = Option<crate::api::MemberTokenBody>, description = "when it expires (the body may be empty)"), responses((status = 201, description = "the member token, once", body = crate::api::MemberToken), (status = 400, description = "the id or body is not valid, or the user is not registered", body = ErrorBody), (status = 409, description = "this gateway holds no private key", body = ErrorBody)))]
 pub(super) async fn issue_member(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -265,11 +278,7 @@ pub(super) async fn issue_member(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let body: MemberTokenBody = if body.iter().all(u8::is_ascii_whitespace) {
-        MemberTokenBody::default()
-    } else {
-        parse(&body)?
-    };
+    let body: MemberTokenBody = parse_optional(&body)?;
     let registry = gw.registry();
     if !registry.people.users.contains_key(&user) {
         return Err(Invalid::UnknownUser(user).into());

@@ -20,6 +20,7 @@ use crate::model::Id;
 use super::super::error::ApiError;
 use super::super::state::Gateway;
 use super::common::{commit_planned, parse, Caller, Ids};
+use super::openapi::ErrorBody;
 
 /// The member object of `user` as the registry now holds it.
 fn member_answer(gw: &Gateway, user: &Id) -> Result<ProjectMember, ApiError> {
@@ -31,6 +32,7 @@ fn member_answer(gw: &Gateway, user: &Id) -> Result<ProjectMember, ApiError> {
 /// user if new (id: [`invitee_id`]) and gives it `role` on every listed
 /// project, leaving its other workspaces as they are; 201 with the
 /// member object.
+#[utoipa::path(post, path = "/admin/v1/members", tag = "people", request_body = crate::api::InviteBody, responses((status = 201, description = "the member object", body = crate::api::ProjectMember), (status = 400, description = "the body is not valid", body = ErrorBody)))]
 pub(super) async fn invite(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -66,6 +68,7 @@ pub(super) async fn invite(
 /// `PUT /members/{user}/projects` `{project_ids, role?}`: the user holds
 /// a role on exactly these projects afterwards (left elsewhere); the role
 /// is `role`, else the one role it holds now, else `viewer`.
+#[utoipa::path(put, path = "/admin/v1/members/{user}/projects", tag = "people", params(("user" = Id, Path, description = "the user")), request_body = crate::api::ProjectsBody, responses((status = 200, description = "the member object", body = crate::api::ProjectMember), (status = 400, description = "the id or body is not valid, or the user is not registered", body = ErrorBody)))]
 pub(super) async fn put_projects(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,

@@ -1,7 +1,7 @@
 //! The admin API's registry routes: workspaces, tables (with their
 //! author) and views with their settings.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use chrono::Utc;
 
@@ -12,12 +12,14 @@ use crate::model::Id;
 
 use super::super::error::ApiError;
 use super::super::state::Gateway;
-use super::common::{commit, commit_planned, parse, Caller};
+use super::common::{commit, commit_planned, parse, parse_optional, Caller, Ids};
+use super::openapi::ErrorBody;
 
 /// `GET /workspaces/{id}`: the workspace and its tables.
+#[utoipa::path(get, path = "/admin/v1/workspaces/{id}", tag = "registry", params(("id" = Id, Path, description = "the workspace")), responses((status = 200, description = "the workspace", body = crate::api::WorkspaceInfo), (status = 400, description = "the id is not valid", body = ErrorBody), (status = 404, description = "no such workspace", body = ErrorBody)))]
 pub(super) async fn get_workspace(
     State(gw): State<Gateway>,
-    Path(id): Path<Id>,
+    Ids(id): Ids<Id>,
 ) -> Result<Json<WorkspaceInfo>, ApiError> {
     let registry = gw.registry();
     if !registry.workspaces.contains(&id) {
@@ -36,17 +38,14 @@ pub(super) async fn get_workspace(
 /// `PUT /workspaces/{id}` (body optional: `{"name": "Client A"}`):
 /// registers a workspace and, with `name`, sets its display name — both
 /// or neither.
+#[utoipa::path(put, path = "/admin/v1/workspaces/{id}", tag = "registry", params(("id" = Id, Path, description = "the workspace")), request_body(content = Option<crate::api::WorkspaceBody>, description = "its display name (the body may be empty)"), responses((status = 200, description = "the workspace", body = crate::api::WorkspaceInfo), (status = 400, description = "the id or body is not valid", body = ErrorBody)))]
 pub(super) async fn put_workspace(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<Id>,
+    Ids(id): Ids<Id>,
     body: axum::body::Bytes,
 ) -> Result<Json<WorkspaceInfo>, ApiError> {
-    let body: WorkspaceBody = if body.iter().all(u8::is_ascii_whitespace) {
-        WorkspaceBody::default()
-    } else {
-        parse(&body)?
-    };
+    let body: WorkspaceBody = parse_optional(&body)?;
     let mut changes = vec![Change::PutWorkspace {
         workspace: id.clone(),
     }];
@@ -60,13 +59,14 @@ pub(super) async fn put_workspace(
         store.apply_all(&changes, &actor, Utc::now())
     })
     .await?;
-    get_workspace(State(gw), Path(id)).await
+    get_workspace(State(gw), Ids(id)).await
 }
 
 /// `GET /tables/{id}`: the table, its workspace and its views.
+#[utoipa::path(get, path = "/admin/v1/tables/{id}", tag = "registry", params(("id" = Id, Path, description = "the table")), responses((status = 200, description = "the table", body = crate::api::TableInfo), (status = 400, description = "the id is not valid", body = ErrorBody), (status = 404, description = "no such table", body = ErrorBody)))]
 pub(super) async fn get_table(
     State(gw): State<Gateway>,
-    Path(id): Path<Id>,
+    Ids(id): Ids<Id>,
 ) -> Result<Json<TableInfo>, ApiError> {
     let registry = gw.registry();
     let workspace = registry
@@ -92,11 +92,12 @@ pub(super) async fn get_table(
 /// already set). A member token may create a table in a workspace where
 /// its user is a member or above (its author is then that user); changing
 /// an existing table's author takes an owner or admin.
+#[utoipa::path(put, path = "/admin/v1/tables/{id}", tag = "registry", params(("id" = Id, Path, description = "the table")), request_body = crate::api::TableBody, responses((status = 200, description = "the table", body = crate::api::TableInfo), (status = 400, description = "the id or body is not valid", body = ErrorBody), (status = 409, description = "the table is in another workspace", body = ErrorBody)))]
 pub(super) async fn put_table(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
     Extension(caller): Extension<Caller>,
-    Path(id): Path<Id>,
+    Ids(id): Ids<Id>,
     body: axum::body::Bytes,
 ) -> Result<Json<TableInfo>, ApiError> {
     let body: TableBody = parse(&body)?;
@@ -105,7 +106,7 @@ pub(super) async fn put_table(
         plan_put_table(registry, &caller, &table, body)
     })
     .await?;
-    get_table(State(gw), Path(id)).await
+    get_table(State(gw), Ids(id)).await
 }
 
 /// The changes of `PUT /tables/{table}` by `caller`, checked.
@@ -146,9 +147,10 @@ fn plan_put_table(
 }
 
 /// `GET /views/{id}`: the view, its table, workspace and settings.
+#[utoipa::path(get, path = "/admin/v1/views/{id}", tag = "registry", params(("id" = Id, Path, description = "the view")), responses((status = 200, description = "the view", body = crate::api::ViewInfo), (status = 400, description = "the id is not valid", body = ErrorBody), (status = 404, description = "no such view", body = ErrorBody)))]
 pub(super) async fn get_view(
     State(gw): State<Gateway>,
-    Path(id): Path<Id>,
+    Ids(id): Ids<Id>,
 ) -> Result<Json<ViewInfo>, ApiError> {
     let registry = gw.registry();
     let view = registry
@@ -170,10 +172,11 @@ pub(super) async fn get_view(
 
 /// `PUT /views/{id}`: registers a view (`table` and `workspace`) and/or
 /// changes its settings, given flat or under `settings`.
+#[utoipa::path(put, path = "/admin/v1/views/{id}", tag = "registry", params(("id" = Id, Path, description = "the view")), request_body = crate::api::ViewBody, responses((status = 200, description = "the view", body = crate::api::ViewInfo), (status = 400, description = "the id or body is not valid", body = ErrorBody), (status = 404, description = "no such view, table or workspace", body = ErrorBody), (status = 409, description = "the table is in another workspace", body = ErrorBody)))]
 pub(super) async fn put_view(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<Id>,
+    Ids(id): Ids<Id>,
     body: axum::body::Bytes,
 ) -> Result<Json<ViewInfo>, ApiError> {
     let body: ViewBody = parse(&body)?;
@@ -191,5 +194,5 @@ pub(super) async fn put_view(
         store.update_view_hiding(&view, placement, &changes, hidden, &actor, Utc::now())
     })
     .await?;
-    get_view(State(gw), Path(id)).await
+    get_view(State(gw), Ids(id)).await
 }

@@ -27,6 +27,7 @@ use crate::model::{first_missing, EmbedMode, Grant, Id, Operation, Registry, Res
 use super::super::error::ApiError;
 use super::super::state::Gateway;
 use super::common::{blocking, parse, Caller, Ids};
+use super::openapi::ErrorBody;
 use super::tokens::revoke;
 
 /// The workspace of `view` when `caller` may make or see its links: the
@@ -132,18 +133,42 @@ impl LinkBody for EmbedBody {
     }
 }
 
+/// A link from `body` read as `B`, made for `view`.
+async fn create<B: LinkBody>(
+    gw: Gateway,
+    actor: Actor,
+    caller: Caller,
+    view: Id,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let link = parse::<B>(body)?.link(view, Utc::now())?;
+    make_link(gw, actor, caller, link).await
+}
+
 /// `POST /views/{view}/shares` ([`ShareBody`]): a guest link with the
-/// operations asked; `POST /views/{view}/embeds` ([`EmbedBody`]): a
-/// read-only link for a page, in the mode asked.
-pub(super) async fn create<B: LinkBody>(
+/// operations asked (SchemaStack's "Share with Guest").
+#[utoipa::path(post, path = "/admin/v1/views/{id}/shares", tag = "shares", params(("id" = Id, Path, description = "the view")), request_body = ShareBody, responses((status = 201, description = "the link, once, with its permissions and maker", body = SharedLink), (status = 400, description = "the body is not valid", body = ErrorBody), (status = 404, description = "no such view (admin token)", body = ErrorBody)))]
+pub(super) async fn create_share(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
     Extension(caller): Extension<Caller>,
     Ids(view): Ids<Id>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let link = parse::<B>(&body)?.link(view, Utc::now())?;
-    make_link(gw, actor, caller, link).await
+    create::<ShareBody>(gw, actor, caller, view, &body).await
+}
+
+/// `POST /views/{view}/embeds` ([`EmbedBody`]): a read-only link for a
+/// page, in the mode asked (TinyTables' embeds).
+#[utoipa::path(post, path = "/admin/v1/views/{id}/embeds", tag = "shares", params(("id" = Id, Path, description = "the view")), request_body = EmbedBody, responses((status = 201, description = "the embed link, once, with its mode", body = SharedLink), (status = 400, description = "the body is not valid", body = ErrorBody), (status = 404, description = "no such view (admin token)", body = ErrorBody)))]
+pub(super) async fn create_embed(
+    State(gw): State<Gateway>,
+    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
+    Ids(view): Ids<Id>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    create::<EmbedBody>(gw, actor, caller, view, &body).await
 }
 
 /// The active links of `view` (only embeds, with `embeds_only`).
@@ -166,26 +191,59 @@ async fn links(
     Ok(Json(ShareList { view, shares }))
 }
 
-/// `GET /views/{view}/shares` (`EMBEDS_ONLY` false): the view's active
-/// guest links (shares and embeds): label, who made it, permissions,
-/// expiry, last use, state; `GET /views/{view}/embeds` (true): its active
-/// embeds, with their mode.
-pub(super) async fn list<const EMBEDS_ONLY: bool>(
+/// `GET /views/{view}/shares`: the view's active guest links (shares and
+/// embeds): label, who made it, permissions, expiry, last use, state.
+#[utoipa::path(get, path = "/admin/v1/views/{id}/shares", tag = "shares", params(("id" = Id, Path, description = "the view")), responses((status = 200, description = "the view's active links", body = ShareList), (status = 400, description = "the id is not valid", body = ErrorBody), (status = 404, description = "no such view (admin token)", body = ErrorBody)))]
+pub(super) async fn list_shares(
     State(gw): State<Gateway>,
     Extension(caller): Extension<Caller>,
     Ids(view): Ids<Id>,
 ) -> Result<Json<ShareList>, ApiError> {
-    links(gw, caller, view, EMBEDS_ONLY).await
+    links(gw, caller, view, false).await
 }
 
-/// `DELETE /views/{view}/shares/{token_id}` (and `…/embeds/{token_id}`):
-/// revokes one of the view's links at once — "disable public link" and
-/// "revoke access instantly" are this one ledger revocation.
-pub(super) async fn revoke_link(
+/// `GET /views/{view}/embeds`: the view's active embeds, with their mode.
+#[utoipa::path(get, path = "/admin/v1/views/{id}/embeds", tag = "shares", params(("id" = Id, Path, description = "the view")), responses((status = 200, description = "the view's active embeds", body = ShareList), (status = 400, description = "the id is not valid", body = ErrorBody), (status = 404, description = "no such view (admin token)", body = ErrorBody)))]
+pub(super) async fn list_embeds(
+    State(gw): State<Gateway>,
+    Extension(caller): Extension<Caller>,
+    Ids(view): Ids<Id>,
+) -> Result<Json<ShareList>, ApiError> {
+    links(gw, caller, view, true).await
+}
+
+/// `DELETE /views/{view}/shares/{token_id}`: revokes one of the view's
+/// links at once — "disable public link" and "revoke access instantly"
+/// are this one ledger revocation.
+#[utoipa::path(delete, path = "/admin/v1/views/{id}/shares/{token_id}", tag = "shares", params(("id" = Id, Path, description = "the view"), ("token_id" = String, Path, description = "the link's ledger token")), responses((status = 200, description = "what was revoked", body = RevokedAnswer), (status = 400, description = "an id is not valid", body = ErrorBody), (status = 404, description = "no such token or view", body = ErrorBody)))]
+pub(super) async fn revoke_share(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
     Extension(caller): Extension<Caller>,
     Ids((view, token_id)): Ids<(Id, String)>,
+) -> Result<Json<RevokedAnswer>, ApiError> {
+    revoke_link(gw, actor, caller, view, token_id).await
+}
+
+/// `DELETE /views/{view}/embeds/{token_id}`: the same revocation, for an
+/// embed link.
+#[utoipa::path(delete, path = "/admin/v1/views/{id}/embeds/{token_id}", tag = "shares", params(("id" = Id, Path, description = "the view"), ("token_id" = String, Path, description = "the embed's ledger token")), responses((status = 200, description = "what was revoked", body = RevokedAnswer), (status = 400, description = "an id is not valid", body = ErrorBody), (status = 404, description = "no such token or view", body = ErrorBody)))]
+pub(super) async fn revoke_embed(
+    State(gw): State<Gateway>,
+    Extension(actor): Extension<Actor>,
+    Extension(caller): Extension<Caller>,
+    Ids((view, token_id)): Ids<(Id, String)>,
+) -> Result<Json<RevokedAnswer>, ApiError> {
+    revoke_link(gw, actor, caller, view, token_id).await
+}
+
+/// Revokes `token_id` when it is a guest link of `view` the caller may see.
+async fn revoke_link(
+    gw: Gateway,
+    actor: Actor,
+    caller: Caller,
+    view: Id,
+    token_id: String,
 ) -> Result<Json<RevokedAnswer>, ApiError> {
     check_caller(&gw.registry(), &caller, &view, &BTreeSet::new())?;
     let worker = gw.clone();

@@ -2,7 +2,7 @@
 //! token, a revocation id, a view's tokens), the audit log, and the
 //! gateway's decision for any request (`POST /decisions`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -17,7 +17,8 @@ use crate::model::{parse_expiry, Id, IssueRequest, Operation, TokenKind};
 
 use super::super::error::ApiError;
 use super::super::state::Gateway;
-use super::common::{blocking, commit, parse};
+use super::common::{blocking, commit, parse, parse_optional, Ids};
+use super::openapi::ErrorBody;
 
 /// What `POST /tokens` asks for, as the CLI would ask it.
 fn issue_request(body: IssueBody, now: chrono::DateTime<Utc>) -> Result<IssueRequest, Invalid> {
@@ -45,6 +46,7 @@ fn issue_request(body: IssueBody, now: chrono::DateTime<Utc>) -> Result<IssueReq
 
 /// `POST /tokens`: issues a guest token or API key (same validation as the
 /// CLI). The token is in this answer once and never again.
+#[utoipa::path(post, path = "/admin/v1/tokens", tag = "tokens", request_body = crate::api::IssueBody, responses((status = 201, description = "the token, once, with its ledger row", body = crate::api::IssuedToken), (status = 400, description = "the request is not valid", body = ErrorBody), (status = 409, description = "this gateway holds no private key", body = ErrorBody)))]
 pub(super) async fn issue(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -75,6 +77,7 @@ pub(super) async fn issue(
 }
 
 /// `GET /tokens?workspace=&view=&kind=&state=`: the ledger.
+#[utoipa::path(get, path = "/admin/v1/tokens", tag = "tokens", params(("workspace" = Option<Id>, Query, description = "bound to this workspace"), ("view" = Option<Id>, Query, description = "with rights on this view"), ("kind" = Option<crate::model::TokenKind>, Query, description = "of this kind"), ("state" = Option<crate::model::TokenState>, Query, description = "in this state")), responses((status = 200, description = "the ledger rows", body = crate::api::TokenList), (status = 400, description = "the query is not valid", body = ErrorBody)))]
 pub(super) async fn list_tokens(
     State(gw): State<Gateway>,
     filter: Result<Query<TokenFilter>, axum::extract::rejection::QueryRejection>,
@@ -108,17 +111,15 @@ pub(super) async fn revoke(
 
 /// The reason of a body that may be empty.
 fn optional_reason(body: &[u8]) -> Result<Option<String>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    Ok(parse::<ReasonBody>(body)?.reason)
+    Ok(parse_optional::<ReasonBody>(body)?.reason)
 }
 
 /// `DELETE /tokens/{token_id}`: revokes a ledger token and every copy attenuated from it.
+#[utoipa::path(delete, path = "/admin/v1/tokens/{token_id}", tag = "tokens", params(("token_id" = String, Path, description = "the ledger token")), request_body(content = Option<crate::api::ReasonBody>, description = "why (the body may be empty)"), responses((status = 200, description = "what was revoked", body = crate::api::RevokedAnswer), (status = 400, description = "the body is not valid", body = ErrorBody), (status = 404, description = "no such token", body = ErrorBody)))]
 pub(super) async fn revoke_token(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
-    Path(token_id): Path<String>,
+    Ids(token_id): Ids<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<RevokedAnswer>, ApiError> {
     let reason = optional_reason(&body)?;
@@ -126,6 +127,7 @@ pub(super) async fn revoke_token(
 }
 
 /// `POST /revocations`: revokes one revocation id (hex, as `inspect` shows it).
+#[utoipa::path(post, path = "/admin/v1/revocations", tag = "tokens", request_body = crate::api::RevocationBody, responses((status = 200, description = "what was revoked", body = crate::api::RevokedAnswer), (status = 400, description = "the body is not valid", body = ErrorBody)))]
 pub(super) async fn revoke_ids(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
@@ -146,10 +148,11 @@ pub(super) async fn revoke_ids(
 }
 
 /// `DELETE /views/{id}/tokens`: revokes every token issued for the view.
+#[utoipa::path(delete, path = "/admin/v1/views/{id}/tokens", tag = "tokens", params(("id" = Id, Path, description = "the view")), request_body(content = Option<crate::api::ReasonBody>, description = "why (the body may be empty)"), responses((status = 200, description = "what was revoked", body = crate::api::RevokedAnswer), (status = 400, description = "the body or id is not valid", body = ErrorBody)))]
 pub(super) async fn revoke_view(
     State(gw): State<Gateway>,
     Extension(actor): Extension<Actor>,
-    Path(id): Path<Id>,
+    Ids(id): Ids<Id>,
     body: axum::body::Bytes,
 ) -> Result<Json<RevokedAnswer>, ApiError> {
     let reason = optional_reason(&body)?;
@@ -157,6 +160,7 @@ pub(super) async fn revoke_view(
 }
 
 /// `GET /audit`: the audit log, oldest first, each change with its sentence.
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "tokens", responses((status = 200, description = "the audit log, oldest first", body = crate::api::AuditLog)))]
 pub(super) async fn audit(State(gw): State<Gateway>) -> Result<Json<AuditLog>, ApiError> {
     let worker = gw.clone();
     let records = blocking(move || Ok(worker.store().audit()?)).await?;
@@ -166,6 +170,7 @@ pub(super) async fn audit(State(gw): State<Gateway>) -> Result<Json<AuditLog>, A
 
 /// `POST /decisions` `{token, operation, resource: {kind, id}, at, explain}`:
 /// the gateway's decision for any request, as `tessera check --server` shows it.
+#[utoipa::path(post, path = "/admin/v1/decisions", tag = "tokens", request_body = crate::api::DecisionBody, responses((status = 200, description = "the decision", body = crate::authorize::Decision), (status = 400, description = "the body is not valid", body = ErrorBody)))]
 pub(super) async fn decide(
     State(gw): State<Gateway>,
     body: axum::body::Bytes,

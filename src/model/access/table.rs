@@ -10,7 +10,7 @@ use super::rights::Rights;
 
 /// Who a scope is open to, besides the table's author and the workspace's
 /// owners and admins (who always reach it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// The author only (TinyTables "private"; Schema Builder "private").

@@ -10,7 +10,7 @@ use super::rights::{Level, Rights};
 use super::table::{Mode, Scope, TableAccess};
 
 /// TinyTables' share setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ShareMode {
     /// Only the creator.
@@ -22,7 +22,9 @@ pub enum ShareMode {
 }
 
 /// Who a TinyTables entry names: a user or a group.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Person {
     /// One user.
@@ -32,7 +34,7 @@ pub enum Person {
 }
 
 /// One TinyTables entry: a person and their level.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PersonAccess {
     /// The user or group.
     #[serde(flatten)]
@@ -42,7 +44,7 @@ pub struct PersonAccess {
 }
 
 /// A table's access in TinyTables' words (`PUT/GET /admin/v1/tables/{t}/access`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ShareSettings {
     /// The share setting.
     pub mode: ShareMode,
@@ -153,16 +155,17 @@ fn people_of(structure: &Scope, records: &Scope) -> Vec<PersonAccess> {
 }
 
 /// One Schema Builder entry: a user or group id and its permissions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PermissionEntry {
     /// The user or group id.
     pub id: Id,
     /// Its permissions.
+    #[schema(value_type = Vec<crate::model::access::Permission>)]
     pub permissions: Rights,
 }
 
 /// One scope in Schema Builder's words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScopePermissions {
     /// The permission type.
     pub mode: Mode,
@@ -209,7 +212,7 @@ impl ScopePermissions {
 
 /// A table's access in Schema Builder's words
 /// (`PUT/GET /admin/v1/tables/{t}/permissions`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SchemaPermissions {
     /// General schema permissions (the structure).
     pub schema: ScopePermissions,
