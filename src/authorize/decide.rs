@@ -165,7 +165,7 @@ pub fn authorize(
         let workspace = containment
             .last()
             .map_or(&request.resource.id, |c| &c.parent.id);
-        member::grounds(ctx.registry, &user, &request.resource, workspace)
+        member::grounds(ctx.registry, &user, &request.resource, workspace, now)
     });
     if let Some(grounds) = &member {
         facts.extend(member::facts(grounds, &request.resource));

@@ -238,6 +238,11 @@ pub fn apply<T: Target>(
         Change::RemoveMember { workspace, user } => {
             people::put_member(target, workspace, user, None)
         }
+        Change::ExpireMember {
+            workspace,
+            user,
+            expires_at,
+        } => people::expire_member(target, workspace, user, *expires_at),
         Change::PutGroup {
             workspace,
             group,

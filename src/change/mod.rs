@@ -128,6 +128,17 @@ pub enum Change {
         /// The user.
         user: Id,
     },
+    /// A member's assignment to a workspace gets an end (`Some`) or
+    /// stays until removed (`None`); once the instant has passed the member
+    /// is as if removed. (A later `PutMember` gives a lasting role again.)
+    ExpireMember {
+        /// The workspace.
+        workspace: Id,
+        /// The user (a member of the workspace).
+        user: Id,
+        /// When the assignment ends.
+        expires_at: Option<DateTime<Utc>>,
+    },
     /// A group of a workspace is set: its name and all its members after
     /// the change.
     PutGroup {
@@ -271,6 +282,7 @@ impl Change {
             Change::PutUser { .. } | Change::RemoveUser { .. } => "user_changed",
             Change::PutMember { .. }
             | Change::RemoveMember { .. }
+            | Change::ExpireMember { .. }
             | Change::PutGroup { .. }
             | Change::RemoveGroup { .. } => "members_changed",
             Change::PutTableSharing { .. } => "access_changed",
@@ -326,6 +338,23 @@ impl fmt::Display for Change {
             Change::RemoveMember { workspace, user } => {
                 write!(f, "user {user} removed from workspace {workspace}")
             }
+            Change::ExpireMember {
+                workspace,
+                user,
+                expires_at: Some(at),
+            } => write!(
+                f,
+                "user {user}'s assignment to workspace {workspace} expires at {}",
+                at.to_rfc3339()
+            ),
+            Change::ExpireMember {
+                workspace,
+                user,
+                expires_at: None,
+            } => write!(
+                f,
+                "user {user}'s assignment to workspace {workspace} no longer expires"
+            ),
             Change::PutGroup {
                 workspace,
                 group,

@@ -155,7 +155,7 @@ pub async fn me(
                 .user
                 .as_deref()
                 .and_then(|u| Id::new(u).ok())
-                .and_then(|u| registry.people.role(ws, &u))
+                .and_then(|u| registry.people.role_at(ws, &u, now))
                 .map(|r| r.as_str().to_owned());
             projects.push(MeProject {
                 id: (*ws).clone(),

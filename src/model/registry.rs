@@ -77,6 +77,19 @@ impl Registry {
         }
     }
 
+    /// The registry as of `now`: expired assignments removed (borrowed
+    /// as it is when none has expired).
+    pub fn as_of(&self, now: chrono::DateTime<chrono::Utc>) -> std::borrow::Cow<'_, Registry> {
+        if !self.people.has_expired(now) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut registry = self.clone();
+        for team in registry.people.teams.values_mut() {
+            *team = team.as_of(now);
+        }
+        std::borrow::Cow::Owned(registry)
+    }
+
     /// The workspace `resource` lives in, when it is registered.
     pub fn workspace_of(&self, resource: &Resource) -> Option<Id> {
         let chain = self.containment(resource)?;
