@@ -633,3 +633,48 @@ async fn validgraph_an_expired_assignment_is_as_if_removed() {
     let (_, dashboard) = me(&s, &token).await;
     assert_eq!(visible(&dashboard), ["proj_a"], "unchanged: {dashboard}");
 }
+
+#[tokio::test]
+async fn v1_me_decides_on_at_most_the_configured_page_and_pages_on_with_its_cursor() {
+    let s = Server::start(&["--me-page-size", "2"]);
+    let admin = s.admin_token();
+    for p in ["a", "b", "c"] {
+        let body = json!({ "email": "pam@client.example", "id": "u_pam", "role": "viewer",
+                           "projects": [format!("proj_{p}")] });
+        call(
+            &s,
+            Method::PUT,
+            &admin,
+            &format!("/workspaces/proj_{p}"),
+            "",
+        )
+        .await;
+        let (status, v) = call(&s, Method::POST, &admin, "/members", &body.to_string()).await;
+        assert_eq!(status, 201, "{v}");
+    }
+    let token = member_token(&s, &admin, "u_pam").await;
+    let mut seen = Vec::new();
+    let mut url = "/v1/me?limit=50".to_owned();
+    for _ in 0..10 {
+        let answer = client()
+            .get(s.url(&url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("GET /v1/me");
+        let v: Value = answer.json().await.expect("json");
+        let page = visible(&v);
+        assert!(page.len() <= 2, "a limit above the page size is cut: {v}");
+        seen.extend(page.iter().map(|p| p.to_string()));
+        match v["next_cursor"].as_str() {
+            Some(c) => url = format!("/v1/me?limit=50&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["proj_a", "proj_b", "proj_c"]);
+    for bad in ["/v1/me?limit=x", "/v1/me?cursor=a/b/c"] {
+        let answer = client().get(s.url(bad)).bearer_auth(&token).send().await;
+        let answer = answer.expect("GET /v1/me");
+        assert_eq!(answer.status(), 400, "{bad}");
+    }
+}

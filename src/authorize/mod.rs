@@ -12,6 +12,7 @@ mod member;
 mod policy;
 mod reason;
 mod run;
+pub mod visible;
 
 pub use admin::{
     authorize_admin, authorize_member_admin, member_may_call, ADMIN_POLICY, MEMBER_ADMIN_POLICY,
