@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::keys::PublicKeyring;
-use crate::model::{Id, Operation, Registry, Resource, ResourceKind, RevocationSet, TokenKind};
+use crate::model::{
+    Id, Operation, Registry, Resource, ResourceKind, RevocationSet, TokenKind, ViewSetting,
+};
 use crate::token::{self, TokenError, TokenLimits, VerifiedToken};
 
 use super::member;
@@ -146,9 +148,18 @@ pub fn authorize(
             ],
         ));
     }
+    let user = token.and_then(member_user);
     if request.resource.kind == ResourceKind::View {
+        // View visibility, decided here: a personal view exists for its
+        // creator only; a locked one is locked for everyone but its creator.
+        let owner = ctx.registry.view_owners.get(&request.resource.id);
+        if owner.is_some_and(|o| o.hides_from(user.as_ref())) {
+            return Decision::deny(Reason::PersonalView, token.map(|t| t.claims().clone()));
+        }
+        let creator = owner.is_some_and(|o| o.is_creator(user.as_ref()));
         if let Some(view) = ctx.registry.views.get(&request.resource.id) {
             for (name, value) in view.settings.entries() {
+                let value = value && !(creator && name == ViewSetting::Locked.as_str());
                 facts.push(fact(
                     "view_setting",
                     &[
@@ -161,7 +172,7 @@ pub fn authorize(
         }
     }
     // A member token: what its user may do here, from the registry only.
-    let member = token.and_then(member_user).map(|user| {
+    let member = user.map(|user| {
         let workspace = containment
             .last()
             .map_or(&request.resource.id, |c| &c.parent.id);

@@ -54,11 +54,14 @@ pub enum Reason {
     /// An unsafe request authenticated by the share-session cookie did not come
     /// from an allowed origin (`Sec-Fetch-Site`, `Origin`): cross-site forgery (gateway).
     CrossSite,
+    /// The view is personal: only its creator (a member token naming that
+    /// user) sees it (TinyTables' view visibility).
+    PersonalView,
 }
 
 impl Reason {
     /// Every reason, for metrics and docs.
-    pub const ALL: [Reason; 18] = [
+    pub const ALL: [Reason; 19] = [
         Reason::MissingToken,
         Reason::Malformed,
         Reason::UnknownKey,
@@ -77,6 +80,7 @@ impl Reason {
         Reason::AmbiguousForward,
         Reason::MethodOverride,
         Reason::CrossSite,
+        Reason::PersonalView,
     ];
 
     /// The snake_case code.
@@ -100,6 +104,7 @@ impl Reason {
             Reason::AmbiguousForward => "ambiguous_forward",
             Reason::MethodOverride => "method_override",
             Reason::CrossSite => "cross_site",
+            Reason::PersonalView => "personal_view",
         }
     }
 
@@ -146,6 +151,7 @@ impl Reason {
             Reason::CrossSite => {
                 "a change made with the share-session cookie must come from an allowed origin"
             }
+            Reason::PersonalView => "the view is personal: only its creator sees it",
         }
     }
 }

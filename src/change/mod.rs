@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::RootKey;
 use crate::model::access::{TableSharing, WorkspaceRole};
-use crate::model::{Id, LedgerEntry, ViewSettings};
+use crate::model::{Id, LedgerEntry, ViewOwner, ViewSettings};
 
 mod apply;
 mod memory;
@@ -29,7 +29,7 @@ mod plan;
 pub use apply::{apply, Applied, ChangeError, RevocationRecord, Revoked, Target};
 pub(crate) use memory::registry_target;
 pub use memory::Memory;
-pub use plan::{plan_revoke, plan_table, plan_view, RevokeTarget};
+pub use plan::{plan_revoke, plan_table, plan_view, plan_view_owner, RevokeTarget};
 
 /// The version of [`AuditRecord`] this build writes.
 pub const AUDIT_VERSION: u32 = 1;
@@ -67,6 +67,14 @@ pub enum Change {
         table: Id,
         /// Its settings, all of them.
         settings: ViewSettings,
+    },
+    /// A (registered) view's creator and whether it is personal, all of it
+    /// after the change (its `locked` setting is in `PutView`).
+    PutViewOwner {
+        /// The view.
+        view: Id,
+        /// Its creator and personal flag.
+        owner: ViewOwner,
     },
     /// A token was issued: its ledger entry (never the token).
     TokenIssued {
@@ -278,7 +286,8 @@ impl Change {
             Change::PutWorkspace { .. }
             | Change::NameWorkspace { .. }
             | Change::PutTable { .. }
-            | Change::PutView { .. } => "settings_changed",
+            | Change::PutView { .. }
+            | Change::PutViewOwner { .. } => "settings_changed",
             Change::PutUser { .. } | Change::RemoveUser { .. } => "user_changed",
             Change::PutMember { .. }
             | Change::RemoveMember { .. }
@@ -327,6 +336,16 @@ impl fmt::Display for Change {
                     write!(f, " {name}={value}")?;
                 }
                 Ok(())
+            }
+            Change::PutViewOwner { view, owner } => {
+                write!(f, "view {view}:")?;
+                if owner.personal {
+                    write!(f, " personal")?;
+                }
+                match &owner.creator {
+                    Some(c) => write!(f, " created by {c}"),
+                    None => write!(f, " no recorded creator"),
+                }
             }
             Change::PutUser { user, email, .. } => write!(f, "user {user} <{email}> registered"),
             Change::RemoveUser { user } => write!(f, "user {user} removed"),

@@ -221,7 +221,8 @@ mod tests {
                 | Reason::WrongKind
                 | Reason::AmbiguousForward
                 | Reason::MethodOverride
-                | Reason::CrossSite => StatusCode::FORBIDDEN,
+                | Reason::CrossSite
+                | Reason::PersonalView => StatusCode::FORBIDDEN,
             };
             assert_eq!(status, expected, "{reason}");
         }

@@ -19,6 +19,7 @@ mod resource;
 mod revocation;
 mod settings;
 mod view_setting;
+mod visibility;
 
 pub use error::{Exclusion, ModelError};
 pub use grant::{Grant, IssueRequest, Restriction, TokenKind};
@@ -31,6 +32,7 @@ pub use resource::{Operation, Resource, ResourceKind, Right};
 pub use revocation::{revocation_key, RevocationSet};
 pub use settings::ViewSettings;
 pub use view_setting::ViewSetting;
+pub use visibility::{ViewOwner, Visibility};
 
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ use super::access::{Directory, TableSharing};
 use super::id::Id;
 use super::resource::{Resource, ResourceKind};
 use super::settings::ViewSettings;
+use super::visibility::{ViewOwner, Visibility};
 
 /// A view in the registry: the table it shows and its settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +37,9 @@ pub struct Registry {
     /// Table id → its author and access settings (a table without an entry
     /// is open to its workspace and has no recorded author).
     pub sharing: BTreeMap<Id, TableSharing>,
+    /// View id → its creator and whether it is personal (a view without an
+    /// entry is shared, or locked by its `locked` setting, with no creator).
+    pub view_owners: BTreeMap<Id, ViewOwner>,
 }
 
 /// One `parent(kind, id, parent_kind, parent_id)` fact.
@@ -75,6 +79,12 @@ impl Registry {
             });
             current = parent;
         }
+    }
+
+    /// A view's visibility (`None`: not registered).
+    pub fn visibility_of(&self, view: &Id) -> Option<Visibility> {
+        let entry = self.views.get(view)?;
+        Some(Visibility::of(&entry.settings, self.view_owners.get(view)))
     }
 
     /// The registry as of `now`: expired assignments removed (borrowed

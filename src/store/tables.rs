@@ -25,6 +25,8 @@ pub(super) const TEAM: &str = "team";
 /// The registry key kind of a table's author and access: `sharing/TABLE` →
 /// [`crate::model::access::TableSharing`] JSON.
 pub(super) const SHARING: &str = "sharing";
+/// The registry key kind of a view's creator and personal flag: `view_owner/VIEW` → [`crate::model::ViewOwner`] JSON.
+pub(super) const VIEW_OWNER: &str = "view_owner";
 /// Token id → [`LedgerEntry`] JSON.
 pub(super) const LEDGER: TableDefinition<&str, &str> = TableDefinition::new("ledger");
 /// Sequence number → [`crate::change::AuditRecord`] JSON.
@@ -91,6 +93,10 @@ impl Store {
                 TEAM => {
                     let t = serde_json::from_value(value).map_err(|_| corrupt())?;
                     registry.people.teams.insert(id, t);
+                }
+                VIEW_OWNER => {
+                    let o = serde_json::from_value(value).map_err(|_| corrupt())?;
+                    registry.view_owners.insert(id, o);
                 }
                 SHARING => {
                     let s = serde_json::from_value(value).map_err(|_| corrupt())?;

@@ -150,17 +150,9 @@ pub(super) async fn get_view(
     State(gw): State<Gateway>,
     Path(id): Path<Id>,
 ) -> Result<Json<ViewInfo>, ApiError> {
-    let registry = gw.registry();
-    let view = registry
-        .views
-        .get(&id)
-        .ok_or_else(|| ApiError::Missing(Missing::View(id.clone())))?;
-    Ok(Json(ViewInfo {
-        table: view.table.clone(),
-        workspace: registry.tables.get(&view.table).cloned(),
-        settings: view.settings,
-        id,
-    }))
+    ViewInfo::of(&gw.registry(), &id)
+        .map(Json)
+        .ok_or(ApiError::Missing(Missing::View(id)))
 }
 
 /// `PUT /views/{id}`: registers a view (`table` and `workspace`) and/or
@@ -173,12 +165,23 @@ pub(super) async fn put_view(
 ) -> Result<Json<ViewInfo>, ApiError> {
     let body: ViewBody = parse(&body)?;
     let placement = body.placement()?;
+    let visibility = body.checked_visibility(&gw.registry(), &id)?;
+    let creator = body.creator.clone();
     let changes = body.changes();
     let view = id.clone();
     commit(&gw, move |store| {
         let changes: Vec<(&str, bool)> = changes.iter().map(|(n, v)| (n.as_str(), *v)).collect();
         let placement = placement.as_ref().map(|(t, w)| (t, w));
-        store.update_view(&view, placement, &changes, &actor, Utc::now())
+        let owner = creator.as_ref();
+        store.update_view_owned(
+            &view,
+            placement,
+            &changes,
+            owner,
+            visibility,
+            &actor,
+            Utc::now(),
+        )
     })
     .await?;
     get_view(State(gw), Path(id)).await
