@@ -678,3 +678,47 @@ async fn v1_me_decides_on_at_most_the_configured_page_and_pages_on_with_its_curs
         assert_eq!(answer.status(), 400, "{bad}");
     }
 }
+
+#[test]
+fn tessera_view_set_takes_the_visibility_and_the_creator() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    assert!(tessera(&data, None, &["init"]).0, "tessera init");
+    let user = [
+        "user",
+        "put",
+        "u_ana",
+        "--email",
+        "ana@example.com",
+        "--name",
+        "Ana",
+    ];
+    assert!(tessera(&data, None, &user).0, "user put");
+    let set = [
+        "view",
+        "set",
+        "v_1",
+        "--table",
+        "t_1",
+        "--workspace",
+        "proj_a",
+        "--visibility",
+        "locked",
+        "--creator",
+        "u_ana",
+    ];
+    assert!(tessera(&data, None, &set).0, "view set");
+    let (ok, v) = tessera(&data, None, &["view", "show", "v_1", "--json"]);
+    assert!(ok, "{v}");
+    assert_eq!(
+        (v["visibility"].as_str(), v["creator"].as_str()),
+        (Some("locked"), Some("u_ana"))
+    );
+    assert_eq!(v["settings"]["locked"], true, "one notion with the setting");
+    let hidden = ["view", "set", "v_1", "--visibility", "hidden"];
+    assert!(!tessera(&data, None, &hidden).0, "an unknown word");
+    let ghost = ["view", "set", "v_1", "--creator", "u_ghost"];
+    assert!(!tessera(&data, None, &ghost).0, "an unregistered creator");
+    let (_, after) = tessera(&data, None, &["view", "show", "v_1", "--json"]);
+    assert_eq!(after, v, "unchanged");
+}

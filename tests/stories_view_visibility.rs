@@ -5,7 +5,8 @@
 //! changed by its creator only (`view_setting` for anyone else) while an
 //! editor still edits its rows; the `locked` setting and the visibility
 //! are one notion; `/v1/me` for every token kind; bad input is a 400 with
-//! a code that changes nothing.
+//! a code that changes nothing. (`tessera view set --visibility` is in
+//! `tests/scoped_viewers.rs`, beside the other CLI runs.)
 
 mod server;
 mod stories;
@@ -240,66 +241,5 @@ async fn v1_me_for_every_token_kind_and_for_no_token() {
     assert_eq!(
         (outcome.status, outcome.reason.as_deref()),
         (403, Some("personal_view"))
-    );
-}
-
-#[test]
-fn tessera_view_set_takes_the_visibility_and_the_creator() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new(server::tessera_bin())
-            .arg("--data-dir")
-            .arg(&data)
-            .args(args)
-            .output()
-            .expect("run tessera");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    };
-    assert!(run(&["init"]).0);
-    assert!(
-        run(&[
-            "user",
-            "put",
-            "u_ana",
-            "--email",
-            "ana@example.com",
-            "--name",
-            "Ana"
-        ])
-        .0
-    );
-    let (ok, _) = run(&[
-        "view",
-        "set",
-        "v_1",
-        "--table",
-        "t_1",
-        "--workspace",
-        WS,
-        "--visibility",
-        "locked",
-        "--creator",
-        "u_ana",
-    ]);
-    assert!(ok);
-    let (ok, out) = run(&["view", "show", "v_1", "--json"]);
-    let v: Value = serde_json::from_str(&out).expect("json");
-    assert!(ok, "{out}");
-    assert_eq!(
-        (v["visibility"].as_str(), v["creator"].as_str()),
-        (Some("locked"), Some("u_ana"))
-    );
-    assert_eq!(v["settings"]["locked"], true);
-    assert!(!run(&["view", "set", "v_1", "--visibility", "hidden"]).0);
-    assert!(!run(&["view", "set", "v_1", "--creator", "u_ghost"]).0);
-    let (_, out) = run(&["view", "show", "v_1", "--json"]);
-    assert_eq!(
-        serde_json::from_str::<Value>(&out).expect("json"),
-        v,
-        "unchanged"
     );
 }
