@@ -684,29 +684,14 @@ fn tessera_view_set_takes_the_visibility_and_the_creator() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     assert!(tessera(&data, None, &["init"]).0, "tessera init");
-    let user = [
-        "user",
-        "put",
-        "u_ana",
-        "--email",
-        "ana@example.com",
-        "--name",
-        "Ana",
-    ];
+    let user: Vec<&str> = "user put u_ana --email ana@example.com --name Ana"
+        .split(' ')
+        .collect();
     assert!(tessera(&data, None, &user).0, "user put");
-    let set = [
-        "view",
-        "set",
-        "v_1",
-        "--table",
-        "t_1",
-        "--workspace",
-        "proj_a",
-        "--visibility",
-        "locked",
-        "--creator",
-        "u_ana",
-    ];
+    let set: Vec<&str> =
+        "view set v_1 --table t_1 --workspace proj_a --visibility locked --creator u_ana"
+            .split(' ')
+            .collect();
     assert!(tessera(&data, None, &set).0, "view set");
     let (ok, v) = tessera(&data, None, &["view", "show", "v_1", "--json"]);
     assert!(ok, "{v}");
