@@ -791,3 +791,87 @@ fn people_changes_rebuild_from_the_audit_log_and_refusals_write_nothing() {
         );
     }
 }
+
+#[test]
+fn assignment_expiries_and_view_owners_rebuild_from_the_audit_log() {
+    use tessera::model::access::WorkspaceRole;
+    use tessera::model::ViewOwner;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(&dir.path().join("tessera.redb")).unwrap();
+    let later = t0() + Duration::days(7);
+    let put_view = Change::PutView {
+        view: id("v_1"),
+        table: id("t_1"),
+        settings: ViewSettings {
+            locked: true,
+            ..ViewSettings::default()
+        },
+    };
+    let expire = |user: &str| Change::ExpireMember {
+        workspace: id("ws_1"),
+        user: id(user),
+        expires_at: Some(later),
+    };
+    let owner = |creator: &str| Change::PutViewOwner {
+        view: id("v_1"),
+        owner: ViewOwner {
+            creator: Some(id(creator)),
+            personal: false,
+        },
+    };
+    let mut changes = tessera::change::plan_table(&id("t_1"), &id("ws_1"));
+    changes.extend([
+        put_view,
+        Change::PutUser {
+            user: id("u_1"),
+            email: "u1@example.com".into(),
+            name: "One".into(),
+        },
+        Change::PutMember {
+            workspace: id("ws_1"),
+            user: id("u_1"),
+            role: WorkspaceRole::Viewer,
+        },
+        expire("u_1"),
+        owner("u_1"),
+    ]);
+    store.apply_all(&changes, &Actor::Cli, t0()).unwrap();
+
+    let before = store.audit().unwrap();
+    for (change, says) in [
+        (expire("u_2"), "user u_2 is not a member of this workspace"),
+        (owner("u_ghost"), "user u_ghost is not registered"),
+    ] {
+        match store.apply(&change, &Actor::Cli, t0()) {
+            Err(StoreError::Rejected(e)) => assert!(e.to_string().contains(says), "{e}"),
+            other => panic!("{change:?} was not refused: {other:?}"),
+        }
+    }
+    assert_eq!(store.audit().unwrap(), before, "nothing was recorded");
+
+    let held = store.registry().unwrap();
+    let replayed = Memory::replay(&before).unwrap();
+    assert_eq!(
+        replayed.registry, held,
+        "the registry rebuilds from the log"
+    );
+    assert_eq!(
+        held.people.teams[&id("ws_1")].expiry(&id("u_1")),
+        Some(later)
+    );
+    assert_eq!(held.view_owners[&id("v_1")].creator, Some(id("u_1")));
+    assert_eq!(
+        held.visibility_of(&id("v_1")),
+        Some(tessera::model::Visibility::Locked)
+    );
+    let sentences: Vec<String> = before.iter().map(|r| r.change.to_string()).collect();
+    for expected in [
+        "user u_1's assignment to workspace ws_1 expires at 2026-11-29T10:00:00+00:00",
+        "view v_1: created by u_1",
+    ] {
+        assert!(
+            sentences.iter().any(|s| s == expected),
+            "{expected}: {sentences:#?}"
+        );
+    }
+}

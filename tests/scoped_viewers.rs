@@ -513,6 +513,27 @@ fn assignments_through_the_cli(data: &std::path::Path, server: Option<&str>) {
         &["member", "projects", &user, "proj_b", "--json"],
     );
     assert!(ok && assigned(&v) == ["proj_b"], "unchanged: {v}");
+    let (ok, v) = tessera(
+        data,
+        server,
+        &[
+            "member",
+            "projects",
+            &user,
+            "proj_b",
+            "--expires",
+            "7d",
+            "--json",
+        ],
+    );
+    assert!(ok, "{v}");
+    let expires = v["assigned_projects"][0]["expires_at"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        expires.parse::<chrono::DateTime<chrono::Utc>>().is_ok(),
+        "{v}"
+    );
 }
 
 #[test]
@@ -527,4 +548,162 @@ fn the_assignment_commands_work_on_the_local_store() {
 fn the_assignment_commands_work_through_the_server() {
     let s = Server::start(&[]);
     assignments_through_the_cli(&s.data, Some(&s.base));
+}
+
+/// Waits (at most ten seconds) until the clock is past `at`.
+async fn wait_past(at: chrono::DateTime<chrono::Utc>) {
+    for _ in 0..100 {
+        if chrono::Utc::now() > at {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the clock did not pass {at}");
+}
+
+#[tokio::test]
+async fn validgraph_an_expired_assignment_is_as_if_removed() {
+    let (s, admin) = projects().await;
+    let until = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let at = until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let body = json!({ "email": "eve@client.example", "id": "u_eve", "role": "viewer",
+                       "projects": ["proj_a"], "expires": at });
+    let (status, eve) = call(&s, Method::POST, &admin, "/members", &body.to_string()).await;
+    assert_eq!(status, 201, "{eve}");
+    assert_eq!(
+        eve["assigned_projects"][0]["expires_at"],
+        at.as_str(),
+        "{eve}"
+    );
+    // proj_b for good, proj_a until `at` (the re-scope keeps both; only
+    // proj_a carries the expiry because only it is listed with one).
+    let body = json!({ "email": "eve@client.example", "role": "viewer", "projects": ["proj_b"] });
+    let (status, eve) = call(&s, Method::POST, &admin, "/members", &body.to_string()).await;
+    assert_eq!(status, 201, "{eve}");
+    assert_eq!(assigned(&eve), ["proj_a", "proj_b"]);
+    assert_eq!(eve["assigned_projects"][1].get("expires_at"), None, "{eve}");
+
+    let token = member_token(&s, &admin, "u_eve").await;
+    let (_, dashboard) = me(&s, &token).await;
+    assert_eq!(visible(&dashboard), ["proj_a", "proj_b"], "{dashboard}");
+    let rows = "/api/v1/views/v_a/rows";
+    assert_eq!(ask(&s, &token, "GET", rows).await, (200, None));
+
+    wait_past(until).await;
+    let (status, reason) = ask(&s, &token, "GET", rows).await;
+    assert_eq!((status, reason.as_deref()), (403, Some("no_right")));
+    assert_eq!(
+        ask(&s, &token, "GET", "/api/v1/views/v_b/rows").await,
+        (200, None)
+    );
+    let (_, dashboard) = me(&s, &token).await;
+    assert_eq!(visible(&dashboard), ["proj_b"], "{dashboard}");
+    let (status, user) = call(&s, Method::GET, &admin, "/users/u_eve", "").await;
+    assert_eq!(status, 200, "{user}");
+
+    // A re-scope without `expires` gives a lasting role back.
+    let body = json!({ "project_ids": ["proj_a", "proj_b"] }).to_string();
+    let (status, eve) = call(&s, Method::PUT, &admin, "/members/u_eve/projects", &body).await;
+    assert_eq!(status, 200, "{eve}");
+    assert_eq!(assigned(&eve), ["proj_a", "proj_b"]);
+    assert_eq!(eve["assigned_projects"][0].get("expires_at"), None, "{eve}");
+    assert_eq!(ask(&s, &token, "GET", rows).await, (200, None));
+
+    // A relative expiry counts from now; one in the past or malformed is
+    // a 400 that changes nothing.
+    let body = json!({ "project_ids": ["proj_a"], "expires": "7d" }).to_string();
+    let (status, eve) = call(&s, Method::PUT, &admin, "/members/u_eve/projects", &body).await;
+    assert_eq!(status, 200, "{eve}");
+    let expires: chrono::DateTime<chrono::Utc> = eve["assigned_projects"][0]["expires_at"]
+        .as_str()
+        .expect("expires_at")
+        .parse()
+        .expect("time");
+    let week = chrono::Utc::now() + chrono::Duration::days(7);
+    assert!((week - expires).num_seconds().abs() < 60, "{eve}");
+    for bad in ["2001-01-01T00:00:00Z", "soon", "7y"] {
+        let body = json!({ "project_ids": ["proj_b"], "expires": bad }).to_string();
+        let (status, v) = call(&s, Method::PUT, &admin, "/members/u_eve/projects", &body).await;
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (400, Some("bad_request")),
+            "{bad}: {v}"
+        );
+    }
+    let (_, dashboard) = me(&s, &token).await;
+    assert_eq!(visible(&dashboard), ["proj_a"], "unchanged: {dashboard}");
+}
+
+#[tokio::test]
+async fn v1_me_decides_on_at_most_the_configured_page_and_pages_on_with_its_cursor() {
+    let s = Server::start(&["--me-page-size", "2"]);
+    let admin = s.admin_token();
+    for p in ["a", "b", "c"] {
+        let body = json!({ "email": "pam@client.example", "id": "u_pam", "role": "viewer",
+                           "projects": [format!("proj_{p}")] });
+        call(
+            &s,
+            Method::PUT,
+            &admin,
+            &format!("/workspaces/proj_{p}"),
+            "",
+        )
+        .await;
+        let (status, v) = call(&s, Method::POST, &admin, "/members", &body.to_string()).await;
+        assert_eq!(status, 201, "{v}");
+    }
+    let token = member_token(&s, &admin, "u_pam").await;
+    let mut seen = Vec::new();
+    let mut url = "/v1/me?limit=50".to_owned();
+    for _ in 0..10 {
+        let answer = client()
+            .get(s.url(&url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("GET /v1/me");
+        let v: Value = answer.json().await.expect("json");
+        let page = visible(&v);
+        assert!(page.len() <= 2, "a limit above the page size is cut: {v}");
+        seen.extend(page.iter().map(|p| p.to_string()));
+        match v["next_cursor"].as_str() {
+            Some(c) => url = format!("/v1/me?limit=50&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["proj_a", "proj_b", "proj_c"]);
+    for bad in ["/v1/me?limit=x", "/v1/me?cursor=a/b/c"] {
+        let answer = client().get(s.url(bad)).bearer_auth(&token).send().await;
+        let answer = answer.expect("GET /v1/me");
+        assert_eq!(answer.status(), 400, "{bad}");
+    }
+}
+
+#[test]
+fn tessera_view_set_takes_the_visibility_and_the_creator() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    assert!(tessera(&data, None, &["init"]).0, "tessera init");
+    let user: Vec<&str> = "user put u_ana --email ana@example.com --name Ana"
+        .split(' ')
+        .collect();
+    assert!(tessera(&data, None, &user).0, "user put");
+    let set: Vec<&str> =
+        "view set v_1 --table t_1 --workspace proj_a --visibility locked --creator u_ana"
+            .split(' ')
+            .collect();
+    assert!(tessera(&data, None, &set).0, "view set");
+    let (ok, v) = tessera(&data, None, &["view", "show", "v_1", "--json"]);
+    assert!(ok, "{v}");
+    assert_eq!(
+        (v["visibility"].as_str(), v["creator"].as_str()),
+        (Some("locked"), Some("u_ana"))
+    );
+    assert_eq!(v["settings"]["locked"], true, "one notion with the setting");
+    let hidden = ["view", "set", "v_1", "--visibility", "hidden"];
+    assert!(!tessera(&data, None, &hidden).0, "an unknown word");
+    let ghost = ["view", "set", "v_1", "--creator", "u_ghost"];
+    assert!(!tessera(&data, None, &ghost).0, "an unregistered creator");
+    let (_, after) = tessera(&data, None, &["view", "show", "v_1", "--json"]);
+    assert_eq!(after, v, "unchanged");
 }

@@ -49,6 +49,12 @@ pub enum Invalid {
     /// A user whose roles differ between workspaces, re-scoped without a `role`.
     #[error("user {0} holds different roles; give the role for its projects")]
     RoleRequired(Id),
+    /// A view visibility other than personal, shared or locked.
+    #[error("unknown visibility {0:?}: expected personal, shared or locked")]
+    Visibility(String),
+    /// A personal view without a creator to see it.
+    #[error("a personal view needs a creator: give \"creator\" (a registered user)")]
+    CreatorRequired,
     /// A TinyTables share mode other than private, workspace or specific.
     #[error("unknown mode {0:?}: expected private, workspace or specific")]
     ShareMode(String),
@@ -94,6 +100,8 @@ impl Invalid {
             Invalid::Name(_) => "invalid_name",
             Invalid::Word(e) => e.code(),
             Invalid::ShareMode(_) => "unknown_mode",
+            Invalid::Visibility(_) => "unknown_visibility",
+            Invalid::CreatorRequired => "creator_required",
             Invalid::UnknownProject(_) => "unknown_project",
             Invalid::NoProjects => "no_projects",
             Invalid::RoleRequired(_) => "role_required",

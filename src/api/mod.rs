@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::change::{Actor, AuditRecord, Change};
 use crate::model::{
     Id, LedgerEntry, Operation, Resource, TokenKind, TokenState, ViewSetting, ViewSettings,
+    Visibility,
 };
 
 pub use error::{Conflict, Invalid, Missing};
@@ -260,6 +261,15 @@ pub struct ViewBody {
     /// The columns the view hides, all of them (`[]`: none); absent keeps them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hidden_columns: Option<Vec<String>>,
+    /// `personal`, `shared` or `locked` (TinyTables): `locked` is the
+    /// `locked` setting on, the others off; read as a string so a bad word
+    /// answers its own code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+    /// The view's creator (a registered user): who sees a personal view
+    /// and changes a locked one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<Id>,
 }
 
 impl ViewBody {
@@ -296,7 +306,47 @@ impl ViewBody {
         .map(|(n, v)| (n.to_owned(), v))
         .collect();
         changes.extend(self.settings.clone().unwrap_or_default());
+        // The visibility's word wins over a `locked` given beside it.
+        if let Some(v) = self.visibility.as_deref().and_then(Visibility::from_word) {
+            changes.push((
+                ViewSetting::Locked.as_str().to_owned(),
+                v == Visibility::Locked,
+            ));
+        }
         changes
+    }
+
+    /// The visibility asked, when one is (`unknown_visibility` for a word
+    /// outside personal, shared, locked).
+    pub fn visibility(&self) -> Result<Option<Visibility>, Invalid> {
+        self.visibility
+            .as_deref()
+            .map(|w| Visibility::from_word(w).ok_or_else(|| Invalid::Visibility(w.to_owned())))
+            .transpose()
+    }
+
+    /// The visibility asked, checked against `registry` for `view`: the
+    /// creator is a registered user (`unknown_user`), and a personal view
+    /// has a creator, given or recorded (`creator_required`).
+    pub fn checked_visibility(
+        &self,
+        registry: &crate::model::Registry,
+        view: &Id,
+    ) -> Result<Option<Visibility>, Invalid> {
+        let visibility = self.visibility()?;
+        if let Some(user) = &self.creator {
+            if !registry.people.users.contains_key(user) {
+                return Err(Invalid::UnknownUser(user.clone()));
+            }
+        }
+        let recorded = registry
+            .view_owners
+            .get(view)
+            .is_some_and(|o| o.creator.is_some());
+        if visibility == Some(Visibility::Personal) && self.creator.is_none() && !recorded {
+            return Err(Invalid::CreatorRequired);
+        }
+        Ok(visibility)
     }
 }
 
@@ -314,6 +364,34 @@ pub struct ViewInfo {
     /// The columns it hides (embeds may not sort or filter by them).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub hidden_columns: BTreeSet<String>,
+    /// Its visibility (`locked` exactly when the `locked` setting is on,
+    /// unless personal).
+    #[serde(default)]
+    pub visibility: Visibility,
+    /// Its creator, when recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<Id>,
+}
+
+impl ViewInfo {
+    /// A registered view as `registry` holds it.
+    pub fn of(registry: &crate::model::Registry, view: &Id) -> Option<ViewInfo> {
+        let entry = registry.views.get(view)?;
+        let owner = registry.view_owners.get(view);
+        Some(ViewInfo {
+            id: view.clone(),
+            table: entry.table.clone(),
+            workspace: registry.tables.get(&entry.table).cloned(),
+            settings: entry.settings,
+            hidden_columns: registry
+                .hidden_columns
+                .get(view)
+                .cloned()
+                .unwrap_or_default(),
+            visibility: Visibility::of(&entry.settings, owner),
+            creator: owner.and_then(|o| o.creator.clone()),
+        })
+    }
 }
 
 /// One audit log entry as `GET /audit` and `tessera audit --json` show it:

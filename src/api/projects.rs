@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::change::{Change, ChangeError};
 use crate::model::access::manage::check_role_change;
 use crate::model::access::{Manager, WorkspaceRole};
-use crate::model::{Id, Registry};
+use crate::model::{parse_expiry, Id, ModelError, Registry};
 
 use super::Invalid;
 
@@ -34,6 +34,10 @@ pub struct InviteBody {
     /// The new user's display name (its email's local part when absent).
     #[serde(default)]
     pub name: Option<String>,
+    /// When the assignment to the listed projects ends: RFC 3339 or
+    /// `7d`-style, as every expiry (absent: it lasts until removed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
 
 /// `PUT /members/{user}/projects`: the projects after the change.
@@ -47,6 +51,10 @@ pub struct ProjectsBody {
     #[serde(default)]
     #[schema(value_type = Option<crate::model::access::WorkspaceRole>)]
     pub role: Option<String>,
+    /// When the assignment ends: RFC 3339 or `7d`-style (absent: it lasts
+    /// until removed; a pending expiry on a listed project ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
 
 /// One assigned project: its id and display name (`null` when unnamed).
@@ -56,6 +64,9 @@ pub struct AssignedProject {
     pub id: Id,
     /// Its display name.
     pub name: Option<String>,
+    /// When the assignment ends, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// The member object both routes answer.
@@ -74,17 +85,19 @@ pub struct ProjectMember {
 }
 
 impl ProjectMember {
-    /// The member object of a registered `user`, as of `updated_at`.
+    /// The member object of a registered `user`, as of `updated_at`
+    /// (assignments expired by then are left out: they are as if removed).
     pub fn of(registry: &Registry, user: &Id, updated_at: DateTime<Utc>) -> Option<Self> {
         let record = registry.people.users.get(user)?;
         let mut role = None;
         let mut assigned_projects = Vec::new();
         for (ws, team) in &registry.people.teams {
-            if let Some(r) = team.role(user) {
+            if let Some(r) = team.role_at(user, updated_at) {
                 role = role.max(Some(r));
                 assigned_projects.push(AssignedProject {
                     id: ws.clone(),
                     name: registry.workspace_names.get(ws).cloned(),
+                    expires_at: team.expiry(user),
                 });
             }
         }
@@ -119,6 +132,22 @@ pub fn invitee_id(registry: &Registry, email: &str, given: Option<&Id>) -> Optio
     Id::new(&format!("u_{}", &hex::encode(digest)[..16])).ok()
 }
 
+/// An assignment's `expires` as an instant after `now` (`7d`-style counts
+/// from `now`).
+pub fn assignment_expiry(
+    expires: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, Invalid> {
+    let Some(text) = expires else {
+        return Ok(None);
+    };
+    let at = parse_expiry(text, now)?;
+    if at <= now {
+        return Err(ModelError::ExpiryInPast(at).into());
+    }
+    Ok(Some(at))
+}
+
 /// The listed projects, each registered, at least one.
 pub fn known_projects(registry: &Registry, projects: &[Id]) -> Result<BTreeSet<Id>, Invalid> {
     if projects.is_empty() {
@@ -128,6 +157,18 @@ pub fn known_projects(registry: &Registry, projects: &[Id]) -> Result<BTreeSet<I
         return Err(Invalid::UnknownProject(unknown.clone()));
     }
     Ok(projects.iter().cloned().collect())
+}
+
+/// What an assignment gives: a role on some projects, until an instant or
+/// for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// The projects (workspace ids).
+    pub projects: BTreeSet<Id>,
+    /// The role on each.
+    pub role: WorkspaceRole,
+    /// When it ends (`None`: until removed).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// The role changes giving `user` the role `role` on every one of
@@ -141,6 +182,24 @@ pub fn plan_assignment(
     role: WorkspaceRole,
     replace: bool,
 ) -> Result<Vec<Change>, ChangeError> {
+    let assignment = Assignment {
+        projects: projects.clone(),
+        role,
+        expires_at: None,
+    };
+    plan_expiring_assignment(registry, manager, user, &assignment, replace)
+}
+
+/// [`plan_assignment`] with an expiry: each project's role change is
+/// followed by the change that sets when it ends.
+pub fn plan_expiring_assignment(
+    registry: &Registry,
+    manager: &Manager<'_>,
+    user: &Id,
+    assignment: &Assignment,
+    replace: bool,
+) -> Result<Vec<Change>, ChangeError> {
+    let (projects, role) = (&assignment.projects, assignment.role);
     let mut changes = Vec::new();
     for (ws, team) in &registry.people.teams {
         if replace && team.role(user).is_some() && !projects.contains(ws) {
@@ -162,20 +221,27 @@ pub fn plan_assignment(
             user: user.clone(),
             role,
         });
+        if let Some(at) = assignment.expires_at {
+            changes.push(Change::ExpireMember {
+                workspace: ws.clone(),
+                user: user.clone(),
+                expires_at: Some(at),
+            });
+        }
     }
     Ok(changes)
 }
 
 /// The changes of an invitation: `user` registered (`email`, `name`) if
-/// new, then `role` on every one of `projects`, checked for `manager`.
+/// new, then the assignment's role on every one of its projects (until
+/// its expiry), checked for `manager`.
 pub fn plan_invite(
     registry: &Registry,
     manager: &Manager<'_>,
     user: &Id,
     email: String,
     name: String,
-    projects: &BTreeSet<Id>,
-    role: WorkspaceRole,
+    assignment: &Assignment,
 ) -> Result<Vec<Change>, ChangeError> {
     let mut changes = Vec::new();
     if !registry.people.users.contains_key(user) {
@@ -185,8 +251,8 @@ pub fn plan_invite(
             name,
         });
     }
-    changes.extend(plan_assignment(
-        registry, manager, user, projects, role, false,
+    changes.extend(plan_expiring_assignment(
+        registry, manager, user, assignment, false,
     )?);
     Ok(changes)
 }

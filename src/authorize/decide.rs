@@ -10,7 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::keys::PublicKeyring;
-use crate::model::{Id, Operation, Registry, Resource, ResourceKind, RevocationSet, TokenKind};
+use crate::model::{
+    Id, Operation, Registry, Resource, ResourceKind, RevocationSet, TokenKind, ViewSetting,
+};
 use crate::token::{self, TokenError, TokenLimits, VerifiedToken};
 
 use super::member;
@@ -151,9 +153,18 @@ pub fn authorize(
             ],
         ));
     }
+    let user = token.and_then(member_user);
     if request.resource.kind == ResourceKind::View {
+        // View visibility, decided here: a personal view exists for its
+        // creator only; a locked one is locked for everyone but its creator.
+        let owner = ctx.registry.view_owners.get(&request.resource.id);
+        if owner.is_some_and(|o| o.hides_from(user.as_ref())) {
+            return Decision::deny(Reason::PersonalView, token.map(|t| t.claims().clone()));
+        }
+        let creator = owner.is_some_and(|o| o.is_creator(user.as_ref()));
         if let Some(view) = ctx.registry.views.get(&request.resource.id) {
             for (name, value) in view.settings.entries() {
+                let value = value && !(creator && name == ViewSetting::Locked.as_str());
                 facts.push(fact(
                     "view_setting",
                     &[
@@ -166,11 +177,11 @@ pub fn authorize(
         }
     }
     // A member token: what its user may do here, from the registry only.
-    let member = token.and_then(member_user).map(|user| {
+    let member = user.map(|user| {
         let workspace = containment
             .last()
             .map_or(&request.resource.id, |c| &c.parent.id);
-        member::grounds(ctx.registry, &user, &request.resource, workspace)
+        member::grounds(ctx.registry, &user, &request.resource, workspace, now)
     });
     if let Some(grounds) = &member {
         facts.extend(member::facts(grounds, &request.resource));
@@ -185,9 +196,9 @@ pub fn authorize(
         decision.explanation.member = member;
     }
     // A link a member made works only while that member holds it now.
-    let sharer = claims
-        .filter(|_| decision.allowed)
-        .and_then(|c| share::sharer_refusal(ctx.registry, c, request.operation, &request.resource));
+    let sharer = claims.filter(|_| decision.allowed).and_then(|c| {
+        share::sharer_refusal(ctx.registry, c, request.operation, &request.resource, now)
+    });
     if let Some(reason) = sharer {
         decision.allowed = false;
         decision.reason = Some(reason);

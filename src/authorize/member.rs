@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use biscuit_auth::builder::{fact, string, Fact};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::access::{
@@ -50,7 +51,8 @@ pub struct TableGrounds {
     pub rights: TableRights,
 }
 
-/// What `user` may do on `resource`, which lives in `workspace`: the role's
+/// What `user` may do on `resource`, which lives in `workspace`, at `now`
+/// (an expired assignment counts as none): the role's
 /// workspace operations for a workspace; for a table, its settings'
 /// operations (with `drop` when the user may delete the table); for a view,
 /// its table's operations but `drop` (the view's own settings are the policy's).
@@ -59,8 +61,12 @@ pub(super) fn grounds(
     user: &Id,
     resource: &Resource,
     workspace: &Id,
+    now: DateTime<Utc>,
 ) -> MemberGrounds {
-    let team = registry.people.team(workspace);
+    let team = registry
+        .people
+        .team(workspace)
+        .filter(|t| !t.is_expired(user, now));
     let role = team.and_then(|t| t.role(user));
     let mut grounds = MemberGrounds {
         user: user.clone(),
@@ -164,7 +170,8 @@ mod tests {
     }
 
     fn ops_on(role: WorkspaceRole, resource: Resource) -> BTreeSet<Operation> {
-        grounds(&registry(role), &id("u_1"), &resource, &id("ws_1")).operations
+        let now = chrono::DateTime::UNIX_EPOCH;
+        grounds(&registry(role), &id("u_1"), &resource, &id("ws_1"), now).operations
     }
 
     #[test]
@@ -197,9 +204,32 @@ mod tests {
     }
 
     #[test]
+    fn an_expired_assignment_gives_nothing_from_its_instant_on() {
+        let mut reg = registry(WorkspaceRole::Viewer);
+        let at = chrono::DateTime::UNIX_EPOCH + chrono::Duration::days(7);
+        let team = reg.people.teams.get_mut(&id("ws_1")).unwrap();
+        team.expires.insert(id("u_1"), at);
+        let before = at - chrono::Duration::seconds(1);
+        for resource in [Resource::workspace(id("ws_1")), Resource::view(id("v_1"))] {
+            let g = grounds(&reg, &id("u_1"), &resource, &id("ws_1"), before);
+            assert!(g.operations.contains(&Operation::Read), "{resource:?}");
+            let g = grounds(&reg, &id("u_1"), &resource, &id("ws_1"), at);
+            assert_eq!(g.role, None, "{resource:?}");
+            assert!(g.operations.is_empty(), "{resource:?}");
+        }
+    }
+
+    #[test]
     fn a_user_of_another_workspace_gets_nothing() {
         let reg = registry(WorkspaceRole::Owner);
-        let g = grounds(&reg, &id("u_2"), &Resource::table(id("t_1")), &id("ws_1"));
+        let now = chrono::DateTime::UNIX_EPOCH;
+        let g = grounds(
+            &reg,
+            &id("u_2"),
+            &Resource::table(id("t_1")),
+            &id("ws_1"),
+            now,
+        );
         assert_eq!(g.role, None);
         assert!(g.operations.is_empty());
         assert_eq!(facts(&g, &Resource::table(id("t_1"))).count(), 0);

@@ -13,6 +13,7 @@ mod policy;
 mod reason;
 mod run;
 mod share;
+pub mod visible;
 
 pub use admin::{
     authorize_admin, authorize_member_admin, member_may_call, ADMIN_POLICY, MEMBER_ADMIN_POLICY,

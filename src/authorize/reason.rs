@@ -64,11 +64,14 @@ pub enum Reason {
     EmbedSortFilter,
     /// A sort or filter query parameter naming a column the view hides.
     EmbedHiddenColumn,
+    /// The view is personal: only its creator (a member token naming that
+    /// user) sees it (TinyTables' view visibility).
+    PersonalView,
 }
 
 impl Reason {
     /// Every reason, for metrics and docs.
-    pub const ALL: [Reason; 22] = [
+    pub const ALL: [Reason; 23] = [
         Reason::MissingToken,
         Reason::Malformed,
         Reason::UnknownKey,
@@ -91,6 +94,7 @@ impl Reason {
         Reason::EmbedReadOnly,
         Reason::EmbedSortFilter,
         Reason::EmbedHiddenColumn,
+        Reason::PersonalView,
     ];
 
     /// The snake_case code.
@@ -118,6 +122,7 @@ impl Reason {
             Reason::EmbedReadOnly => "embed_read_only",
             Reason::EmbedSortFilter => "embed_sort_filter",
             Reason::EmbedHiddenColumn => "embed_hidden_column",
+            Reason::PersonalView => "personal_view",
         }
     }
 
@@ -170,6 +175,7 @@ impl Reason {
             Reason::EmbedReadOnly => "an embed only reads",
             Reason::EmbedSortFilter => "this embed allows no sorting or filtering",
             Reason::EmbedHiddenColumn => "this embed may not sort or filter by a hidden column",
+            Reason::PersonalView => "the view is personal: only its creator sees it",
         }
     }
 }

@@ -8,6 +8,8 @@
 
 use std::collections::BTreeSet;
 
+use chrono::{DateTime, Utc};
+
 use crate::model::{Id, Operation, Registry, Resource};
 use crate::token::Claims;
 
@@ -21,11 +23,12 @@ pub fn member_operations(
     registry: &Registry,
     user: &Id,
     resource: &Resource,
+    now: DateTime<Utc>,
 ) -> BTreeSet<Operation> {
     let Some(workspace) = registry.workspace_of(resource) else {
         return BTreeSet::new();
     };
-    member::grounds(registry, user, resource, &workspace).operations
+    member::grounds(registry, user, resource, &workspace, now).operations
 }
 
 /// An embed link asks for anything but `read`: refused before the policy
@@ -42,10 +45,11 @@ pub(super) fn sharer_refusal(
     claims: &Claims,
     operation: Operation,
     resource: &Resource,
+    now: DateTime<Utc>,
 ) -> Option<Reason> {
     let sharer = claims.shared_by.as_deref()?;
     let held = match Id::new(sharer) {
-        Ok(user) => member_operations(registry, &user, resource),
+        Ok(user) => member_operations(registry, &user, resource, now),
         Err(_) => BTreeSet::new(),
     };
     let holds = held.contains(&Operation::Share) && held.contains(&operation);
@@ -109,22 +113,28 @@ mod tests {
         let member = registry(Some(WorkspaceRole::Member));
         let claims = shared_by("u_1");
         assert_eq!(
-            sharer_refusal(&member, &claims, Operation::Write, &view),
+            sharer_refusal(&member, &claims, Operation::Write, &view, Utc::now()),
             None
         );
         for reg in [registry(Some(WorkspaceRole::Viewer)), registry(None)] {
             assert_eq!(
-                sharer_refusal(&reg, &claims, Operation::Read, &view),
+                sharer_refusal(&reg, &claims, Operation::Read, &view, Utc::now()),
                 Some(Reason::SharerLostRight)
             );
         }
         let bogus = shared_by("not an id");
         assert_eq!(
-            sharer_refusal(&member, &bogus, Operation::Read, &view),
+            sharer_refusal(&member, &bogus, Operation::Read, &view, Utc::now()),
             Some(Reason::SharerLostRight)
         );
         assert_eq!(
-            sharer_refusal(&member, &Claims::default(), Operation::Read, &view),
+            sharer_refusal(
+                &member,
+                &Claims::default(),
+                Operation::Read,
+                &view,
+                Utc::now()
+            ),
             None
         );
     }

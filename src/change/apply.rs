@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::model::access::{Refusal, TableSharing, Team, User};
-use crate::model::{Id, LedgerEntry, ModelError, ViewEntry};
+use crate::model::{Id, LedgerEntry, ModelError, ViewEntry, ViewOwner};
 
 use super::people;
 use super::{AuditRecord, Change};
@@ -149,6 +149,10 @@ pub trait Target {
         view: &Id,
         columns: &std::collections::BTreeSet<String>,
     ) -> Result<(), Self::Error>;
+    /// A view's creator and personal flag, when set.
+    fn view_owner(&self, view: &Id) -> Result<Option<ViewOwner>, Self::Error>;
+    /// Sets a view's creator and personal flag.
+    fn put_view_owner(&mut self, view: &Id, owner: &ViewOwner) -> Result<(), Self::Error>;
     /// Writes a ledger entry.
     fn put_ledger(&mut self, entry: &LedgerEntry) -> Result<(), Self::Error>;
     /// Revokes a revocation id.
@@ -232,6 +236,21 @@ pub fn apply<T: Target>(
             target.put_hidden_columns(view, columns)?;
             Ok(true)
         }
+        Change::PutViewOwner { view, owner } => {
+            if target.view(view)?.is_none() {
+                return Err(ChangeError::UnknownView(view.clone()).into());
+            }
+            if let Some(user) = &owner.creator {
+                if target.user(user)?.is_none() {
+                    return Err(ChangeError::UnknownUser(user.clone()).into());
+                }
+            }
+            if target.view_owner(view)?.unwrap_or_default() == *owner {
+                return Ok(false);
+            }
+            target.put_view_owner(view, owner)?;
+            Ok(true)
+        }
         Change::TokenIssued { entry } => {
             target.put_ledger(entry)?;
             Ok(true)
@@ -251,6 +270,11 @@ pub fn apply<T: Target>(
         Change::RemoveMember { workspace, user } => {
             people::put_member(target, workspace, user, None)
         }
+        Change::ExpireMember {
+            workspace,
+            user,
+            expires_at,
+        } => people::expire_member(target, workspace, user, *expires_at),
         Change::PutGroup {
             workspace,
             group,

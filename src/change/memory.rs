@@ -99,6 +99,22 @@ macro_rules! registry_target {
         ) -> Result<Option<$crate::model::access::TableSharing>, $crate::change::ChangeError> {
             Ok(self.$registry.sharing.get(table).cloned())
         }
+        fn view_owner(
+            &self,
+            view: &$crate::model::Id,
+        ) -> Result<Option<$crate::model::ViewOwner>, $crate::change::ChangeError> {
+            Ok(self.$registry.view_owners.get(view).cloned())
+        }
+        fn put_view_owner(
+            &mut self,
+            view: &$crate::model::Id,
+            owner: &$crate::model::ViewOwner,
+        ) -> Result<(), $crate::change::ChangeError> {
+            self.$registry_mut()
+                .view_owners
+                .insert(view.clone(), owner.clone());
+            Ok(())
+        }
         fn workspace_name(
             &self,
             workspace: &$crate::model::Id,

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::keys::RootKey;
 use crate::model::access::{TableSharing, WorkspaceRole};
-use crate::model::{Id, LedgerEntry, ViewSettings};
+use crate::model::{Id, LedgerEntry, ViewOwner, ViewSettings};
 
 mod apply;
 mod memory;
@@ -29,7 +29,7 @@ mod plan;
 pub use apply::{apply, Applied, ChangeError, RevocationRecord, Revoked, Target};
 pub(crate) use memory::registry_target;
 pub use memory::Memory;
-pub use plan::{plan_revoke, plan_table, plan_view, RevokeTarget};
+pub use plan::{plan_revoke, plan_table, plan_view, plan_view_owner, RevokeTarget};
 
 /// The version of [`AuditRecord`] this build writes.
 pub const AUDIT_VERSION: u32 = 1;
@@ -74,6 +74,14 @@ pub enum Change {
         view: Id,
         /// The column names it hides (none: it hides nothing).
         columns: std::collections::BTreeSet<String>,
+    },
+    /// A (registered) view's creator and whether it is personal, all of it
+    /// after the change (its `locked` setting is in `PutView`).
+    PutViewOwner {
+        /// The view.
+        view: Id,
+        /// Its creator and personal flag.
+        owner: ViewOwner,
     },
     /// A token was issued: its ledger entry (never the token).
     TokenIssued {
@@ -134,6 +142,17 @@ pub enum Change {
         workspace: Id,
         /// The user.
         user: Id,
+    },
+    /// A member's assignment to a workspace gets an end (`Some`) or
+    /// stays until removed (`None`); once the instant has passed the member
+    /// is as if removed. (A later `PutMember` gives a lasting role again.)
+    ExpireMember {
+        /// The workspace.
+        workspace: Id,
+        /// The user (a member of the workspace).
+        user: Id,
+        /// When the assignment ends.
+        expires_at: Option<DateTime<Utc>>,
     },
     /// A group of a workspace is set: its name and all its members after
     /// the change.
@@ -275,10 +294,12 @@ impl Change {
             | Change::NameWorkspace { .. }
             | Change::PutTable { .. }
             | Change::PutView { .. }
-            | Change::HideColumns { .. } => "settings_changed",
+            | Change::HideColumns { .. }
+            | Change::PutViewOwner { .. } => "settings_changed",
             Change::PutUser { .. } | Change::RemoveUser { .. } => "user_changed",
             Change::PutMember { .. }
             | Change::RemoveMember { .. }
+            | Change::ExpireMember { .. }
             | Change::PutGroup { .. }
             | Change::RemoveGroup { .. } => "members_changed",
             Change::PutTableSharing { .. } => "access_changed",
@@ -327,6 +348,16 @@ impl fmt::Display for Change {
             Change::HideColumns { view, columns } => {
                 write!(f, "view {view} hides {} column(s)", columns.len())
             }
+            Change::PutViewOwner { view, owner } => {
+                write!(f, "view {view}:")?;
+                if owner.personal {
+                    write!(f, " personal")?;
+                }
+                match &owner.creator {
+                    Some(c) => write!(f, " created by {c}"),
+                    None => write!(f, " no recorded creator"),
+                }
+            }
             Change::PutUser { user, email, .. } => write!(f, "user {user} <{email}> registered"),
             Change::RemoveUser { user } => write!(f, "user {user} removed"),
             Change::PutMember {
@@ -337,6 +368,23 @@ impl fmt::Display for Change {
             Change::RemoveMember { workspace, user } => {
                 write!(f, "user {user} removed from workspace {workspace}")
             }
+            Change::ExpireMember {
+                workspace,
+                user,
+                expires_at: Some(at),
+            } => write!(
+                f,
+                "user {user}'s assignment to workspace {workspace} expires at {}",
+                at.to_rfc3339()
+            ),
+            Change::ExpireMember {
+                workspace,
+                user,
+                expires_at: None,
+            } => write!(
+                f,
+                "user {user}'s assignment to workspace {workspace} no longer expires"
+            ),
             Change::PutGroup {
                 workspace,
                 group,

@@ -4,8 +4,10 @@
 
 use std::collections::BTreeSet;
 
+use chrono::{DateTime, Utc};
+
 use crate::model::access::manage::{check_group_change, check_role_change, check_sharing_change};
-use crate::model::access::{Group, Manager, TableSharing, Team, User, WorkspaceRole};
+use crate::model::access::{Group, Manager, Refusal, TableSharing, Team, User, WorkspaceRole};
 use crate::model::{check_label, Id};
 
 use super::apply::{ChangeError, Target};
@@ -102,16 +104,41 @@ pub(super) fn put_member<T: Target>(
     if role.is_some() && target.user(user)?.is_none() {
         return Err(ChangeError::UnknownUser(user.clone()).into());
     }
-    if team.role(user) == role {
+    // A role given is a lasting one: it ends a pending expiry.
+    if team.role(user) == role && (role.is_none() || team.expiry(user).is_none()) {
         return Ok(false);
     }
     check_role_change(&team, &Manager::Operator, user, role).map_err(ChangeError::Refused)?;
     match role {
         Some(role) => {
             team.roles.insert(user.clone(), role);
+            team.expires.remove(user);
         }
         None => team.remove(user),
     }
+    target.put_team(workspace, &team)?;
+    Ok(true)
+}
+
+/// Sets (`Some`) or clears (`None`) when a member's assignment to
+/// `workspace` ends; the user must hold a role there.
+pub(super) fn expire_member<T: Target>(
+    target: &mut T,
+    workspace: &Id,
+    user: &Id,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<bool, T::Error> {
+    let mut team = team_of(target, workspace)?;
+    if team.role(user).is_none() {
+        return Err(ChangeError::Refused(Refusal::NotInWorkspace(user.clone())).into());
+    }
+    if team.expiry(user) == expires_at {
+        return Ok(false);
+    }
+    match expires_at {
+        Some(at) => team.expires.insert(user.clone(), at),
+        None => team.expires.remove(user),
+    };
     target.put_team(workspace, &team)?;
     Ok(true)
 }

@@ -108,3 +108,28 @@ pub fn plan_view<T: Target>(
     });
     Ok(changes)
 }
+
+/// The change giving `view` its creator (`creator`, else the one it has)
+/// and visibility (`personal` when so, else not; the `locked` part is the
+/// view's setting, planned by [`plan_view`]); none when nothing changes.
+pub fn plan_view_owner<T: Target>(
+    state: &T,
+    view: &Id,
+    creator: Option<&Id>,
+    visibility: Option<crate::model::Visibility>,
+) -> Result<Vec<Change>, T::Error> {
+    let current = state.view_owner(view)?.unwrap_or_default();
+    let owner = crate::model::ViewOwner {
+        creator: creator.cloned().or_else(|| current.creator.clone()),
+        personal: visibility.map_or(current.personal, |v| {
+            v == crate::model::Visibility::Personal
+        }),
+    };
+    if owner == current {
+        return Ok(Vec::new());
+    }
+    Ok(vec![Change::PutViewOwner {
+        view: view.clone(),
+        owner,
+    }])
+}

@@ -324,3 +324,59 @@ fn a_workspace_name_needs_the_workspace_and_a_printable_label_and_round_trips() 
         name("ws_1", "Client A")
     );
 }
+
+#[test]
+fn an_assignment_expiry_needs_a_member_round_trips_and_a_new_role_ends_it() {
+    use crate::model::access::{Refusal, WorkspaceRole};
+    let mut m = seeded();
+    let at = t0() + chrono::Duration::days(7);
+    let expire = |expires_at| Change::ExpireMember {
+        workspace: id("ws_1"),
+        user: id("u_1"),
+        expires_at,
+    };
+    assert_eq!(
+        apply(&mut m, &expire(Some(at)), t0()),
+        Err(ChangeError::Refused(Refusal::NotInWorkspace(id("u_1"))))
+    );
+    let user = Change::PutUser {
+        user: id("u_1"),
+        email: "u1@example.com".into(),
+        name: "U".into(),
+    };
+    let member = Change::PutMember {
+        workspace: id("ws_1"),
+        user: id("u_1"),
+        role: WorkspaceRole::Viewer,
+    };
+    for c in [&user, &member, &expire(Some(at))] {
+        assert_eq!(apply(&mut m, c, t0()), Ok(true), "{c:?}");
+    }
+    assert_eq!(apply(&mut m, &expire(Some(at)), t0()), Ok(false));
+    let people = &m.registry.people;
+    assert_eq!(
+        people.role_at(&id("ws_1"), &id("u_1"), t0()),
+        Some(WorkspaceRole::Viewer)
+    );
+    assert_eq!(people.role_at(&id("ws_1"), &id("u_1"), at), None);
+    assert_eq!(
+        expire(Some(at)).to_string(),
+        "user u_1's assignment to workspace ws_1 expires at 2026-11-29T10:00:00+00:00"
+    );
+    let json = serde_json::to_string(&expire(Some(at))).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Change>(&json).unwrap(),
+        expire(Some(at))
+    );
+    // The registry as of the expiry has no such member; a role given again
+    // (the same one) is a lasting one.
+    assert!(m.registry.as_of(at).people.teams[&id("ws_1")]
+        .roles
+        .is_empty());
+    assert_eq!(apply(&mut m, &member, t0()), Ok(true));
+    assert_eq!(
+        m.registry.people.role_at(&id("ws_1"), &id("u_1"), at),
+        Some(WorkspaceRole::Viewer)
+    );
+    assert_eq!(apply(&mut m, &member, t0()), Ok(false));
+}

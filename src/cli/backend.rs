@@ -18,7 +18,7 @@ use crate::api::{
 };
 use crate::authorize::{self, Context, Decision, Policy, Request};
 use crate::keys::PublicKeyring;
-use crate::model::{Id, IssueRequest, LedgerEntry, ViewEntry};
+use crate::model::{Id, IssueRequest, LedgerEntry};
 use crate::store::datadir::DataDir;
 use crate::store::{Revoked, Store};
 use crate::token::{self, SecretToken, DEFAULT_MAX_TOKEN_BYTES};
@@ -197,44 +197,44 @@ impl Backend {
         view: &Id,
         placement: Option<(&Id, &Id)>,
         changes: &[(&'static str, bool)],
+        owner: (Option<Id>, Option<String>),
         now: DateTime<Utc>,
     ) -> Result<ViewInfo> {
+        let (creator, visibility) = owner;
+        let body = ViewBody {
+            creator,
+            visibility,
+            ..ViewBody::new(placement, changes)
+        };
         match self {
             Backend::Local { store, .. } => {
+                let visibility = body.checked_visibility(&store.registry()?, view)?;
+                let changes = body.changes();
+                let changes: Vec<(&str, bool)> =
+                    changes.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+                let creator = body.creator.as_ref();
                 store
-                    .set_view(view, placement, changes, now)
+                    .update_view_owned(
+                        view,
+                        placement,
+                        &changes,
+                        creator,
+                        visibility,
+                        None,
+                        &crate::change::Actor::Cli,
+                        now,
+                    )
                     .map_err(hints::store)?;
                 self.view(view)
             }
-            Backend::Remote(r) => r.call(
-                "PUT",
-                &format!("/views/{view}"),
-                &ViewBody::new(placement, changes),
-            ),
+            Backend::Remote(r) => r.call("PUT", &format!("/views/{view}"), &body),
         }
     }
 
     pub(crate) fn view(&self, view: &Id) -> Result<ViewInfo> {
         match self {
-            Backend::Local { store, .. } => {
-                let registry = store.registry()?;
-                let ViewEntry { table, settings } = registry
-                    .views
-                    .get(view)
-                    .cloned()
-                    .ok_or_else(|| anyhow!("view {view} is not registered"))?;
-                Ok(ViewInfo {
-                    hidden_columns: registry
-                        .hidden_columns
-                        .get(view)
-                        .cloned()
-                        .unwrap_or_default(),
-                    id: view.clone(),
-                    workspace: registry.tables.get(&table).cloned(),
-                    table,
-                    settings,
-                })
-            }
+            Backend::Local { store, .. } => ViewInfo::of(&store.registry()?, view)
+                .ok_or_else(|| anyhow!("view {view} is not registered")),
             Backend::Remote(r) => r.get(&format!("/views/{view}")),
         }
     }

@@ -27,6 +27,7 @@ mod issue;
 mod keys;
 mod ledger;
 mod limits;
+mod me_flags;
 mod member_flags;
 mod output;
 mod people;

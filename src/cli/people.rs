@@ -88,6 +88,9 @@ pub enum MemberCommand {
         /// The new user's display name (default: the email's local part).
         #[arg(long)]
         name: Option<String>,
+        /// When the assignment ends: RFC 3339 or 7d-style (default: never).
+        #[arg(long)]
+        expires: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -102,6 +105,9 @@ pub enum MemberCommand {
         /// The role on them (default: the one role it holds, else viewer).
         #[arg(long)]
         role: Option<WorkspaceRole>,
+        /// When the assignment ends: RFC 3339 or 7d-style (default: never).
+        #[arg(long)]
+        expires: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -258,6 +264,7 @@ pub(crate) fn member(
             projects,
             id,
             name,
+            expires,
             json,
         } => {
             let body = crate::api::InviteBody {
@@ -266,6 +273,7 @@ pub(crate) fn member(
                 projects,
                 id,
                 name,
+                expires,
             };
             super::projects::print_member(&backend.invite(body, now)?, json)?;
         }
@@ -273,11 +281,13 @@ pub(crate) fn member(
             user,
             projects,
             role,
+            expires,
             json,
         } => {
             let body = crate::api::ProjectsBody {
                 project_ids: projects,
                 role: role.map(|r| r.as_str().to_owned()),
+                expires,
             };
             super::projects::print_member(&backend.assign_projects(&user, body, now)?, json)?;
         }

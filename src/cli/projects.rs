@@ -6,7 +6,10 @@
 use anyhow::{anyhow, Result};
 use chrono::{DateTime, Utc};
 
-use crate::api::projects::{assignment_role, known_projects, plan_assignment, plan_invite};
+use crate::api::projects::{
+    assignment_expiry, assignment_role, known_projects, plan_expiring_assignment, plan_invite,
+    Assignment,
+};
 use crate::api::{invitee_id, InviteBody, ProjectMember, ProjectsBody};
 use crate::change::{Actor, Change};
 use crate::model::access::{Manager, WorkspaceRole};
@@ -36,8 +39,11 @@ impl Backend {
         match self {
             Backend::Local { store, .. } => {
                 let registry = store.registry()?;
-                let role: WorkspaceRole = body.role.parse()?;
-                let projects = known_projects(&registry, &body.projects)?;
+                let assignment = Assignment {
+                    projects: known_projects(&registry, &body.projects)?,
+                    role: body.role.parse::<WorkspaceRole>()?,
+                    expires_at: assignment_expiry(body.expires.as_deref(), now)?,
+                };
                 let user = invitee_id(&registry, &body.email, body.id.as_ref())
                     .ok_or_else(|| anyhow!("no user id for {}", body.email))?;
                 let name = body
@@ -45,13 +51,12 @@ impl Backend {
                     .clone()
                     .unwrap_or_else(|| body.email.split('@').next().unwrap_or_default().to_owned());
                 let changes = plan_invite(
-                    &registry,
+                    &registry.as_of(now),
                     &Manager::Operator,
                     &user,
                     body.email,
                     name,
-                    &projects,
-                    role,
+                    &assignment,
                 )?;
                 commit(store, &changes, &user, now)
             }
@@ -72,10 +77,19 @@ impl Backend {
                 if !registry.people.users.contains_key(user) {
                     return Err(anyhow!("user {user} is not registered"));
                 }
-                let projects = known_projects(&registry, &body.project_ids)?;
-                let role = assignment_role(&registry, user, body.role.as_deref())?;
-                let changes =
-                    plan_assignment(&registry, &Manager::Operator, user, &projects, role, true)?;
+                let registry = registry.as_of(now);
+                let assignment = Assignment {
+                    projects: known_projects(&registry, &body.project_ids)?,
+                    role: assignment_role(&registry, user, body.role.as_deref())?,
+                    expires_at: assignment_expiry(body.expires.as_deref(), now)?,
+                };
+                let changes = plan_expiring_assignment(
+                    &registry,
+                    &Manager::Operator,
+                    user,
+                    &assignment,
+                    true,
+                )?;
                 commit(store, &changes, user, now)
             }
             Backend::Remote(r) => r.call("PUT", &format!("/members/{user}/projects"), &body),
@@ -93,7 +107,11 @@ pub(crate) fn print_member(member: &ProjectMember, json: bool) -> Result<()> {
     for p in &member.assigned_projects {
         let name = p.name.as_deref().unwrap_or("");
         let role = member.role.as_deref().unwrap_or("");
-        println!("{:<24} {:<10} {name}", p.id, role);
+        let until = p
+            .expires_at
+            .map(|at| format!(" (until {})", at.to_rfc3339()))
+            .unwrap_or_default();
+        println!("{:<24} {:<10} {name}{until}", p.id, role);
     }
     Ok(())
 }

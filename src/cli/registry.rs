@@ -61,6 +61,13 @@ pub enum ViewCommand {
         /// The settings to change.
         #[command(flatten)]
         settings: SettingsArgs,
+        /// Who sees it and who configures it: personal (its creator only),
+        /// shared, or locked (shared; only its creator changes its configuration).
+        #[arg(long)]
+        visibility: Option<String>,
+        /// The view's creator (a registered user).
+        #[arg(long)]
+        creator: Option<Id>,
     },
     /// Show a view: its table, workspace and settings.
     Show {
@@ -107,9 +114,12 @@ pub(crate) fn view(backend: &Backend, cmd: ViewCommand, now: DateTime<Utc>) -> R
             table,
             workspace,
             settings,
+            visibility,
+            creator,
         } => {
             let placement = table.as_ref().zip(workspace.as_ref());
-            let info = backend.set_view(&view, placement, &settings.changes(), now)?;
+            let owner = (creator, visibility);
+            let info = backend.set_view(&view, placement, &settings.changes(), owner, now)?;
             (view, info, false)
         }
         ViewCommand::Show { view, json } => {
@@ -126,6 +136,8 @@ pub(crate) fn view(backend: &Backend, cmd: ViewCommand, now: DateTime<Utc>) -> R
                     "table": info.table,
                     "workspace": info.workspace,
                     "settings": info.settings,
+                    "visibility": info.visibility,
+                    "creator": info.creator,
                 }),
                 true
             )?
@@ -140,6 +152,10 @@ pub(crate) fn view(backend: &Backend, cmd: ViewCommand, now: DateTime<Utc>) -> R
     );
     for (name, value) in info.settings.entries() {
         println!("{name:<11} {value}");
+    }
+    println!("visibility  {}", info.visibility);
+    if let Some(creator) = &info.creator {
+        println!("creator     {creator}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -31,6 +31,9 @@ pub struct ServeArgs {
     /// Member token flags.
     #[command(flatten)]
     pub members: super::member_flags::MemberArgs,
+    /// `GET /v1/me` flags.
+    #[command(flatten)]
+    pub me: super::me_flags::MeArgs,
     /// Reverse-proxy mode: forward authorized requests to this http:// URL.
     #[arg(long, env = "TESSERA_UPSTREAM")]
     pub upstream: Option<String>,
@@ -206,6 +209,7 @@ impl ServeArgs {
         self.key_transport.apply(&mut c);
         self.limits.apply(&mut c);
         self.members.apply(&mut c);
+        self.me.apply(&mut c);
         c.log_json |= self.log_json;
         if let Some(bad) = c
             .allowed_origins

@@ -118,6 +118,10 @@ pub struct GatewayConfig {
     /// How long a member token from `POST /admin/v1/members/{user}/tokens`
     /// lasts when the request names no expiry (`12h`, `30m`, `7d`).
     pub member_token_ttl: TokenTtl,
+    /// The most candidates (workspaces and views) one `GET /v1/me` answer
+    /// decides on; each costs one decision per operation. `?limit=` asks
+    /// for fewer, a cursor for the next page.
+    pub me_page_size: usize,
 }
 
 /// A token lifetime written as a duration (`12h`, `30m`, `7d`, `3600s`),
@@ -211,6 +215,7 @@ impl Default for GatewayConfig {
             last_used_flush_secs: 60,
             log_json: false,
             member_token_ttl: TokenTtl::MEMBER_DEFAULT,
+            me_page_size: 100,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::authorize::{self, Context, Decision, Policy, Reason, Request};
+use crate::authorize::{self, visible, Context, Decision, Policy, Reason, Request};
 use crate::keys::PublicKeyring;
 use crate::model::{Operation, Registry, RevocationSet};
 use crate::routes::{RouteError, RouteTable};
@@ -423,6 +423,14 @@ impl Decider {
         now: DateTime<Utc>,
         explain: bool,
     ) -> Decision {
+        self.in_context(explain, |ctx| {
+            authorize::authorize(ctx, token, request, now)
+        })
+    }
+
+    /// Runs `f` over the current keyring, revocation set, registry and
+    /// policy.
+    fn in_context<T>(&self, explain: bool, f: impl FnOnce(&Context<'_>) -> T) -> T {
         let keyring = self.keyring();
         let registry = self.registry();
         let revocations = read(&self.0.revocations);
@@ -435,7 +443,39 @@ impl Decider {
             token_limits: self.0.token_limits,
             explain,
         };
-        authorize::authorize(&ctx, token, request, now)
+        f(&ctx)
+    }
+
+    /// True when a block of `token` is revoked now.
+    pub fn is_revoked(&self, token: &VerifiedToken) -> bool {
+        authorize::is_revoked(token, &read(&self.0.revocations))
+    }
+
+    /// `GET /v1/me`'s decisions ([`visible::look`]): every operation on
+    /// each candidate for one verified token (or none), as one job on the
+    /// blocking pool under one authorization permit. The caller bounds
+    /// `candidates`.
+    pub async fn look(
+        &self,
+        token: Option<Arc<VerifiedToken>>,
+        candidates: Vec<crate::model::Resource>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<visible::Sight>, Reason> {
+        let Ok(permit) = self.0.authorizations.clone().acquire_owned().await else {
+            return Err(Reason::Limits);
+        };
+        let decider = self.clone();
+        let job = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            decider.in_context(false, |ctx| {
+                visible::look(ctx, token.as_deref(), &candidates, now)
+            })
+        });
+        match job.await {
+            Ok(sight) => sight,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(Reason::Limits),
+        }
     }
 
     /// Authorizes an admin API request (`read` or `manage`) for a token:

@@ -231,7 +231,8 @@ mod tests {
                 | Reason::SharerLostRight
                 | Reason::EmbedReadOnly
                 | Reason::EmbedSortFilter
-                | Reason::EmbedHiddenColumn => StatusCode::FORBIDDEN,
+                | Reason::EmbedHiddenColumn
+                | Reason::PersonalView => StatusCode::FORBIDDEN,
             };
             assert_eq!(status, expected, "{reason}");
         }

@@ -1,36 +1,43 @@
-//! `GET /v1/me`: what the presented token can see and do, worked out by
-//! running the real decision for every candidate — each registered
-//! workspace (a ValidGraph project) and each operation — never by reading
-//! the token's facts, so attenuation, roles, assignments and revocation
-//! count exactly as they do at the front doors.
+//! `GET /v1/me`: what the presented token can see and do. The token is
+//! verified directly (the configured keys, then the revocation set); then
+//! the real decision runs for every operation on each registry candidate
+//! of the page — each workspace (a ValidGraph project), then its views —
+//! never by reading the token's facts, so attenuation, roles, assignments
+//! and their expiry, view visibility and revocation count exactly as they
+//! do at the front doors. A page decides on at most `me_page_size`
+//! candidates (`?limit=` asks for fewer; `?cursor=` resumes).
 
 use std::collections::BTreeSet;
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
 use crate::api::Invalid;
-use crate::authorize::{Reason, Request};
-use crate::model::{Id, Operation, Resource, TokenKind};
+use crate::authorize::visible::{self, Cursor, Sight};
+use crate::authorize::Reason;
+use crate::model::{Id, Operation, Registry, ResourceKind, TokenKind};
+use crate::token::Claims;
 
 use super::credential::credential;
-use super::error::ApiError;
+use super::envelope::RequestId;
+use super::error::{ApiError, ErrorBody};
 use super::state::Gateway;
 
-/// The most projects one answer lists (`limit` may ask for fewer).
+/// The default page size (`me_page_size`), kept for its first users.
 pub const MAX_ME_PROJECTS: usize = 100;
 
 /// `?limit=&cursor=`: a page of the registered workspaces, after `cursor`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct MeQuery {
-    /// How many workspaces to consider (at most [`MAX_ME_PROJECTS`]).
+    /// How many candidates to consider (at most the configured page size).
     pub limit: Option<usize>,
-    /// The last workspace id of the previous page.
-    pub cursor: Option<Id>,
+    /// The previous page's `next_cursor` (`ws` or `ws/view`).
+    pub cursor: Option<String>,
 }
 
 /// One visible project.
@@ -51,10 +58,25 @@ pub struct MeProject {
     pub can_access: Vec<&'static str>,
 }
 
+/// One visible view.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MeView {
+    /// The view id.
+    pub id: Id,
+    /// Its table.
+    pub table: Id,
+    /// Its workspace.
+    pub project: Id,
+    /// The operations the token is allowed on the view.
+    #[schema(value_type = Vec<String>)]
+    pub operations: Vec<&'static str>,
+}
+
 /// The answer of `GET /v1/me`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Me {
-    /// The token's kind (`member`, `guest`, `api_key`, `admin`).
+    /// The token's kind (`member`, `guest`, `api_key`, `admin`; none
+    /// without a token).
     pub kind: Option<String>,
     /// The member's user.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,6 +88,8 @@ pub struct Me {
     /// Every feature reachable in a listed project.
     #[schema(value_type = Vec<String>)]
     pub can_access: Vec<&'static str>,
+    /// The visible views of this page.
+    pub views: Vec<MeView>,
     /// A guest's or API key's own scope, as `kind:id`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -75,9 +99,9 @@ pub struct Me {
     /// When the token expires.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<chrono::DateTime<Utc>>,
-    /// The cursor of the next page, when there are more workspaces.
+    /// The cursor of the next page, when more candidates follow.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<Id>,
+    pub next_cursor: Option<String>,
 }
 
 /// ValidGraph's feature words for allowed operations: `read` →
@@ -97,105 +121,159 @@ pub fn features(operations: &[Operation]) -> Vec<&'static str> {
     out
 }
 
-/// `GET /v1/me`: 401 without a valid token; otherwise the token's kind,
-/// user and, except for admin tokens, the projects it may act on.
+/// `GET /v1/me`: 401 without a valid token (without any token, the 401's
+/// body also lists the public views: what no token sees); otherwise the
+/// token's kind, user and the projects and views of this page it may act
+/// on.
 #[utoipa::path(get, path = "/v1/me", tag = "me", params(MeQuery), responses((status = 200, description = "what the token can see and do", body = Me), (status = 400, description = "the query is not valid", body = super::admin::openapi::ErrorBody)))]
 pub async fn me(
     State(gw): State<Gateway>,
     headers: HeaderMap,
+    request_id: Option<axum::Extension<RequestId>>,
     query: Result<Query<MeQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<Me>, ApiError> {
+) -> Result<Response, ApiError> {
     let now = Utc::now();
-    let token = credential(&headers);
-    let registry = gw.registry();
     let decider = gw.decider();
-    let ask = |resource: Resource, operation: Operation| {
-        let request = Request {
-            operation,
-            resource,
-        };
-        let token = token.clone();
-        async move { decider.check(token.as_deref(), &request, now, false).await }
+    let registry = gw.registry();
+    // The credential first: without one, a bad query is still the 401.
+    let page = query
+        .map_err(|e| Invalid::Query(e.body_text()))
+        .and_then(|Query(query)| page_of(&gw, &registry, &query));
+    let Some(text) = credential(&headers) else {
+        let page = page.map_err(|_| ApiError::Denied(Reason::MissingToken))?;
+        let sight = decider.look(None, page.candidates, now).await;
+        let sight = sight.map_err(ApiError::Denied)?;
+        let next = page.next.map(|c| c.to_string());
+        let id = request_id.as_ref().map(|e| &e.0);
+        return Ok(anonymous(&registry, &sight, next, id));
     };
-    // One decision on a probe resource verifies the token (a credential
-    // problem is the 401) and reads back its claims; what it allows is
-    // never used.
-    let probe = Id::new("me").map_err(|_| ApiError::Internal("probe id".into()))?;
-    let first = ask(Resource::workspace(probe), Operation::Read).await;
-    if let Some(reason) = first.reason.filter(|r| r.is_credential_problem()) {
-        return Err(ApiError::Denied(reason));
+    let page = page?;
+    let token = decider
+        .verify_token(&text)
+        .await
+        .map_err(|e| ApiError::Denied(Reason::from(&e)))?;
+    if decider.is_revoked(&token) {
+        return Err(ApiError::Denied(Reason::Revoked));
     }
-    let Query(query) = query.map_err(|e| ApiError::BadRequest(Invalid::Query(e.body_text())))?;
-    let claims = first.claims.ok_or(ApiError::Denied(Reason::MissingToken))?;
+    let claims = token.claims().clone();
+    if claims.expires_at.is_some_and(|at| at <= now) {
+        return Err(ApiError::Denied(Reason::Expired));
+    }
     let kind: Option<TokenKind> = claims.kind.as_deref().and_then(|k| k.parse().ok());
-    let limit = query
-        .limit
-        .unwrap_or(MAX_ME_PROJECTS)
-        .clamp(1, MAX_ME_PROJECTS);
-    let mut projects = Vec::new();
-    let mut next_cursor = None;
-    let mut all = BTreeSet::new();
-    if kind != Some(TokenKind::Admin) {
-        let after = query.cursor.clone();
-        let page: Vec<&Id> = registry
-            .workspaces
-            .iter()
-            .filter(|ws| after.as_ref().is_none_or(|c| *ws > c))
-            .collect();
-        for (i, ws) in page.iter().enumerate() {
-            if i == limit {
-                next_cursor = Some(page[i - 1].clone());
-                break;
-            }
-            let mut allowed = Vec::new();
-            for op in Operation::EVERY {
-                if ask(Resource::workspace((*ws).clone()), op).await.allowed {
-                    allowed.push(op);
-                }
-            }
-            if allowed.is_empty() {
-                continue;
-            }
-            let can_access = features(&allowed);
-            all.extend(can_access.iter().copied());
-            let role = claims
-                .user
-                .as_deref()
-                .and_then(|u| Id::new(u).ok())
-                .and_then(|u| registry.people.role(ws, &u))
-                .map(|r| r.as_str().to_owned());
-            projects.push(MeProject {
-                id: (*ws).clone(),
-                name: registry.workspace_names.get(*ws).cloned(),
-                role,
-                operations: allowed.iter().map(|o| o.as_str()).collect(),
-                can_access,
-            });
+    // Every kind runs the decisions: an admin token holds no data right,
+    // but reads public views as anyone does.
+    let sight = decider.look(Some(token), page.candidates, now).await;
+    let sight = sight.map_err(ApiError::Denied)?;
+    let mut me = answer(&registry, &claims, kind, &sight, now);
+    me.next_cursor = page.next.map(|c| c.to_string());
+    Ok(Json(me).into_response())
+}
+
+/// The page of candidates `query` asks for: after its cursor, at most its
+/// limit (itself at most the configured page size).
+fn page_of(gw: &Gateway, registry: &Registry, query: &MeQuery) -> Result<visible::Page, Invalid> {
+    let after = match query.cursor.as_deref() {
+        Some(text) => {
+            Some(Cursor::parse(text).ok_or_else(|| Invalid::Query("cursor: not a cursor".into()))?)
         }
-    }
-    let member = kind == Some(TokenKind::Member);
-    let scope = claims
-        .rights
-        .first()
-        .filter(|_| !member)
-        .map(|r| format!("{}:{}", r.kind, r.id));
-    let operations = if member {
-        Vec::new()
-    } else {
-        claims.rights.iter().map(|r| r.operation.clone()).collect()
+        None => None,
     };
-    Ok(Json(Me {
+    let size = gw.config().me_page_size.max(1);
+    let limit = query.limit.unwrap_or(size).clamp(1, size);
+    Ok(visible::page(registry, after.as_ref(), limit))
+}
+
+/// The answer for a verified token from what its decisions allowed.
+fn answer(
+    registry: &Registry,
+    claims: &Claims,
+    kind: Option<TokenKind>,
+    sight: &[Sight],
+    now: chrono::DateTime<Utc>,
+) -> Me {
+    let user = claims.user.as_deref().and_then(|u| Id::new(u).ok());
+    let mut all = BTreeSet::new();
+    let projects: Vec<MeProject> = sight
+        .iter()
+        .filter(|s| s.resource.kind == ResourceKind::Workspace)
+        .map(|s| {
+            let ws = &s.resource.id;
+            let can_access = features(&s.operations);
+            all.extend(can_access.iter().copied());
+            MeProject {
+                id: ws.clone(),
+                name: registry.workspace_names.get(ws).cloned(),
+                role: user
+                    .as_ref()
+                    .and_then(|u| registry.people.role_at(ws, u, now))
+                    .map(|r| r.as_str().to_owned()),
+                operations: s.operations.iter().map(|o| o.as_str()).collect(),
+                can_access,
+            }
+        })
+        .collect();
+    let member = kind == Some(TokenKind::Member);
+    Me {
         total_projects_visible: projects.len(),
         can_access: ["validation_history", "export", "reports"]
             .into_iter()
             .filter(|f| all.contains(f))
             .collect(),
-        kind: claims.kind,
-        user: claims.user,
+        kind: claims.kind.clone(),
+        user: claims.user.clone(),
         projects,
-        scope,
-        operations,
+        views: views(registry, sight),
+        scope: claims
+            .rights
+            .first()
+            .filter(|_| !member)
+            .map(|r| format!("{}:{}", r.kind, r.id)),
+        operations: if member {
+            Vec::new()
+        } else {
+            claims.rights.iter().map(|r| r.operation.clone()).collect()
+        },
         expires_at: claims.expires_at,
-        next_cursor,
-    }))
+        next_cursor: None,
+    }
+}
+
+/// The visible views among `sight`, with their table and workspace.
+fn views(registry: &Registry, sight: &[Sight]) -> Vec<MeView> {
+    sight
+        .iter()
+        .filter(|s| s.resource.kind == ResourceKind::View)
+        .filter_map(|s| {
+            let table = registry.views.get(&s.resource.id)?.table.clone();
+            Some(MeView {
+                id: s.resource.id.clone(),
+                project: registry.tables.get(&table)?.clone(),
+                table,
+                operations: s.operations.iter().map(|o| o.as_str()).collect(),
+            })
+        })
+        .collect()
+}
+
+/// No token: the 401 of the one mapping (status and headers), its body
+/// the error's (`error`, `message`, `request_id`) with the public views of
+/// this page under `views` (and `next_cursor` when more follow).
+fn anonymous(
+    registry: &Registry,
+    sight: &[Sight],
+    next_cursor: Option<String>,
+    request_id: Option<&RequestId>,
+) -> Response {
+    let denied = ApiError::Denied(Reason::MissingToken);
+    let body = serde_json::json!({
+        "error": Reason::MissingToken.code(),
+        "message": denied.to_string(),
+        "request_id": request_id.map(|r| r.0.as_str()),
+        "views": views(registry, sight),
+        "next_cursor": next_cursor,
+    });
+    let (mut parts, _) = denied.into_response().into_parts();
+    // The body is complete here: the envelope need not rebuild it.
+    parts.extensions.remove::<ErrorBody>();
+    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
 }

@@ -20,6 +20,7 @@ mod revocation;
 mod settings;
 mod share;
 mod view_setting;
+mod visibility;
 
 pub use error::{Exclusion, ModelError};
 pub use grant::{Grant, IssueRequest, Restriction, TokenKind};
@@ -33,6 +34,7 @@ pub use revocation::{revocation_key, RevocationSet};
 pub use settings::ViewSettings;
 pub use share::{first_missing, EmbedMode, EmbedRefusal, QueryUse, SharePreset};
 pub use view_setting::ViewSetting;
+pub use visibility::{ViewOwner, Visibility};
 
 #[cfg(test)]
 mod tests;

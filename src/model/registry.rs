@@ -9,6 +9,7 @@ use super::access::{Directory, TableSharing};
 use super::id::Id;
 use super::resource::{Resource, ResourceKind};
 use super::settings::ViewSettings;
+use super::visibility::{ViewOwner, Visibility};
 
 /// A view in the registry: the table it shows and its settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +40,9 @@ pub struct Registry {
     /// View id → the columns it hides (embeds may not sort or filter by
     /// them); a view without an entry hides none.
     pub hidden_columns: BTreeMap<Id, BTreeSet<String>>,
+    /// View id → its creator and whether it is personal (a view without an
+    /// entry is shared, or locked by its `locked` setting, with no creator).
+    pub view_owners: BTreeMap<Id, ViewOwner>,
 }
 
 /// One `parent(kind, id, parent_kind, parent_id)` fact.
@@ -78,6 +82,25 @@ impl Registry {
             });
             current = parent;
         }
+    }
+
+    /// A view's visibility (`None`: not registered).
+    pub fn visibility_of(&self, view: &Id) -> Option<Visibility> {
+        let entry = self.views.get(view)?;
+        Some(Visibility::of(&entry.settings, self.view_owners.get(view)))
+    }
+
+    /// The registry as of `now`: expired assignments removed (borrowed
+    /// as it is when none has expired).
+    pub fn as_of(&self, now: chrono::DateTime<chrono::Utc>) -> std::borrow::Cow<'_, Registry> {
+        if !self.people.has_expired(now) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut registry = self.clone();
+        for team in registry.people.teams.values_mut() {
+            *team = team.as_of(now);
+        }
+        std::borrow::Cow::Owned(registry)
     }
 
     /// The workspace `resource` lives in, when it is registered.

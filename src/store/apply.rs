@@ -13,7 +13,7 @@ use crate::model::{revocation_key, Id, LedgerEntry, ViewEntry};
 use super::audit;
 use super::tables::{
     get_json, put_json, TableRecord, WorkspaceRecord, HIDDEN_COLUMNS, LEDGER, REGISTRY,
-    REVOCATIONS, REVOCATION_INDEX, SHARING, TEAM, USER,
+    REVOCATIONS, REVOCATION_INDEX, SHARING, TEAM, USER, VIEW_OWNER,
 };
 use super::{Store, StoreError, Txn, TxnError};
 
@@ -75,6 +75,18 @@ impl Target for TxnTarget<'_> {
 
     fn put_workspace(&mut self, workspace: &Id) -> Result<(), TxnError> {
         self.put_record("workspace", workspace, &WorkspaceRecord::default())
+    }
+
+    fn view_owner(&self, view: &Id) -> Result<Option<crate::model::ViewOwner>, TxnError> {
+        self.record(VIEW_OWNER, view)
+    }
+
+    fn put_view_owner(
+        &mut self,
+        view: &Id,
+        owner: &crate::model::ViewOwner,
+    ) -> Result<(), TxnError> {
+        self.put_record(VIEW_OWNER, view, owner)
     }
 
     fn workspace_name(&self, workspace: &Id) -> Result<Option<String>, TxnError> {
@@ -290,13 +302,17 @@ impl Store {
         })
     }
 
-    /// [`Store::update_view`] and, with `hidden`, the columns the view
-    /// hides (all of them after the change), in one transaction.
-    pub fn update_view_hiding(
+    /// [`Store::update_view`] and, in the same transaction, the view's
+    /// creator and visibility ([`change::plan_view_owner`]) and, with
+    /// `hidden`, the columns it hides (all of them after the change).
+    #[allow(clippy::too_many_arguments)]
+    pub fn update_view_owned(
         &self,
         view: &Id,
         placement: Option<(&Id, &Id)>,
         settings: &[(&str, bool)],
+        creator: Option<&Id>,
+        visibility: Option<crate::model::Visibility>,
         hidden: Option<std::collections::BTreeSet<String>>,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -307,6 +323,7 @@ impl Store {
                 view: view.clone(),
                 columns,
             }));
+            changes.extend(change::plan_view_owner(state, view, creator, visibility)?);
             Ok(changes)
         })
     }

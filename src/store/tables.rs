@@ -28,6 +28,8 @@ pub(super) const SHARING: &str = "sharing";
 /// The registry key kind of a view's hidden columns: `columns/VIEW` → a
 /// JSON array of column names.
 pub(super) const HIDDEN_COLUMNS: &str = "columns";
+/// The registry key kind of a view's creator and personal flag: `view_owner/VIEW` → [`crate::model::ViewOwner`] JSON.
+pub(super) const VIEW_OWNER: &str = "view_owner";
 /// Token id → [`LedgerEntry`] JSON.
 pub(super) const LEDGER: TableDefinition<&str, &str> = TableDefinition::new("ledger");
 /// Sequence number → [`crate::change::AuditRecord`] JSON.
@@ -101,6 +103,10 @@ impl Store {
                     if !c.is_empty() {
                         registry.hidden_columns.insert(id, c);
                     }
+                }
+                VIEW_OWNER => {
+                    let o = serde_json::from_value(value).map_err(|_| corrupt())?;
+                    registry.view_owners.insert(id, o);
                 }
                 SHARING => {
                     let s = serde_json::from_value(value).map_err(|_| corrupt())?;

@@ -71,7 +71,8 @@ pub(crate) async fn commit_planned(
 ) -> Result<change::Applied, ApiError> {
     let worker = gw.clone();
     commit(gw, move |store| {
-        let changes = plan(&worker.registry()).map_err(StoreError::Rejected)?;
+        // Expired assignments are as if removed, for every check a plan makes.
+        let changes = plan(&worker.registry().as_of(Utc::now())).map_err(StoreError::Rejected)?;
         store.apply_all(&changes, &actor, Utc::now())
     })
     .await

@@ -11,7 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::Utc;
 
-use crate::api::projects::{assignment_role, known_projects, plan_assignment, plan_invite};
+use crate::api::projects::{
+    assignment_expiry, assignment_role, known_projects, plan_expiring_assignment, plan_invite,
+    Assignment,
+};
 use crate::api::{invitee_id, Invalid, InviteBody, ProjectMember, ProjectsBody};
 use crate::change::Actor;
 use crate::model::access::WorkspaceRole;
@@ -28,10 +31,10 @@ fn member_answer(gw: &Gateway, user: &Id) -> Result<ProjectMember, ApiError> {
         .ok_or_else(|| ApiError::Internal(format!("user {user} vanished after its change")))
 }
 
-/// `POST /members` `{email, role, projects, id?, name?}`: registers the
-/// user if new (id: [`invitee_id`]) and gives it `role` on every listed
-/// project, leaving its other workspaces as they are; 201 with the
-/// member object.
+/// `POST /members` `{email, role, projects, id?, name?, expires?}`:
+/// registers the user if new (id: [`invitee_id`]) and gives it `role` on
+/// every listed project (until `expires`), leaving its other workspaces
+/// as they are; 201 with the member object.
 #[utoipa::path(post, path = "/admin/v1/members", tag = "people", request_body = crate::api::InviteBody, responses((status = 201, description = "the member object", body = crate::api::ProjectMember), (status = 400, description = "the body is not valid", body = ErrorBody)))]
 pub(super) async fn invite(
     State(gw): State<Gateway>,
@@ -40,9 +43,14 @@ pub(super) async fn invite(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let body: InviteBody = parse(&body)?;
+    let now = Utc::now();
     let role: WorkspaceRole = body.role.parse().map_err(Invalid::from)?;
     let registry = gw.registry();
-    let projects = known_projects(&registry, &body.projects)?;
+    let assignment = Assignment {
+        projects: known_projects(&registry, &body.projects)?,
+        role,
+        expires_at: assignment_expiry(body.expires.as_deref(), now)?,
+    };
     let user = invitee_id(&registry, &body.email, body.id.as_ref())
         .ok_or_else(|| ApiError::Internal("an invitee id is not an id".into()))?;
     let name = body.name.clone().unwrap_or_else(|| {
@@ -57,17 +65,17 @@ pub(super) async fn invite(
             &member,
             body.email,
             name,
-            &projects,
-            role,
+            &assignment,
         )
     })
     .await?;
     Ok((StatusCode::CREATED, Json(member_answer(&gw, &user)?)).into_response())
 }
 
-/// `PUT /members/{user}/projects` `{project_ids, role?}`: the user holds
-/// a role on exactly these projects afterwards (left elsewhere); the role
-/// is `role`, else the one role it holds now, else `viewer`.
+/// `PUT /members/{user}/projects` `{project_ids, role?, expires?}`: the
+/// user holds a role on exactly these projects afterwards (until
+/// `expires`; left elsewhere); the role is `role`, else the one role it
+/// holds now, else `viewer`. Expired assignments count as none.
 #[utoipa::path(put, path = "/admin/v1/members/{user}/projects", tag = "people", params(("user" = Id, Path, description = "the user")), request_body = crate::api::ProjectsBody, responses((status = 200, description = "the member object", body = crate::api::ProjectMember), (status = 400, description = "the id or body is not valid, or the user is not registered", body = ErrorBody)))]
 pub(super) async fn put_projects(
     State(gw): State<Gateway>,
@@ -77,15 +85,19 @@ pub(super) async fn put_projects(
     body: axum::body::Bytes,
 ) -> Result<Json<ProjectMember>, ApiError> {
     let body: ProjectsBody = parse(&body)?;
+    let now = Utc::now();
     let registry = gw.registry();
     if !registry.people.users.contains_key(&user) {
         return Err(Invalid::UnknownUser(user).into());
     }
-    let projects = known_projects(&registry, &body.project_ids)?;
-    let role = assignment_role(&registry, &user, body.role.as_deref())?;
+    let assignment = Assignment {
+        projects: known_projects(&registry, &body.project_ids)?,
+        role: assignment_role(&registry.as_of(now), &user, body.role.as_deref())?,
+        expires_at: assignment_expiry(body.expires.as_deref(), now)?,
+    };
     let member = user.clone();
     commit_planned(&gw, actor, move |registry| {
-        plan_assignment(registry, &caller.manager(), &member, &projects, role, true)
+        plan_expiring_assignment(registry, &caller.manager(), &member, &assignment, true)
     })
     .await?;
     member_answer(&gw, &user).map(Json)

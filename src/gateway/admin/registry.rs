@@ -152,22 +152,9 @@ pub(super) async fn get_view(
     State(gw): State<Gateway>,
     Ids(id): Ids<Id>,
 ) -> Result<Json<ViewInfo>, ApiError> {
-    let registry = gw.registry();
-    let view = registry
-        .views
-        .get(&id)
-        .ok_or_else(|| ApiError::Missing(Missing::View(id.clone())))?;
-    Ok(Json(ViewInfo {
-        hidden_columns: registry
-            .hidden_columns
-            .get(&id)
-            .cloned()
-            .unwrap_or_default(),
-        table: view.table.clone(),
-        workspace: registry.tables.get(&view.table).cloned(),
-        settings: view.settings,
-        id,
-    }))
+    ViewInfo::of(&gw.registry(), &id)
+        .map(Json)
+        .ok_or(ApiError::Missing(Missing::View(id)))
 }
 
 /// `PUT /views/{id}`: registers a view (`table` and `workspace`) and/or
@@ -181,6 +168,8 @@ pub(super) async fn put_view(
 ) -> Result<Json<ViewInfo>, ApiError> {
     let body: ViewBody = parse(&body)?;
     let placement = body.placement()?;
+    let visibility = body.checked_visibility(&gw.registry(), &id)?;
+    let creator = body.creator.clone();
     let changes = body.changes();
     let hidden = body
         .hidden_columns
@@ -191,7 +180,17 @@ pub(super) async fn put_view(
     commit(&gw, move |store| {
         let changes: Vec<(&str, bool)> = changes.iter().map(|(n, v)| (n.as_str(), *v)).collect();
         let placement = placement.as_ref().map(|(t, w)| (t, w));
-        store.update_view_hiding(&view, placement, &changes, hidden, &actor, Utc::now())
+        let owner = creator.as_ref();
+        store.update_view_owned(
+            &view,
+            placement,
+            &changes,
+            owner,
+            visibility,
+            hidden,
+            &actor,
+            Utc::now(),
+        )
     })
     .await?;
     get_view(State(gw), Ids(id)).await

@@ -44,7 +44,7 @@ fn check_caller(
     let Some(user) = caller.user() else {
         return workspace.ok_or_else(|| ApiError::Missing(Missing::View(view.clone())));
     };
-    let held = member_operations(registry, user, &Resource::view(view.clone()));
+    let held = member_operations(registry, user, &Resource::view(view.clone()), Utc::now());
     let workspace = workspace
         .filter(|_| held.contains(&Operation::Share))
         .ok_or_else(|| ApiError::Share(ShareRefusal::NotSharer(view.clone())))?;

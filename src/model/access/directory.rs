@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::super::id::Id;
@@ -33,12 +34,48 @@ pub struct Team {
     pub roles: BTreeMap<Id, WorkspaceRole>,
     /// Group id → group.
     pub groups: BTreeMap<Id, Group>,
+    /// User id → when its assignment here ends (ValidGraph's expiring
+    /// assignments); a member without an entry stays until removed. Once
+    /// the instant has passed, the member is as if removed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub expires: BTreeMap<Id, DateTime<Utc>>,
 }
 
 impl Team {
     /// The user's role here, if a member.
     pub fn role(&self, user: &Id) -> Option<WorkspaceRole> {
         self.roles.get(user).copied()
+    }
+
+    /// The user's role here at `now`: none once its assignment has expired.
+    pub fn role_at(&self, user: &Id, now: DateTime<Utc>) -> Option<WorkspaceRole> {
+        self.role(user).filter(|_| !self.is_expired(user, now))
+    }
+
+    /// When the user's assignment here ends, if it does.
+    pub fn expiry(&self, user: &Id) -> Option<DateTime<Utc>> {
+        self.expires.get(user).copied()
+    }
+
+    /// True when the user's assignment here has an expiry at or before `now`.
+    pub fn is_expired(&self, user: &Id, now: DateTime<Utc>) -> bool {
+        self.expires.get(user).is_some_and(|at| *at <= now)
+    }
+
+    /// The team as of `now`: every member whose assignment has expired
+    /// removed (with its groups), as if the removal had been made.
+    pub fn as_of(&self, now: DateTime<Utc>) -> Team {
+        let mut team = self.clone();
+        let expired: Vec<Id> = self
+            .expires
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(u, _)| u.clone())
+            .collect();
+        for user in &expired {
+            team.remove(user);
+        }
+        team
     }
 
     /// The groups `user` belongs to.
@@ -67,6 +104,7 @@ impl Team {
     /// Removes `user` from the team and from every group.
     pub fn remove(&mut self, user: &Id) {
         self.roles.remove(user);
+        self.expires.remove(user);
         for group in self.groups.values_mut() {
             group.members.remove(user);
         }
@@ -91,6 +129,19 @@ impl Directory {
     /// The user's role in `workspace`, if a member of it.
     pub fn role(&self, workspace: &Id, user: &Id) -> Option<WorkspaceRole> {
         self.team(workspace).and_then(|t| t.role(user))
+    }
+
+    /// The user's role in `workspace` at `now` (none once its assignment
+    /// there has expired).
+    pub fn role_at(&self, workspace: &Id, user: &Id, now: DateTime<Utc>) -> Option<WorkspaceRole> {
+        self.team(workspace).and_then(|t| t.role_at(user, now))
+    }
+
+    /// True when some assignment has an expiry at or before `now`.
+    pub fn has_expired(&self, now: DateTime<Utc>) -> bool {
+        self.teams
+            .values()
+            .any(|t| t.expires.values().any(|at| *at <= now))
     }
 
     /// The workspaces `user` belongs to, with the role in each.
