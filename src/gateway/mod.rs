@@ -18,6 +18,7 @@ pub mod identity;
 pub mod keysource;
 pub mod last_used;
 pub mod listener;
+pub mod log_writer;
 pub mod me;
 pub mod metrics;
 pub mod ops;
@@ -52,10 +53,10 @@ pub use state::{Gateway, GatewayError};
 pub fn app(gateway: Gateway) -> Router {
     let config = gateway.config();
     let doors = Router::new()
-        .route("/auth", any(front::forward_auth))
+        .route("/auth", any(front::forward_auth_request))
         .route("/v1/me", get(me::me))
-        .route("/auth/", any(front::envoy_auth_root))
-        .route("/auth/{*path}", any(front::envoy_auth))
+        .route("/auth/", any(front::envoy_auth_request))
+        .route("/auth/{*path}", any(front::envoy_auth_request))
         .route(
             "/s/{token}",
             get(front::share_link).post(front::switch_share),
