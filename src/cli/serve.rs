@@ -229,7 +229,8 @@ pub(crate) fn serve(data: DataDir, args: &ServeArgs) -> Result<ExitCode> {
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(log_writer);
+        .with_writer(log_writer)
+        .with_timer(crate::gateway::log_time::CachedUtcTime);
     if config.log_json {
         subscriber.json().init();
     } else {

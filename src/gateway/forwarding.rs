@@ -96,10 +96,10 @@ fn present_forwarding_pair(headers: &HeaderMap) -> (&'static HeaderName, &'stati
 }
 
 /// A forwarding header's value: absent, or present once and readable.
-pub(super) fn single_header<'a, K: AsHeaderName>(
-    headers: &'a HeaderMap,
+pub(super) fn single_header<K: AsHeaderName>(
+    headers: &HeaderMap,
     name: K,
-) -> Result<Option<&'a str>, ApiError> {
+) -> Result<Option<&str>, ApiError> {
     let mut values = headers.get_all(name).iter();
     match (values.next(), values.next()) {
         (None, _) => Ok(None),

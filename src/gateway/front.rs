@@ -22,6 +22,7 @@ use super::forwarding::{
     carries_method_override, forwarded_request_borrowed, from_allowed_origin, is_safe_method,
 };
 use super::identity::{remove_hop_by_hop, set_identity_headers, strip_for_upstream, Allowed};
+pub use super::shed::Admission;
 use super::state::Gateway;
 
 pub use super::credential::{
@@ -61,6 +62,8 @@ async fn decide_request(
 /// the grant, for the upstream.
 fn allow_response(allowed: &Allowed) -> Response {
     let mut response = StatusCode::OK.into_response();
+    // Room for the identity headers and the envelope's request id at once.
+    response.headers_mut().reserve(allowed.headers.len() + 2);
     set_identity_headers(response.headers_mut(), allowed);
     response
 }
@@ -91,6 +94,7 @@ pub async fn forward_auth(
 /// [`forward_auth`] as routed: the request taken whole, so its headers are
 /// read in place rather than copied.
 pub async fn forward_auth_request(
+    _admitted: Admission,
     State(gw): State<Gateway>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
@@ -128,6 +132,7 @@ pub async fn envoy_auth(
 /// [`envoy_auth`] as routed (`/auth/` and `/auth/<path>`): the request
 /// taken whole, its headers read in place.
 pub async fn envoy_auth_request(
+    _admitted: Admission,
     State(gw): State<Gateway>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
@@ -175,6 +180,19 @@ pub async fn envoy_auth_root(
 /// refused, cookie writes from allowed origins only) and forwarded to the
 /// upstream; otherwise 404.
 pub async fn proxy(State(gw): State<Gateway>, request: Request) -> Result<Response, ApiError> {
+    proxy_for(gw, request).await
+}
+
+/// [`proxy`] as routed (the fallback), admitted by the in-flight limit.
+pub async fn proxy_request(
+    _admitted: Admission,
+    State(gw): State<Gateway>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    proxy_for(gw, request).await
+}
+
+async fn proxy_for(gw: Gateway, request: Request) -> Result<Response, ApiError> {
     let Some(upstream) = gw.upstream().cloned() else {
         return Err(ApiError::NotFound("no such endpoint".into()));
     };

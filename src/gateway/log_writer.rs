@@ -4,8 +4,10 @@
 //! buffers out in batches, a few milliseconds after the first line of a
 //! batch. A thread whose buffer is past [`MAX_BUFFERED`] writes it itself,
 //! so a stalled output slows the logging threads instead of filling memory.
-//! Dropping the [`LogGuard`] writes what is left and stops the thread; lines
-//! logged after that are written directly.
+//! Warnings and errors are written at once, after the thread's own earlier
+//! lines (they are rare, and someone may be waiting to read them). Dropping
+//! the [`LogGuard`] writes what is left and stops the thread; lines logged
+//! after that are written directly.
 
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -37,7 +39,11 @@ struct Shared {
 
 /// The writer handed to `tracing_subscriber` (`MakeWriter`). Cheap to clone.
 #[derive(Clone)]
-pub struct NonBlocking(Arc<Shared>);
+pub struct NonBlocking {
+    shared: Arc<Shared>,
+    /// Writes go straight out (a warning or an error).
+    direct: bool,
+}
 
 /// Keeps the background writer running; dropping it writes what is left.
 pub struct LogGuard {
@@ -68,7 +74,10 @@ impl NonBlocking {
             .spawn(move || worker.run())?;
         let _ = shared.flusher.set(thread.thread().clone());
         Ok((
-            NonBlocking(shared.clone()),
+            NonBlocking {
+                shared: shared.clone(),
+                direct: false,
+            },
             LogGuard {
                 shared,
                 thread: Some(thread),
@@ -80,19 +89,24 @@ impl NonBlocking {
     fn buffer(&self) -> Buffer {
         LOCAL.with(|local| {
             let mut local = local.borrow_mut();
-            if let Some((_, b)) = local.iter().find(|(id, _)| *id == self.0.id) {
+            if let Some((_, b)) = local.iter().find(|(id, _)| *id == self.shared.id) {
                 return b.clone();
             }
             let b: Buffer = Arc::default();
-            lock(&self.0.buffers).push(b.clone());
-            local.push((self.0.id, b.clone()));
+            lock(&self.shared.buffers).push(b.clone());
+            local.push((self.shared.id, b.clone()));
             b
         })
     }
 
     fn append(&self, bytes: &[u8]) -> io::Result<()> {
-        if self.0.stopped.load(SeqCst) {
-            return lock(&self.0.out).write_all(bytes);
+        if self.direct || self.shared.stopped.load(SeqCst) {
+            // This thread's earlier lines first: its lines stay in order.
+            let mut out = lock(&self.shared.out);
+            let earlier = std::mem::take(&mut *lock(&self.buffer()));
+            out.write_all(&earlier)?;
+            out.write_all(bytes)?;
+            return out.flush();
         }
         let buffer = self.buffer();
         let mut b = lock(&buffer);
@@ -100,12 +114,12 @@ impl NonBlocking {
         if b.len() > MAX_BUFFERED {
             let full = std::mem::take(&mut *b);
             drop(b);
-            return lock(&self.0.out).write_all(&full);
+            return lock(&self.shared.out).write_all(&full);
         }
         drop(b);
         // Only the first line after a flush wakes the writer.
-        if !self.0.pending.load(SeqCst) && !self.0.pending.swap(true, SeqCst) {
-            if let Some(t) = self.0.flusher.get() {
+        if !self.shared.pending.load(SeqCst) && !self.shared.pending.swap(true, SeqCst) {
+            if let Some(t) = self.shared.flusher.get() {
                 t.unpark();
             }
         }
@@ -139,12 +153,16 @@ impl Shared {
             all.clone()
         };
         for buffer in buffers {
+            // The output first: a direct write (which takes its thread's
+            // buffer under this lock) cannot come between taking the
+            // buffer and writing it.
+            let mut out = lock(&self.out);
             std::mem::swap(&mut *lock(&buffer), spare);
             if !spare.is_empty() {
-                let mut out = lock(&self.out);
                 let _ = out.write_all(spare);
                 let _ = out.flush();
             }
+            drop(out);
             spare.clear();
             if spare.capacity() > MAX_BUFFERED {
                 *spare = Vec::new();
@@ -172,6 +190,13 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for NonBlocking {
     type Writer = NonBlocking;
     fn make_writer(&'a self) -> NonBlocking {
         self.clone()
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> NonBlocking {
+        NonBlocking {
+            shared: self.shared.clone(),
+            direct: *meta.level() <= tracing::Level::WARN,
+        }
     }
 }
 
@@ -250,6 +275,20 @@ mod tests {
         assert_eq!(lock(&sink.0).as_slice(), b"before\n");
         writer.write_all(b"after\n").unwrap();
         assert_eq!(lock(&sink.0).as_slice(), b"before\nafter\n");
+    }
+
+    #[test]
+    fn warnings_go_out_at_once_after_the_threads_earlier_lines() {
+        let sink = Sink::default();
+        let (writer, _guard) = NonBlocking::new(sink.clone()).unwrap();
+        let mut info = writer.clone();
+        info.write_all(b"info line\n").unwrap();
+        let mut warning = NonBlocking {
+            direct: true,
+            ..writer.clone()
+        };
+        warning.write_all(b"warning line\n").unwrap();
+        assert_eq!(lock(&sink.0).as_slice(), b"info line\nwarning line\n");
     }
 
     #[test]
