@@ -12,17 +12,27 @@
 //! - (b') the same against a second gateway with the decision cache off
 //!   (`decision_cache_ms = 0`): a verified-token cache hit plus the
 //!   authorizer on every request;
+//! - (b'') the same warm request as Envoy's ext_authz asks it
+//!   (`/auth/api/v1/views/v_1/rows`);
 //! - (c) forward-auth with a fresh token per request (cold): a pool of
 //!   distinct 1-block guest tokens, signed with the gateway's own root key
 //!   (as `tessera issue` on the same data directory would), large enough that
 //!   no token repeats during the run, so the verified-token cache (10,000 by
-//!   default) and the decision cache miss.
+//!   default) and the decision cache miss;
+//! - (d) a bare axum reverse proxy (hyper-util's pooled client) in front of
+//!   an upstream that answers 200 to everything, and (e) a third gateway in
+//!   reverse-proxy mode (`--upstream`) in front of the same upstream, with
+//!   one valid guest token (warm).
 //!
 //! Prints requests/s, p50/p99/p99.9, the token and decision cache counters
-//! from `/metrics`, the (b)/(a) ratios and the share-link lengths. The
-//! gateways log at `warn` (`TESSERA_LOAD_LOG` to change it): at `info` every
-//! request writes an access-log line. Every process and server it starts is
-//! stopped before it returns, also on a panic.
+//! from `/metrics`, the ratios to (a), cache off / on and (e) / (d), and the
+//! share-link lengths. The gateways log as they do by default, at `info`:
+//! every request writes an access-log line (`TESSERA_LOAD_LOG` to change
+//! it). Every process and server it starts is stopped before it returns,
+//! also on a panic.
+//!
+//! `TESSERA_LOAD_BIN=PATH` runs that `tessera` binary instead of the one
+//! cargo built (e.g. a copy, or an older build to compare with).
 //!
 //! Run with `cargo bench --bench load` (cargo passes `--bench`; without it,
 //! e.g. under `cargo test --benches`, the harness does nothing).
@@ -53,6 +63,8 @@ use tessera::token::{self, DEFAULT_MAX_TOKEN_BYTES};
 
 /// The protected path every forward-auth request asks about.
 const PATH: &str = "/api/v1/views/v_1/rows";
+/// The same request as Envoy's ext_authz asks it (`path_prefix: /auth`).
+const ENVOY_PATH: &str = "/auth/api/v1/views/v_1/rows";
 /// Share links are measured on this base.
 const SHARE_BASE: &str = "https://share.example.com";
 
@@ -67,7 +79,11 @@ struct Server {
 
 impl Server {
     fn start(data: &Path, extra: &[&str], log: &str) -> Result<Server, String> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        // TESSERA_LOAD_BIN: a copy of the release binary to measure (the
+        // shared target dir's may be rebuilt by someone else meanwhile).
+        let bin = std::env::var("TESSERA_LOAD_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_tessera").to_owned());
+        let mut child = Command::new(bin)
             .arg("--data-dir")
             .arg(data)
             .args(["serve", "--listen", "127.0.0.1:0", "--log", log])
@@ -172,7 +188,40 @@ struct Bare {
 }
 
 impl Bare {
+    /// The bare server: 200 to everything.
     fn start(workers: usize) -> Bare {
+        Bare::serve(workers, axum::Router::new().fallback(|| async { "ok" }))
+    }
+
+    /// A bare axum reverse proxy to `upstream`: each request's path and
+    /// query sent on with hyper-util's pooled client, the answer passed back.
+    fn proxy(workers: usize, upstream: SocketAddr) -> Bare {
+        use hyper_util::client::legacy::{connect::HttpConnector, Client};
+        let client: Client<HttpConnector, axum::body::Body> =
+            Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+            let client = client.clone();
+            async move {
+                let (mut parts, body) = request.into_parts();
+                let pq = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+                parts.uri = format!("http://{upstream}{pq}").parse().expect("uri");
+                match client
+                    .request(hyper::Request::from_parts(parts, body))
+                    .await
+                {
+                    Ok(r) => r.map(axum::body::Body::new),
+                    Err(_) => {
+                        let mut r = hyper::Response::new(axum::body::Body::empty());
+                        *r.status_mut() = hyper::StatusCode::BAD_GATEWAY;
+                        r
+                    }
+                }
+            }
+        });
+        Bare::serve(workers, app)
+    }
+
+    fn serve(workers: usize, app: axum::Router) -> Bare {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
             .thread_name("bare-server")
@@ -184,7 +233,6 @@ impl Bare {
             .expect("bind bare server");
         let addr = listener.local_addr().expect("bare address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let app = axum::Router::new().fallback(|| async { "ok" });
         rt.spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async {
@@ -548,6 +596,36 @@ fn print_table(outcomes: &[Outcome]) {
     }
 }
 
+/// The ratios the README quotes, each between scenarios of this run.
+fn print_ratios(outcomes: &[Outcome]) {
+    let find = |prefix: &str| outcomes.iter().find(|o| o.name.starts_with(prefix));
+    let p99 = |o: &Outcome| f64::from(o.quantile(0.99).max(1));
+    let Some(bare) = find("(a)") else { return };
+    for o in outcomes.iter().filter(|o| o.name.contains("/auth")) {
+        eprintln!(
+            "{:<44} rps ratio vs (a) {:.2}, p99 ratio vs (a) {:.2}",
+            o.name,
+            o.rps() / bare.rps(),
+            p99(o) / p99(bare),
+        );
+    }
+    if let (Some(off), Some(warm)) = (find("(b')"), find("(b)")) {
+        eprintln!(
+            "decision cache off / on: rps ratio {:.3} ({:.0} vs {:.0} req/s)",
+            off.rps() / warm.rps(),
+            off.rps(),
+            warm.rps()
+        );
+    }
+    if let (Some(gw), Some(bare_proxy)) = (find("(e)"), find("(d)")) {
+        eprintln!(
+            "reverse proxy, gateway / bare axum proxy: rps ratio {:.2}, p99 ratio {:.2}",
+            gw.rps() / bare_proxy.rps(),
+            p99(gw) / p99(bare_proxy),
+        );
+    }
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         eprintln!("load: not run (use `cargo bench --bench load`)");
@@ -555,7 +633,8 @@ fn main() {
     }
     let secs: u64 = env_or("TESSERA_LOAD_SECS", 10);
     let connections: usize = env_or("TESSERA_LOAD_CONNECTIONS", 64);
-    let log = std::env::var("TESSERA_LOAD_LOG").unwrap_or_else(|_| "warn".to_owned());
+    // The gateway's own default: the access log on, one line per request.
+    let log = std::env::var("TESSERA_LOAD_LOG").unwrap_or_else(|_| "info".to_owned());
     let duration = Duration::from_secs(secs.max(1));
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     eprintln!(
@@ -583,6 +662,17 @@ fn main() {
         }
     };
     let bare = Bare::start(cores);
+    // Proxy mode: one upstream (200 to everything) behind a bare axum
+    // reverse proxy and behind the gateway's reverse proxy.
+    let upstream = Bare::start(cores);
+    let bare_proxy = Bare::proxy(cores, upstream.addr);
+    let upstream_url = format!("http://{}", upstream.addr);
+    let proxy_gateway = Server::start(
+        &dir.path().join("proxy"),
+        &["--upstream", &upstream_url],
+        &log,
+    )
+    .expect("start tessera serve --upstream");
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -599,6 +689,9 @@ fn main() {
         rt.block_on(check_allowed(&client, s, &t));
         t
     });
+
+    let proxy_token = rt.block_on(seed(&client, &proxy_gateway));
+    rt.block_on(check_allowed(&client, &proxy_gateway, &proxy_token));
 
     // Enough distinct tokens that none repeats within the run.
     let pool_size: usize = env_or(
@@ -664,22 +757,31 @@ fn main() {
         ));
     }
     outcomes.push(run_gateway(
+        "(b'') Envoy /auth/<path> warm, defaults",
+        &gateway,
+        target(gateway.addr, ENVOY_PATH, false, header(&warm_token)),
+    ));
+    outcomes.push(run_gateway(
         "(c) /auth cold (fresh token each request)",
         &gateway,
         target(gateway.addr, "/auth", true, pool.clone()),
     ));
+    let cold_index = outcomes.len() - 1;
+    outcomes.push(rt.block_on(drive(
+        "(d) bare axum reverse proxy -> upstream",
+        target(bare_proxy.addr, PATH, false, Arc::new(Vec::new())),
+        connections,
+        duration,
+    )));
+    outcomes.push(run_gateway(
+        "(e) gateway reverse proxy -> upstream, warm",
+        &proxy_gateway,
+        target(proxy_gateway.addr, PATH, false, header(&proxy_token)),
+    ));
 
     print_table(&outcomes);
-    let bare_o = &outcomes[0];
-    for o in &outcomes[1..] {
-        eprintln!(
-            "{:<44} rps ratio vs (a) {:.2}, p99 ratio vs (a) {:.2}",
-            o.name,
-            o.rps() / bare_o.rps(),
-            f64::from(o.quantile(0.99)) / f64::from(bare_o.quantile(0.99).max(1)),
-        );
-    }
-    let cold = outcomes.last().expect("cold outcome");
+    print_ratios(&outcomes);
+    let cold = &outcomes[cold_index];
     if cold.latencies_us.len() > pool.len() {
         eprintln!(
             "note: (c) sent {} requests with a pool of {}: tokens repeated (set TESSERA_LOAD_POOL higher)",
@@ -689,6 +791,9 @@ fn main() {
     }
 
     drop(rt);
+    drop(bare_proxy);
+    drop(upstream);
+    drop(proxy_gateway);
     drop(bare);
     drop(no_decision_cache);
     drop(gateway);

@@ -4,6 +4,7 @@
 //! Pure: the gateway hands in the method and the raw path; nothing here
 //! touches the network.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -20,6 +21,8 @@ pub const DEFAULT_ROUTES: &str = include_str!("../policies/routes.toml");
 
 /// Longest path accepted, in bytes.
 const MAX_PATH_BYTES: usize = 2048;
+/// Segments a path may have before [`RouteTable::resolve`] keeps them on the heap.
+const INLINE_SEGMENTS: usize = 16;
 
 /// Why a route table could not be loaded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -209,15 +212,44 @@ impl RouteTable {
 
     /// The route a request matches and the request it makes.
     fn matching(&self, method: &str, raw_path: &str) -> Result<(&Route, Request), RouteError> {
-        let segments = normalize_path(raw_path)?;
+        // Checked whole first (any hostile segment refuses the path) into a
+        // list on the stack, borrowed from the path unless percent-encoded;
+        // then matched against each route.
+        let body = path_body(raw_path)?;
+        let mut segments: [Cow<'_, str>; INLINE_SEGMENTS] =
+            std::array::from_fn(|_| Cow::Borrowed(""));
+        let mut count = 0;
+        if !body.is_empty() {
+            for raw in body.split('/') {
+                let segment = checked_segment(raw)?;
+                if let Some(slot) = segments.get_mut(count) {
+                    *slot = segment;
+                }
+                count += 1;
+            }
+        }
+        // A path longer than the stack list (rare): the same, on the heap.
+        let spilled: Vec<Cow<'_, str>> = if count > INLINE_SEGMENTS {
+            body.split('/')
+                .map(checked_segment)
+                .collect::<Result<_, _>>()?
+        } else {
+            Vec::new()
+        };
+        let segments = if count > INLINE_SEGMENTS {
+            &spilled[..]
+        } else {
+            &segments[..count]
+        };
         let method = if method == "HEAD" { "GET" } else { method };
         for route in &self.routes {
-            if !route.methods.contains(method) || route.segments.len() != segments.len() {
+            if route.segments.len() != count || !route.methods.contains(method) {
                 continue;
             }
             let mut resource_id = None;
             let mut matched = true;
-            for (seg, value) in route.segments.iter().zip(&segments) {
+            for (seg, value) in route.segments.iter().zip(segments) {
+                let value = value.as_ref();
                 match seg {
                     Segment::Literal(l) => {
                         if l != value {
@@ -226,9 +258,11 @@ impl RouteTable {
                         }
                     }
                     Segment::Param(name) => {
-                        let id = Id::new(value).map_err(|_| RouteError::BadPath)?;
+                        if !Id::is_valid(value) {
+                            return Err(RouteError::BadPath);
+                        }
                         if name == route.resource.as_str() {
-                            resource_id = Some(id);
+                            resource_id = Some(value);
                         }
                     }
                 }
@@ -239,7 +273,7 @@ impl RouteTable {
                     operation: route.operation,
                     resource: Resource {
                         kind: route.resource,
-                        id,
+                        id: Id::new(id).map_err(|_| RouteError::BadPath)?,
                     },
                 };
                 return Ok((route, request));
@@ -317,34 +351,55 @@ fn templates_overlap(a: &[Segment], b: &[Segment]) -> bool {
 /// decoded `%` (double encoding), control characters, invalid UTF-8. A single
 /// trailing slash is dropped. The query string and fragment are ignored.
 pub fn normalize_path(raw: &str) -> Result<Vec<String>, RouteError> {
+    let body = path_body(raw)?;
+    if body.is_empty() {
+        return Ok(Vec::new());
+    }
+    body.split('/')
+        .map(|raw_segment| checked_segment(raw_segment).map(Cow::into_owned))
+        .collect()
+}
+
+/// The path without its query, fragment, leading and trailing slash;
+/// refused when too long or not absolute.
+fn path_body(raw: &str) -> Result<&str, RouteError> {
     let path = raw.split(['?', '#']).next().unwrap_or("");
     if path.len() > MAX_PATH_BYTES || !path.starts_with('/') {
         return Err(RouteError::BadPath);
     }
     let body = &path[1..];
-    let body = body.strip_suffix('/').unwrap_or(body);
-    if body.is_empty() {
-        return Ok(Vec::new());
+    Ok(body.strip_suffix('/').unwrap_or(body))
+}
+
+/// One raw segment percent-decoded (borrowed when nothing is encoded),
+/// refused when empty, a dot segment, or holding a slash, backslash,
+/// percent sign or control character once decoded.
+fn checked_segment(raw_segment: &str) -> Result<Cow<'_, str>, RouteError> {
+    if raw_segment.is_empty() {
+        return Err(RouteError::BadPath);
     }
-    body.split('/')
-        .map(|raw_segment| {
-            if raw_segment.is_empty() {
-                return Err(RouteError::BadPath);
-            }
-            let decoded = percent_decode_str(raw_segment)
-                .decode_utf8()
-                .map_err(|_| RouteError::BadPath)?;
-            let hostile = decoded == "."
-                || decoded == ".."
-                || decoded
-                    .chars()
-                    .any(|c| c == '/' || c == '\\' || c == '%' || c.is_control());
-            if hostile {
-                return Err(RouteError::BadPath);
-            }
-            Ok(decoded.into_owned())
-        })
-        .collect()
+    // Plain ASCII with nothing encoded (the usual path): checked in place.
+    if raw_segment
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'%' && b != b'\\')
+    {
+        return match raw_segment {
+            "." | ".." => Err(RouteError::BadPath),
+            plain => Ok(Cow::Borrowed(plain)),
+        };
+    }
+    let decoded = percent_decode_str(raw_segment)
+        .decode_utf8()
+        .map_err(|_| RouteError::BadPath)?;
+    let hostile = decoded == "."
+        || decoded == ".."
+        || decoded
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c == '%' || c.is_control());
+    if hostile {
+        return Err(RouteError::BadPath);
+    }
+    Ok(decoded)
 }
 
 #[cfg(test)]

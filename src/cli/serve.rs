@@ -233,10 +233,14 @@ pub(crate) fn serve(data: DataDir, args: &ServeArgs) -> Result<ExitCode> {
     let config = args.config()?;
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
         .map_err(|e| anyhow!("--log {:?}: {e}", args.log))?;
+    // Requests never wait on stderr; `_log_guard` writes what is left on return.
+    let (log_writer, _log_guard) = crate::gateway::log_writer::NonBlocking::new(std::io::stderr())
+        .context("cannot start the log writer")?;
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && !no_color())
-        .with_writer(std::io::stderr);
+        .with_writer(log_writer)
+        .with_timer(crate::gateway::log_time::CachedUtcTime);
     if config.log_json {
         subscriber.json().init();
     } else {

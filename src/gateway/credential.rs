@@ -26,19 +26,23 @@ pub fn credential(headers: &HeaderMap) -> Option<String> {
 
 /// [`credential`], and where it came from.
 pub fn credential_with_source(headers: &HeaderMap) -> Option<(String, CredentialSource)> {
+    borrowed_credential(headers).map(|(token, source)| (token.to_owned(), source))
+}
+
+/// [`credential_with_source`] without copying the token: what the decision
+/// front doors use, so a request's token is read in place.
+pub fn borrowed_credential(headers: &HeaderMap) -> Option<(&str, CredentialSource)> {
     let bearer = headers
         .get_all(header::AUTHORIZATION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .find_map(|v| {
             let (scheme, rest) = v.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| rest.trim().to_owned())
+            scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
         });
     match bearer {
         Some(token) => Some((token, CredentialSource::Bearer)),
-        None => session_cookie(headers).map(|t| (t.to_owned(), CredentialSource::SessionCookie)),
+        None => session_cookie(headers).map(|t| (t, CredentialSource::SessionCookie)),
     }
 }
 

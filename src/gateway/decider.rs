@@ -38,6 +38,8 @@ struct Inner {
     ambient: TermBounds,
     /// Permits for authorizer runs on the blocking pool.
     authorizations: Arc<tokio::sync::Semaphore>,
+    /// Permits for requests on the decision front doors (load shedding).
+    in_flight: Arc<tokio::sync::Semaphore>,
     routes: RouteTable,
     tokens: quick_cache::sync::Cache<[u8; 32], Arc<VerifiedToken>>,
     decisions: quick_cache::sync::Cache<DecisionKey, CachedDecision>,
@@ -96,6 +98,9 @@ impl Decider {
             authorizations: Arc::new(tokio::sync::Semaphore::new(
                 config.max_concurrent_authorizations.max(1),
             )),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(
+                config.max_in_flight_decisions.max(1),
+            )),
             policy,
             admin_policy,
             routes: parts.routes,
@@ -112,6 +117,12 @@ impl Decider {
     /// The metrics.
     pub fn metrics(&self) -> &Metrics {
         &self.0.metrics
+    }
+
+    /// The permits of the decision front doors, one per request in flight
+    /// (`max_in_flight_decisions`; `gateway::shed` takes them).
+    pub fn in_flight_permits(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.0.in_flight
     }
 
     /// The key source.

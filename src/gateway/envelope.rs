@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -17,8 +17,32 @@ use super::state::Gateway;
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
+/// The request id header, read from trusted peers and set on every response.
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A trusted peer's own `X-Request-Id`, when it is a usable one.
+fn forwarded_id(headers: &HeaderMap) -> Option<&HeaderValue> {
+    headers.get(&X_REQUEST_ID).filter(|v| {
+        let id = v.as_bytes();
+        !id.is_empty()
+            && id.len() <= 64
+            && id
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// A new request id: 16 hex digits of randomness, made on the stack.
+fn new_id() -> HeaderValue {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let random = rand::random::<[u8; 8]>();
+    let mut text = [0u8; 16];
+    for (i, b) in random.iter().enumerate() {
+        text[2 * i] = HEX[usize::from(b >> 4)];
+        text[2 * i + 1] = HEX[usize::from(b & 0xf)];
+    }
+    // Hex digits are always a valid header value.
+    HeaderValue::from_bytes(&text).unwrap_or(HeaderValue::from_static("0"))
 }
 
 /// Every request: a request id (kept from a trusted peer's `X-Request-Id`,
@@ -31,19 +55,15 @@ pub async fn envelope(
     next: Next,
 ) -> Response {
     let start = Instant::now();
-    let request_id = header_str(request.headers(), "x-request-id")
+    let id_value = forwarded_id(request.headers())
         .filter(|_| gw.is_trusted(peer.ip()))
-        .filter(|id| {
-            !id.is_empty()
-                && id.len() <= 64
-                && id
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 8]>()));
+        .cloned()
+        .unwrap_or_else(new_id);
+    // Only visible ASCII made it here (checked above, or hex).
+    let request_id = id_value.to_str().unwrap_or_default();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // A cheap copy (shared bytes) for the log line once the request is gone.
+    let uri = request.uri().clone();
     let header_bytes: usize = request
         .headers()
         .iter()
@@ -54,7 +74,7 @@ pub async fn envelope(
     } else {
         request
             .extensions_mut()
-            .insert(RequestId(request_id.clone()));
+            .insert(RequestId(request_id.to_owned()));
         let limit = gw.config().request_timeout_ms;
         match tokio::time::timeout(Duration::from_millis(limit), next.run(request)).await {
             Ok(response) => response,
@@ -80,10 +100,10 @@ pub async fn envelope(
             }
         }
     }
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert("x-request-id", v);
-    }
-    let log_path = loggable_path(&path);
+    response
+        .headers_mut()
+        .insert(X_REQUEST_ID.clone(), id_value.clone());
+    let log_path = loggable_path(uri.path());
     tracing::info!(
         request_id = %request_id,
         peer = %peer.ip(),

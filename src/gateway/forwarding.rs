@@ -3,7 +3,10 @@
 //! ambiguous), method overrides, and whether a browser's change comes from
 //! an allowed origin.
 
-use axum::http::{HeaderMap, Uri};
+use std::borrow::Cow;
+
+use axum::http::header::AsHeaderName;
+use axum::http::{HeaderMap, HeaderName, Uri};
 
 use crate::authorize::Reason;
 
@@ -11,12 +14,12 @@ use super::config::{ForwardedUriHeader, GatewayConfig};
 use super::error::ApiError;
 
 /// Every header a proxy may use to describe the original request.
-const FORWARDING: [&str; 5] = [
-    "x-forwarded-method",
-    "x-forwarded-uri",
-    "x-original-method",
-    "x-original-uri",
-    "x-original-url",
+static FORWARDING: [HeaderName; 5] = [
+    HeaderName::from_static("x-forwarded-method"),
+    HeaderName::from_static("x-forwarded-uri"),
+    HeaderName::from_static("x-original-method"),
+    HeaderName::from_static("x-original-uri"),
+    HeaderName::from_static("x-original-url"),
 ];
 
 /// The original method and URI from forwarding headers. One (method, URI)
@@ -24,50 +27,79 @@ const FORWARDING: [&str; 5] = [
 /// present. Any other forwarding header present, or one header repeated,
 /// is ambiguous and refused, never resolved by precedence: a proxy sets one
 /// pair, and nginx's auth_request (ingress-nginx's too) passes on whatever
-/// else the client sent.
+/// else the client sent. (The front doors call the borrowing form.)
+#[cfg(test)]
 pub(super) fn forwarded_request(
     headers: &HeaderMap,
     trust: ForwardedUriHeader,
 ) -> Result<(Option<String>, String), ApiError> {
-    let (method_name, uri_name) = trust
-        .headers()
-        .unwrap_or_else(|| present_forwarding_pair(headers));
+    forwarded_request_borrowed(headers, trust)
+        .map(|(method, uri)| (method.map(Cow::into_owned), uri.into_owned()))
+}
+
+/// [`forwarded_request`], borrowing from `headers` whatever needs no
+/// change (an upper-case method, an `X-Forwarded-Uri`/`X-Original-URI`).
+pub(super) fn forwarded_request_borrowed(
+    headers: &HeaderMap,
+    trust: ForwardedUriHeader,
+) -> Result<(Option<Cow<'_, str>>, Cow<'_, str>), ApiError> {
+    let (method_name, uri_name) = match trust.headers() {
+        Some((m, u)) => (forwarding_header(m), forwarding_header(u)),
+        None => present_forwarding_pair(headers),
+    };
     if FORWARDING
         .iter()
-        .any(|n| *n != method_name && *n != uri_name && headers.contains_key(*n))
+        .any(|n| n != method_name && n != uri_name && headers.contains_key(n))
     {
         return Err(ApiError::Denied(Reason::AmbiguousForward));
     }
-    let method = single_header(headers, method_name)?.map(str::to_ascii_uppercase);
+    let method = single_header(headers, method_name)?.map(|m| {
+        if m.bytes().any(|b| b.is_ascii_lowercase()) {
+            Cow::Owned(m.to_ascii_uppercase())
+        } else {
+            Cow::Borrowed(m)
+        }
+    });
     let uri = single_header(headers, uri_name)?.ok_or(ApiError::Denied(Reason::BadPath))?;
-    let uri = if uri_name == "x-original-url" {
-        uri.parse::<Uri>()
-            .ok()
-            .and_then(|u| u.path_and_query().map(ToString::to_string))
-            .ok_or(ApiError::Denied(Reason::BadPath))?
+    let uri = if *uri_name == "x-original-url" {
+        Cow::Owned(
+            uri.parse::<Uri>()
+                .ok()
+                .and_then(|u| u.path_and_query().map(ToString::to_string))
+                .ok_or(ApiError::Denied(Reason::BadPath))?,
+        )
     } else {
-        uri.to_owned()
+        Cow::Borrowed(uri)
     };
     Ok((method, uri))
 }
 
+/// The forwarding header named `name` (one of [`FORWARDING`]).
+fn forwarding_header(name: &str) -> &'static HeaderName {
+    FORWARDING
+        .iter()
+        .find(|n| n.as_str() == name)
+        .unwrap_or(&FORWARDING[3])
+}
+
 /// Under `auto`: the (method, URI) header pair this request uses.
-fn present_forwarding_pair(headers: &HeaderMap) -> (&'static str, &'static str) {
-    let present = |name: &str| headers.contains_key(name);
-    if present("x-forwarded-method") || present("x-forwarded-uri") {
-        ("x-forwarded-method", "x-forwarded-uri")
-    } else if present("x-original-url") && !present("x-original-uri") {
-        ("x-original-method", "x-original-url")
+fn present_forwarding_pair(headers: &HeaderMap) -> (&'static HeaderName, &'static HeaderName) {
+    let [fwd_method, fwd_uri, orig_method, orig_uri, orig_url] = &FORWARDING;
+    let present = |name: &HeaderName| headers.contains_key(name);
+    if present(fwd_method) || present(fwd_uri) {
+        (fwd_method, fwd_uri)
+    } else if present(orig_url) && !present(orig_uri) {
+        (orig_method, orig_url)
     } else {
-        ("x-original-method", "x-original-uri")
+        (orig_method, orig_uri)
     }
 }
 
 /// A forwarding header's value: absent, or present once and readable.
-pub(super) fn single_header<'a>(
-    headers: &'a HeaderMap,
-    name: &str,
-) -> Result<Option<&'a str>, ApiError> {
+pub(super) fn single_header<K: AsHeaderName>(
+    headers: &HeaderMap,
+    name: K,
+) -> Result<Option<&str>, ApiError> {
     let mut values = headers.get_all(name).iter();
     match (values.next(), values.next()) {
         (None, _) => Ok(None),
@@ -87,27 +119,45 @@ const METHOD_OVERRIDE_HEADERS: [&str; 3] = [
     "x-http-method",
 ];
 
+/// [`METHOD_OVERRIDE_HEADERS`] as header names, looked up without parsing.
+static METHOD_OVERRIDE_NAMES: [HeaderName; 3] = [
+    HeaderName::from_static(METHOD_OVERRIDE_HEADERS[0]),
+    HeaderName::from_static(METHOD_OVERRIDE_HEADERS[1]),
+    HeaderName::from_static(METHOD_OVERRIDE_HEADERS[2]),
+];
+
 /// True when the request asks for another method than the one decided on:
 /// a method-override header, or a `_method` query parameter (its name
 /// percent-decoded, any case) in `uri`.
 pub(super) fn carries_method_override(headers: &HeaderMap, uri: &str) -> bool {
-    METHOD_OVERRIDE_HEADERS
+    METHOD_OVERRIDE_NAMES
         .iter()
-        .any(|n| headers.contains_key(*n))
+        .any(|n| headers.contains_key(n))
         || query_names(uri).any(|name| name.trim().eq_ignore_ascii_case("_method"))
 }
 
 /// The decoded parameter names of `uri`'s query (`&` or `;` separated).
-fn query_names(uri: &str) -> impl Iterator<Item = String> + '_ {
+fn query_names(uri: &str) -> impl Iterator<Item = Cow<'_, str>> + '_ {
     let query = uri
         .split_once('?')
         .map_or("", |(_, q)| q.split('#').next().unwrap_or(""));
-    query.split(['&', ';']).map(|pair| {
-        let name = pair.split('=').next().unwrap_or("").replace('+', " ");
-        percent_encoding::percent_decode_str(&name)
-            .decode_utf8_lossy()
-            .into_owned()
-    })
+    // No query: no names (not one empty name to decode).
+    let query = (!query.is_empty()).then_some(query);
+    query
+        .into_iter()
+        .flat_map(|q| q.split(['&', ';']))
+        .map(|pair| {
+            let name = pair.split('=').next().unwrap_or("");
+            if !name.contains(['+', '%']) {
+                return Cow::Borrowed(name);
+            }
+            let name = name.replace('+', " ");
+            Cow::Owned(
+                percent_encoding::percent_decode_str(&name)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+            )
+        })
 }
 
 /// Browsers send these methods without side effects in mind; anything else

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::uri::{PathAndQuery, Scheme};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -18,12 +19,15 @@ use crate::authorize::Reason;
 
 use super::error::ApiError;
 use super::forwarding::{
-    carries_method_override, forwarded_request, from_allowed_origin, is_safe_method,
+    carries_method_override, forwarded_request_borrowed, from_allowed_origin, is_safe_method,
 };
 use super::identity::{remove_hop_by_hop, set_identity_headers, strip_for_upstream, Allowed};
+pub use super::shed::Admission;
 use super::state::Gateway;
 
-pub use super::credential::{credential, credential_with_source, CredentialSource, SESSION_COOKIE};
+pub use super::credential::{
+    borrowed_credential, credential, credential_with_source, CredentialSource, SESSION_COOKIE,
+};
 pub use super::envelope::{envelope, RequestId};
 pub use super::probes::{healthz, metrics, public_keys, readyz};
 pub use super::share::{share_link, switch_share};
@@ -43,14 +47,9 @@ async fn decide_request(
             .metrics()
             .counted(ApiError::Denied(Reason::MethodOverride)));
     }
-    let credential = credential_with_source(headers);
+    let credential = borrowed_credential(headers);
     let allowed = gw
-        .decide(
-            credential.as_ref().map(|(token, _)| token.as_str()),
-            method,
-            uri,
-            Utc::now(),
-        )
+        .decide(credential.map(|(token, _)| token), method, uri, Utc::now())
         .await?;
     let by_cookie = matches!(credential, Some((_, CredentialSource::SessionCookie)));
     if by_cookie && !is_safe_method(method) && !from_allowed_origin(gw.config(), headers) {
@@ -63,6 +62,8 @@ async fn decide_request(
 /// the grant, for the upstream.
 fn allow_response(allowed: &Allowed) -> Response {
     let mut response = StatusCode::OK.into_response();
+    // Room for the identity headers and the envelope's request id at once.
+    response.headers_mut().reserve(allowed.headers.len() + 2);
     set_identity_headers(response.headers_mut(), allowed);
     response
 }
@@ -87,11 +88,32 @@ pub async fn forward_auth(
     method: Method,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    require_trusted(&gw, peer)?;
-    let (original_method, uri) = forwarded_request(&headers, gw.config().forwarded_uri_header)
-        .map_err(|e| gw.metrics().counted(e))?;
-    let original_method = original_method.unwrap_or_else(|| method.as_str().to_owned());
-    let allowed = decide_request(&gw, &original_method, &uri, &headers).await?;
+    forward_auth_for(&gw, peer, &method, &headers).await
+}
+
+/// [`forward_auth`] as routed: the request taken whole, so its headers are
+/// read in place rather than copied.
+pub async fn forward_auth_request(
+    _admitted: Admission,
+    State(gw): State<Gateway>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    forward_auth_for(&gw, peer, request.method(), request.headers()).await
+}
+
+async fn forward_auth_for(
+    gw: &Gateway,
+    peer: SocketAddr,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    require_trusted(gw, peer)?;
+    let (original_method, uri) =
+        forwarded_request_borrowed(headers, gw.config().forwarded_uri_header)
+            .map_err(|e| gw.metrics().counted(e))?;
+    let original_method = original_method.as_deref().unwrap_or(method.as_str());
+    let allowed = decide_request(gw, original_method, &uri, headers).await?;
     Ok(allow_response(&allowed))
 }
 
@@ -104,14 +126,42 @@ pub async fn envoy_auth(
     uri: Uri,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    require_trusted(&gw, peer)?;
+    envoy_auth_for(&gw, peer, &method, &uri, &headers).await
+}
+
+/// [`envoy_auth`] as routed (`/auth/` and `/auth/<path>`): the request
+/// taken whole, its headers read in place.
+pub async fn envoy_auth_request(
+    _admitted: Admission,
+    State(gw): State<Gateway>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    envoy_auth_for(
+        &gw,
+        peer,
+        request.method(),
+        request.uri(),
+        request.headers(),
+    )
+    .await
+}
+
+async fn envoy_auth_for(
+    gw: &Gateway,
+    peer: SocketAddr,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    require_trusted(gw, peer)?;
     let original = uri
         .path_and_query()
         .map(|pq| pq.as_str())
         .unwrap_or("/")
         .strip_prefix("/auth")
         .unwrap_or("/");
-    let allowed = decide_request(&gw, method.as_str(), original, &headers).await?;
+    let allowed = decide_request(gw, method.as_str(), original, headers).await?;
     Ok(allow_response(&allowed))
 }
 
@@ -130,30 +180,44 @@ pub async fn envoy_auth_root(
 /// refused, cookie writes from allowed origins only) and forwarded to the
 /// upstream; otherwise 404.
 pub async fn proxy(State(gw): State<Gateway>, request: Request) -> Result<Response, ApiError> {
+    proxy_for(gw, request).await
+}
+
+/// [`proxy`] as routed (the fallback), admitted by the in-flight limit.
+pub async fn proxy_request(
+    _admitted: Admission,
+    State(gw): State<Gateway>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    proxy_for(gw, request).await
+}
+
+async fn proxy_for(gw: Gateway, request: Request) -> Result<Response, ApiError> {
     let Some(upstream) = gw.upstream().cloned() else {
         return Err(ApiError::NotFound("no such endpoint".into()));
     };
+    // A shared copy, not a new string: the target URI reuses its bytes.
     let path_and_query = request
         .uri()
         .path_and_query()
-        .map(|pq| pq.as_str().to_owned())
-        .unwrap_or_else(|| "/".into());
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
     let allowed = decide_request(
         &gw,
         request.method().as_str(),
-        &path_and_query,
+        path_and_query.as_str(),
         request.headers(),
     )
     .await?;
     let (mut parts, body) = request.into_parts();
-    let target = format!(
-        "{}://{}{}",
-        upstream.scheme_str().unwrap_or("http"),
-        upstream.authority().map(|a| a.as_str()).unwrap_or(""),
-        path_and_query
-    );
+    let mut target = Uri::builder()
+        .scheme(upstream.scheme().cloned().unwrap_or(Scheme::HTTP))
+        .path_and_query(path_and_query);
+    if let Some(authority) = upstream.authority() {
+        target = target.authority(authority.clone());
+    }
     parts.uri = target
-        .parse()
+        .build()
         .map_err(|_| ApiError::Internal("upstream URI".into()))?;
     parts.version = axum::http::Version::HTTP_11;
     strip_for_upstream(&mut parts.headers);

@@ -106,30 +106,45 @@ pub(crate) fn identity_headers(
         .collect()
 }
 
+/// Hop-by-hop headers, never passed on.
+static HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+];
+
+/// [`IDENTITY_HEADERS`] as header names.
+static IDENTITY_HEADER_NAMES: [HeaderName; 6] = [
+    HeaderName::from_static("x-tessera-token-id"),
+    HeaderName::from_static("x-tessera-kind"),
+    HeaderName::from_static("x-tessera-workspace"),
+    HeaderName::from_static("x-tessera-operation"),
+    HeaderName::from_static("x-tessera-resource"),
+    HeaderName::from_static("x-tessera-user"),
+];
+
 /// Removes hop-by-hop headers (and those the Connection header names).
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<String> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|s| s.trim().to_ascii_lowercase())
-        .filter(|s| !s.is_empty())
-        .collect();
-    for name in named {
-        headers.remove(name.as_str());
+    if headers.contains_key(header::CONNECTION) {
+        let named: Vec<String> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect();
+        for name in named {
+            headers.remove(name.as_str());
+        }
     }
-    for name in [
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    ] {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
 }
@@ -139,10 +154,13 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
 /// (bearer token, session cookie) is not passed on.
 pub fn strip_for_upstream(headers: &mut HeaderMap) {
     remove_hop_by_hop(headers);
-    for name in IDENTITY_HEADERS {
+    for name in &IDENTITY_HEADER_NAMES {
         headers.remove(name);
     }
     headers.remove(header::AUTHORIZATION);
+    if !headers.contains_key(header::COOKIE) {
+        return;
+    }
     let cookies: Vec<String> = headers
         .get_all(header::COOKIE)
         .iter()

@@ -1,8 +1,9 @@
 //! Counters and a latency histogram, rendered in the Prometheus text format.
-//! Lock-free: every request only adds to atomics.
+//! Lock-free: every request only adds to atomics, in a shard of its
+//! thread's, so concurrent requests do not contend on one cache line.
 
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -19,6 +20,21 @@ const BUCKETS_US: [u64; 12] = [
 /// The gateway's metrics.
 #[derive(Debug, Default)]
 pub struct Metrics {
+    /// The per-request counters, spread over shards so that threads
+    /// counting at once do not write the same cache line.
+    shards: [Shard; SHARDS],
+    keys: OnceLock<Arc<Freshness>>,
+    connections: ConnectionMetrics,
+}
+
+/// How many shards the per-request counters have (more than the threads
+/// that usually count at once).
+const SHARDS: usize = 8;
+
+/// One shard of the per-request counters, on cache lines of its own.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Shard {
     allowed: AtomicU64,
     denied: [AtomicU64; Reason::ALL.len()],
     buckets: [AtomicU64; BUCKETS_US.len()],
@@ -27,8 +43,13 @@ pub struct Metrics {
     cache_hits: AtomicU64,
     cache_misses: AtomicU64,
     decision_cache_hits: AtomicU64,
-    keys: OnceLock<Arc<Freshness>>,
-    connections: ConnectionMetrics,
+}
+
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's shard, handed out round-robin on first use.
+    static SHARD: usize = NEXT_SHARD.fetch_add(1, Relaxed) % SHARDS;
 }
 
 /// Client connections: how many are open, accepted, cut by a timeout, and
@@ -126,30 +147,42 @@ impl Metrics {
 
     /// Counts one decision and its latency.
     pub fn record(&self, reason: Option<Reason>, elapsed: Duration) {
+        let shard = self.shard();
         match reason {
-            None => self.allowed.fetch_add(1, Relaxed),
-            Some(r) => self.denied[reason_index(r)].fetch_add(1, Relaxed),
+            None => shard.allowed.fetch_add(1, Relaxed),
+            Some(r) => shard.denied[reason_index(r)].fetch_add(1, Relaxed),
         };
         let us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         if let Some(i) = BUCKETS_US.iter().position(|&b| us <= b) {
-            self.buckets[i].fetch_add(1, Relaxed);
+            shard.buckets[i].fetch_add(1, Relaxed);
         }
-        self.latency_sum_us.fetch_add(us, Relaxed);
-        self.latency_count.fetch_add(1, Relaxed);
+        shard.latency_sum_us.fetch_add(us, Relaxed);
+        shard.latency_count.fetch_add(1, Relaxed);
     }
 
     /// Counts a verified-token cache lookup.
     pub fn token_cache(&self, hit: bool) {
+        let shard = self.shard();
         if hit {
-            self.cache_hits.fetch_add(1, Relaxed);
+            shard.cache_hits.fetch_add(1, Relaxed);
         } else {
-            self.cache_misses.fetch_add(1, Relaxed);
+            shard.cache_misses.fetch_add(1, Relaxed);
         }
     }
 
     /// Counts a decision answered from the decision cache.
     pub fn decision_cache_hit(&self) {
-        self.decision_cache_hits.fetch_add(1, Relaxed);
+        self.shard().decision_cache_hits.fetch_add(1, Relaxed);
+    }
+
+    /// The calling thread's shard.
+    fn shard(&self) -> &Shard {
+        &self.shards[SHARD.with(|i| *i)]
+    }
+
+    /// A counter summed over the shards.
+    fn total(&self, counter: impl Fn(&Shard) -> &AtomicU64) -> u64 {
+        self.shards.iter().map(|s| counter(s).load(Relaxed)).sum()
     }
 
     /// Reports the key source's refresh state from now on (set once).
@@ -173,14 +206,14 @@ impl Metrics {
         let _ = writeln!(
             out,
             "tessera_decisions_total{{result=\"allow\",reason=\"none\"}} {}",
-            self.allowed.load(Relaxed)
+            self.total(|s| &s.allowed)
         );
         for r in Reason::ALL {
             let _ = writeln!(
                 out,
                 "tessera_decisions_total{{result=\"deny\",reason=\"{}\"}} {}",
                 r.code(),
-                self.denied[reason_index(r)].load(Relaxed)
+                self.total(|s| &s.denied[reason_index(r)])
             );
         }
         let _ = writeln!(
@@ -192,14 +225,14 @@ impl Metrics {
             "# TYPE tessera_decision_duration_microseconds histogram"
         );
         let mut cumulative = 0;
-        for (bound, count) in BUCKETS_US.iter().zip(&self.buckets) {
-            cumulative += count.load(Relaxed);
+        for (i, bound) in BUCKETS_US.iter().enumerate() {
+            cumulative += self.total(|s| &s.buckets[i]);
             let _ = writeln!(
                 out,
                 "tessera_decision_duration_microseconds_bucket{{le=\"{bound}\"}} {cumulative}"
             );
         }
-        let count = self.latency_count.load(Relaxed);
+        let count = self.total(|s| &s.latency_count);
         let _ = writeln!(
             out,
             "tessera_decision_duration_microseconds_bucket{{le=\"+Inf\"}} {count}"
@@ -207,29 +240,29 @@ impl Metrics {
         let _ = writeln!(
             out,
             "tessera_decision_duration_microseconds_sum {}",
-            self.latency_sum_us.load(Relaxed)
+            self.total(|s| &s.latency_sum_us)
         );
         let _ = writeln!(out, "tessera_decision_duration_microseconds_count {count}");
         for (name, help, value) in [
             (
                 "tessera_token_cache_hits_total",
                 "Verified-token cache hits.",
-                &self.cache_hits,
+                self.total(|s| &s.cache_hits),
             ),
             (
                 "tessera_token_cache_misses_total",
                 "Verified-token cache misses (a full parse and signature check).",
-                &self.cache_misses,
+                self.total(|s| &s.cache_misses),
             ),
             (
                 "tessera_decision_cache_hits_total",
                 "Decisions answered from the decision cache.",
-                &self.decision_cache_hits,
+                self.total(|s| &s.decision_cache_hits),
             ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}");
             let _ = writeln!(out, "# TYPE {name} counter");
-            let _ = writeln!(out, "{name} {}", value.load(Relaxed));
+            let _ = writeln!(out, "{name} {value}");
         }
         let _ = writeln!(
             out,

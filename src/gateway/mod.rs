@@ -19,6 +19,8 @@ pub mod identity;
 pub mod keysource;
 pub mod last_used;
 pub mod listener;
+pub mod log_time;
+pub mod log_writer;
 pub mod me;
 pub mod metrics;
 pub mod ops;
@@ -52,16 +54,18 @@ pub use state::{Gateway, GatewayError};
 /// their own ([`ops_app`]).
 pub fn app(gateway: Gateway) -> Router {
     let config = gateway.config();
-    let doors = Router::new()
-        .route("/auth", any(front::forward_auth))
-        .route("/v1/me", get(me::me))
-        .route("/auth/", any(front::envoy_auth_root))
-        .route("/auth/{*path}", any(front::envoy_auth))
-        .route(
-            "/s/{token}",
-            get(front::share_link).post(front::switch_share),
-        )
-        .fallback(front::proxy);
+    // The busiest doors take their in-flight permit as an extractor
+    // (`shed::Admission`); the others through the shed layer, from the same
+    // permits.
+    let busy_doors = Router::new()
+        .route("/auth", any(front::forward_auth_request))
+        .route("/auth/", any(front::envoy_auth_request))
+        .route("/auth/{*path}", any(front::envoy_auth_request))
+        .fallback(front::proxy_request);
+    let doors = Router::new().route("/v1/me", get(me::me)).route(
+        "/s/{token}",
+        get(front::share_link).post(front::switch_share),
+    );
     let routes = Router::new()
         .route("/.well-known/biscuit-web-keys", get(front::public_keys))
         .nest(
@@ -69,7 +73,11 @@ pub fn app(gateway: Gateway) -> Router {
             admin::router(gateway.clone())
                 .layer(DefaultBodyLimit::max(config.max_admin_body_bytes)),
         )
-        .merge(shed::shed_past(doors, config.max_in_flight_decisions));
+        .merge(shed::shed_past(
+            doors,
+            gateway.decider().in_flight_permits(),
+        ))
+        .merge(busy_doors);
     let routes = match config.ops_listen {
         Some(_) => routes,
         None => routes.merge(ops::routes(gateway.clone())),

@@ -32,15 +32,20 @@ const ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 impl Id {
     /// Validates `s` as an id.
     pub fn new(s: &str) -> Result<Self, ModelError> {
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if ok {
+        if Id::is_valid(s) {
             Ok(Id(s.to_owned()))
         } else {
             Err(ModelError::InvalidId(truncate_for_message(s)))
         }
+    }
+
+    /// True when `s` has an id's shape (what [`Id::new`] accepts), checked
+    /// without making one.
+    pub fn is_valid(s: &str) -> bool {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     }
 
     /// The id as text.
