@@ -1,0 +1,294 @@
+//! The console's browsing pages: the workspace list (home), a workspace
+//! with its tables and views, a view with its settings (toggled through
+//! `PUT /admin/v1/views/{id}`), its share form and its shares.
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+
+use crate::api::{TokenList, ViewBody, ViewInfo};
+use crate::model::{Id, ViewSettings};
+
+use super::render::{error_page, page, see_other};
+use super::session::{posted, signed_in, Signed};
+use super::shares::{share_rows, Back};
+use super::Console;
+
+/// What a page says after a change it redirected from (`?done=`).
+#[derive(Deserialize, Default)]
+pub(super) struct Done {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+impl Done {
+    /// The fixed sentence for a known `done` word.
+    pub(super) fn message(&self) -> Option<&'static str> {
+        match self.done.as_deref()? {
+            "settings" => Some("The view's settings were changed."),
+            "revoked" => Some("The share was revoked: its link no longer works."),
+            "revoked_all" => Some("Every link of this view was revoked."),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct WorkspaceRow {
+    id: String,
+    name: Option<String>,
+    tables: usize,
+}
+
+/// `GET /console`: the workspaces the caller may manage, or the sign-in page.
+pub(super) async fn home(State(console): State<Console>, headers: HeaderMap) -> Response {
+    let signed = match signed_in(&console, &headers).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let registry = console.gw.registry();
+    let workspaces: Vec<WorkspaceRow> = registry
+        .workspaces
+        .iter()
+        .filter(|ws| signed.sees(&console, ws))
+        .map(|ws| WorkspaceRow {
+            id: ws.to_string(),
+            name: registry.workspace_names.get(ws).cloned(),
+            tables: registry.tables.values().filter(|w| *w == ws).count(),
+        })
+        .collect();
+    let r = page(
+        StatusCode::OK,
+        "workspaces.html",
+        minijinja::context! { title => "Workspaces", signed_in => true, csrf => signed.csrf.token(), workspaces },
+    );
+    signed.finish(&console, r)
+}
+
+#[derive(Serialize)]
+struct TableRow {
+    id: String,
+    views: Vec<ViewRow>,
+}
+
+#[derive(Serialize)]
+struct ViewRow {
+    id: String,
+    settings: Vec<(&'static str, bool)>,
+}
+
+/// The page of a workspace, view or share that is not there (or not the
+/// caller's to see).
+pub(super) fn missing() -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is no such workspace, view or share.",
+    )
+}
+
+/// A path id, or the not-found page.
+pub(super) fn path_id(raw: &str) -> Result<Id, Response> {
+    Id::new(raw).map_err(|_| missing())
+}
+
+/// `GET /console/workspaces/{ws}`: its tables and views, and the shares
+/// of all its views (`GET /admin/v1/tokens?workspace=&kind=guest`).
+pub(super) async fn workspace(
+    State(console): State<Console>,
+    Path(ws): Path<String>,
+    Query(done): Query<Done>,
+    headers: HeaderMap,
+) -> Response {
+    let signed = match signed_in(&console, &headers).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let ws = match path_id(&ws) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let registry = console.gw.registry();
+    if !registry.workspaces.contains(&ws) || !signed.sees(&console, &ws) {
+        return missing();
+    }
+    let tables: Vec<TableRow> = registry
+        .tables
+        .iter()
+        .filter(|(_, w)| **w == ws)
+        .map(|(t, _)| TableRow {
+            id: t.to_string(),
+            views: registry
+                .views
+                .iter()
+                .filter(|(_, v)| v.table == *t)
+                .map(|(v, entry)| ViewRow {
+                    id: v.to_string(),
+                    settings: entry.settings.entries().to_vec(),
+                })
+                .collect(),
+        })
+        .collect();
+    let shares = console
+        .get::<TokenList>(
+            signed.token(),
+            &format!("/tokens?workspace={ws}&kind=guest"),
+        )
+        .await;
+    let (shares, refused) = match shares {
+        Ok(list) => (share_rows(list), None),
+        Err(r) if r.ends_session() => return ended(&console, &headers).await,
+        Err(r) => (Vec::new(), Some(r.code)),
+    };
+    let r = page(
+        StatusCode::OK,
+        "workspace.html",
+        minijinja::context! {
+            title => format!("Workspace {ws}"), signed_in => true, csrf => signed.csrf.token(),
+            id => ws.as_str(), name => registry.workspace_names.get(&ws), tables, shares,
+            shares_refused => refused, back => Back::Workspace(ws.clone()).to_string(),
+            done => done.message(),
+        },
+    );
+    signed.finish(&console, r)
+}
+
+/// The sign-in page once the admin API said the token no longer passes.
+pub(super) async fn ended(console: &Console, headers: &HeaderMap) -> Response {
+    match signed_in(console, headers).await {
+        Ok(_) => error_page(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "The admin API refused this session's token.",
+        ),
+        Err(page) => page,
+    }
+}
+
+/// `GET /console/views/{view}`: settings with toggles, the public link,
+/// the share form and the view's shares.
+pub(super) async fn view(
+    State(console): State<Console>,
+    Path(view): Path<String>,
+    Query(done): Query<Done>,
+    headers: HeaderMap,
+) -> Response {
+    let signed = match signed_in(&console, &headers).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let view = match path_id(&view) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let Some((info, workspace)) = view_of(&console, &signed, &view) else {
+        return missing();
+    };
+    let shares = console
+        .get::<TokenList>(signed.token(), &format!("/tokens?view={view}&kind=guest"))
+        .await;
+    let (shares, refused) = match shares {
+        Ok(list) => (share_rows(list), None),
+        Err(r) if r.ends_session() => return ended(&console, &headers).await,
+        Err(r) => (Vec::new(), Some(r.code)),
+    };
+    let public_link = info.settings.public.then(|| {
+        format!(
+            "{}{}",
+            console.gw.share_base(),
+            console
+                .gw
+                .config()
+                .view_page
+                .replace("{view}", view.as_str())
+        )
+    });
+    let r = page(
+        StatusCode::OK,
+        "view.html",
+        minijinja::context! {
+            title => format!("View {view}"), signed_in => true, csrf => signed.csrf.token(),
+            id => view.as_str(), table => info.table.as_str(), workspace => workspace.as_str(),
+            settings => info.settings.entries().to_vec(), public_link, shares,
+            shares_refused => refused, back => Back::View(view.clone()).to_string(),
+            done => done.message(),
+        },
+    );
+    signed.finish(&console, r)
+}
+
+/// The view's registry entry and workspace, when the caller sees it.
+pub(super) fn view_of(console: &Console, signed: &Signed, view: &Id) -> Option<(ViewInfo, Id)> {
+    let registry = console.gw.registry();
+    let entry = registry.views.get(view)?;
+    let workspace = registry.tables.get(&entry.table)?.clone();
+    signed.sees(console, &workspace).then(|| {
+        (
+            ViewInfo {
+                id: view.clone(),
+                table: entry.table.clone(),
+                workspace: Some(workspace.clone()),
+                settings: entry.settings,
+            },
+            workspace,
+        )
+    })
+}
+
+/// The settings toggle form.
+#[derive(Deserialize)]
+pub(super) struct ToggleForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    setting: String,
+    #[serde(default)]
+    value: String,
+}
+
+/// `POST /console/views/{view}/settings`: one setting on or off, through
+/// `PUT /admin/v1/views/{view}`; back to the view's page.
+pub(super) async fn toggle(
+    State(console): State<Console>,
+    Path(view): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<ToggleForm>,
+) -> Response {
+    let signed = match posted(&console, &headers, form.csrf.as_deref()).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let view = match path_id(&view) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let Some(name) = ViewSettings::NAMES.iter().find(|n| **n == form.setting) else {
+        return error_page(StatusCode::BAD_REQUEST, "bad_request", "No such setting.");
+    };
+    let value = match form.value.as_str() {
+        "true" => true,
+        "false" => false,
+        _ => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "A setting is on or off.",
+            )
+        }
+    };
+    let body = ViewBody::new(None, &[(name, value)]);
+    match console
+        .call::<ViewInfo>(
+            signed.token(),
+            Method::PUT,
+            &format!("/views/{view}"),
+            Some(&body),
+        )
+        .await
+    {
+        Ok(_) => see_other(&format!("/console/views/{view}?done=settings")),
+        Err(r) if r.ends_session() => ended(&console, &headers).await,
+        Err(r) => error_page(r.status, &r.code, &r.message),
+    }
+}
