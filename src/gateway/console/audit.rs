@@ -13,9 +13,8 @@ use crate::api::{AuditEvent, AuditLog};
 use crate::change::Change;
 use crate::model::Id;
 
-use super::render::{error_page, page};
-use super::session::signed_in;
-use super::views::ended;
+use super::render::page;
+use super::session::{refusal, signed_in};
 use super::Console;
 
 /// Events on one page.
@@ -116,8 +115,7 @@ pub(super) async fn audit(
     };
     let log = match console.get::<AuditLog>(signed.token(), "/audit").await {
         Ok(l) => l,
-        Err(r) if r.ends_session() => return ended(&console, &headers).await,
-        Err(r) => return error_page(r.status, &r.code, &r.message),
+        Err(r) => return refusal(&console, &headers, r).await,
     };
     let kept = filter.apply(log.events);
     let pages = kept.len().div_ceil(PAGE_SIZE).max(1);

@@ -32,18 +32,9 @@ fn derive(nonce: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// A cookie's value in `headers`, by name.
+/// A cookie's value in `headers`, by name; an empty one is none.
 pub(super) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (n, value) = pair.trim().split_once('=')?;
-            (n == name).then(|| value.trim())
-        })
-        .filter(|v| !v.is_empty())
+    crate::gateway::credential::named_cookie(headers, name).filter(|v| !v.is_empty())
 }
 
 /// This browser's CSRF nonce: the cookie's, or a new one to set.

@@ -101,6 +101,16 @@ pub(super) fn error_page(status: StatusCode, code: &str, message: &str) -> Respo
     )
 }
 
+/// The page of a workspace, view or share that is not there (or not the
+/// caller's to see).
+pub(super) fn missing() -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is no such workspace, view or share.",
+    )
+}
+
 /// Any other path under `/console`.
 pub(super) async fn not_found() -> Response {
     error_page(

@@ -11,13 +11,15 @@ use chrono::Utc;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use crate::api::ViewInfo;
 use crate::authorize::Reason;
 use crate::gateway::admin::admit;
 use crate::gateway::admin::common::Caller;
 use crate::model::{Id, Operation};
 
+use super::client::Refused;
 use super::csrf::{self, cookie, Csrf};
-use super::render::{error_page, page, see_other};
+use super::render::{error_page, missing, page, see_other};
 use super::Console;
 
 /// The cookie holding the signed-in token.
@@ -59,6 +61,24 @@ impl Signed {
                 .role(workspace, user)
                 .is_some_and(|r| r.manages_members()),
         }
+    }
+
+    /// The view's registry entry and its workspace, when the caller sees it.
+    pub(super) fn view(&self, console: &Console, view: &Id) -> Option<(ViewInfo, Id)> {
+        let registry = console.gw.registry();
+        let entry = registry.views.get(view)?;
+        let workspace = registry.tables.get(&entry.table)?.clone();
+        self.sees(console, &workspace).then(|| {
+            (
+                ViewInfo {
+                    id: view.clone(),
+                    table: entry.table.clone(),
+                    workspace: Some(workspace.clone()),
+                    settings: entry.settings,
+                },
+                workspace,
+            )
+        })
     }
 
     /// `response` with the CSRF cookie when it is new.
@@ -243,4 +263,42 @@ pub(super) async fn posted(
 ) -> Result<Signed, Response> {
     csrf::check(headers, csrf_field).map_err(refused_csrf)?;
     signed_in(console, headers).await
+}
+
+/// [`signed_in`], for a page about the id `raw` in its path (not found
+/// when it is no id).
+pub(super) async fn signed_for(
+    console: &Console,
+    headers: &HeaderMap,
+    raw: &str,
+) -> Result<(Signed, Id), Response> {
+    let signed = signed_in(console, headers).await?;
+    Ok((signed, Id::new(raw).map_err(|_| missing())?))
+}
+
+/// [`posted`], for a form about the id `raw` in its path.
+pub(super) async fn posted_for(
+    console: &Console,
+    headers: &HeaderMap,
+    csrf_field: Option<&str>,
+    raw: &str,
+) -> Result<(Signed, Id), Response> {
+    let signed = posted(console, headers, csrf_field).await?;
+    Ok((signed, Id::new(raw).map_err(|_| missing())?))
+}
+
+/// The answer to an admin API refusal: the sign-in page when the token no
+/// longer passes (the session is over), else the error page with its code.
+pub(super) async fn refusal(console: &Console, headers: &HeaderMap, refused: Refused) -> Response {
+    if !refused.ends_session() {
+        return error_page(refused.status, &refused.code, &refused.message);
+    }
+    match signed_in(console, headers).await {
+        Ok(_) => error_page(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "The admin API refused this session's token.",
+        ),
+        Err(page) => page,
+    }
 }

@@ -16,9 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::api::{IssueBody, IssuedToken, Operations, RevokedAnswer, TokenList, TokenRow};
 use crate::model::{Id, Operation, TokenKind, TokenState};
 
-use super::render::{error_page, page, see_other};
-use super::session::{posted, signed_in};
-use super::views::{ended, missing, path_id, view_of};
+use super::render::{error_page, missing, page, see_other};
+use super::session::{posted_for, refusal, signed_for, Signed};
 use super::Console;
 
 /// Where a revocation returns to: a view's page or a workspace's.
@@ -116,8 +115,25 @@ impl From<TokenRow> for ShareRow {
 /// The rows of a ledger answer, newest first.
 pub(super) fn share_rows(list: TokenList) -> Vec<ShareRow> {
     let mut tokens = list.tokens;
-    tokens.sort_by(|a, b| b.entry.created_at.cmp(&a.entry.created_at));
+    tokens.sort_by_key(|t| std::cmp::Reverse(t.entry.created_at));
     tokens.into_iter().map(ShareRow::from).collect()
+}
+
+/// The guest shares `GET /admin/v1/tokens?{filter}&kind=guest` lists, or
+/// no rows and the admin API's code when it refuses (the page says so).
+/// `Err` is the answer instead, when the session is over.
+pub(super) async fn listed(
+    console: &Console,
+    signed: &Signed,
+    headers: &HeaderMap,
+    filter: &str,
+) -> Result<(Vec<ShareRow>, Option<String>), Response> {
+    let path = format!("/tokens?{filter}&kind=guest");
+    match console.get::<TokenList>(signed.token(), &path).await {
+        Ok(list) => Ok((share_rows(list), None)),
+        Err(r) if r.ends_session() => Err(refusal(console, headers, r).await),
+        Err(r) => Ok((Vec::new(), Some(r.code))),
+    }
 }
 
 /// The share form.
@@ -186,15 +202,11 @@ pub(super) async fn create(
     headers: HeaderMap,
     Form(form): Form<ShareForm>,
 ) -> Response {
-    let signed = match posted(&console, &headers, form.csrf.as_deref()).await {
-        Ok(s) => s,
-        Err(r) => return r,
+    let (signed, view) = match posted_for(&console, &headers, form.csrf.as_deref(), &view).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let view = match path_id(&view) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    let Some((_, workspace)) = view_of(&console, &signed, &view) else {
+    let Some((_, workspace)) = signed.view(&console, &view) else {
         return missing();
     };
     let Some(ops) = form.operations() else {
@@ -228,8 +240,7 @@ pub(super) async fn create(
         .await;
     let issued = match issued {
         Ok(i) => i,
-        Err(r) if r.ends_session() => return ended(&console, &headers).await,
-        Err(r) => return error_page(r.status, &r.code, &r.message),
+        Err(r) => return refusal(&console, &headers, r).await,
     };
     let row = ShareRow::from(issued.row);
     let r = page(
@@ -257,21 +268,16 @@ pub(super) async fn confirm_revoke(
     Query(q): Query<BackQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let signed = match signed_in(&console, &headers).await {
-        Ok(s) => s,
+    let (signed, token_id) = match signed_for(&console, &headers, &token_id).await {
+        Ok(found) => found,
         Err(page) => return page,
-    };
-    let token_id = match path_id(&token_id) {
-        Ok(id) => id,
-        Err(r) => return r,
     };
     let list = match console
         .get::<TokenList>(signed.token(), "/tokens?kind=guest")
         .await
     {
         Ok(l) => l,
-        Err(r) if r.ends_session() => return ended(&console, &headers).await,
-        Err(r) => return error_page(r.status, &r.code, &r.message),
+        Err(r) => return refusal(&console, &headers, r).await,
     };
     let Some(row) = list
         .tokens
@@ -329,13 +335,9 @@ pub(super) async fn confirm_revoke_all(
     Path(view): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let signed = match signed_in(&console, &headers).await {
-        Ok(s) => s,
+    let (signed, view) = match signed_for(&console, &headers, &view).await {
+        Ok(found) => found,
         Err(page) => return page,
-    };
-    let view = match path_id(&view) {
-        Ok(id) => id,
-        Err(r) => return r,
     };
     let back = Back::View(view.clone());
     let r = page(
@@ -378,13 +380,10 @@ async fn revoke_at(
     id: &str,
     done: &str,
 ) -> Response {
-    let signed = match posted(console, headers, form.csrf.as_deref()).await {
-        Ok(s) => s,
-        Err(r) => return r,
+    let (signed, _) = match posted_for(console, headers, form.csrf.as_deref(), id).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    if let Err(r) = path_id(id) {
-        return r;
-    }
     let answer = console
         .call::<RevokedAnswer>(signed.token(), Method::DELETE, api_path, None::<&()>)
         .await;
@@ -393,8 +392,7 @@ async fn revoke_at(
             Back::parse(form.back.as_deref()).as_ref(),
             done,
         )),
-        Err(r) if r.ends_session() => ended(console, headers).await,
-        Err(r) => error_page(r.status, &r.code, &r.message),
+        Err(r) => refusal(console, headers, r).await,
     }
 }
 

@@ -7,12 +7,12 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{TokenList, ViewBody, ViewInfo};
-use crate::model::{Id, ViewSettings};
+use crate::api::{ViewBody, ViewInfo};
+use crate::model::ViewSettings;
 
-use super::render::{error_page, page, see_other};
-use super::session::{posted, signed_in, Signed};
-use super::shares::{share_rows, Back};
+use super::render::{error_page, missing, page, see_other};
+use super::session::{posted_for, refusal, signed_for, signed_in};
+use super::shares::{listed, Back};
 use super::Console;
 
 /// What a page says after a change it redirected from (`?done=`).
@@ -78,21 +78,6 @@ struct ViewRow {
     settings: Vec<(&'static str, bool)>,
 }
 
-/// The page of a workspace, view or share that is not there (or not the
-/// caller's to see).
-pub(super) fn missing() -> Response {
-    error_page(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "There is no such workspace, view or share.",
-    )
-}
-
-/// A path id, or the not-found page.
-pub(super) fn path_id(raw: &str) -> Result<Id, Response> {
-    Id::new(raw).map_err(|_| missing())
-}
-
 /// `GET /console/workspaces/{ws}`: its tables and views, and the shares
 /// of all its views (`GET /admin/v1/tokens?workspace=&kind=guest`).
 pub(super) async fn workspace(
@@ -101,13 +86,9 @@ pub(super) async fn workspace(
     Query(done): Query<Done>,
     headers: HeaderMap,
 ) -> Response {
-    let signed = match signed_in(&console, &headers).await {
-        Ok(s) => s,
+    let (signed, ws) = match signed_for(&console, &headers, &ws).await {
+        Ok(found) => found,
         Err(page) => return page,
-    };
-    let ws = match path_id(&ws) {
-        Ok(id) => id,
-        Err(r) => return r,
     };
     let registry = console.gw.registry();
     if !registry.workspaces.contains(&ws) || !signed.sees(&console, &ws) {
@@ -130,16 +111,10 @@ pub(super) async fn workspace(
                 .collect(),
         })
         .collect();
-    let shares = console
-        .get::<TokenList>(
-            signed.token(),
-            &format!("/tokens?workspace={ws}&kind=guest"),
-        )
-        .await;
-    let (shares, refused) = match shares {
-        Ok(list) => (share_rows(list), None),
-        Err(r) if r.ends_session() => return ended(&console, &headers).await,
-        Err(r) => (Vec::new(), Some(r.code)),
+    let filter = format!("workspace={ws}");
+    let (shares, refused) = match listed(&console, &signed, &headers, &filter).await {
+        Ok(listed) => listed,
+        Err(page) => return page,
     };
     let r = page(
         StatusCode::OK,
@@ -154,18 +129,6 @@ pub(super) async fn workspace(
     signed.finish(&console, r)
 }
 
-/// The sign-in page once the admin API said the token no longer passes.
-pub(super) async fn ended(console: &Console, headers: &HeaderMap) -> Response {
-    match signed_in(console, headers).await {
-        Ok(_) => error_page(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "The admin API refused this session's token.",
-        ),
-        Err(page) => page,
-    }
-}
-
 /// `GET /console/views/{view}`: settings with toggles, the public link,
 /// the share form and the view's shares.
 pub(super) async fn view(
@@ -174,24 +137,17 @@ pub(super) async fn view(
     Query(done): Query<Done>,
     headers: HeaderMap,
 ) -> Response {
-    let signed = match signed_in(&console, &headers).await {
-        Ok(s) => s,
+    let (signed, view) = match signed_for(&console, &headers, &view).await {
+        Ok(found) => found,
         Err(page) => return page,
     };
-    let view = match path_id(&view) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
-    let Some((info, workspace)) = view_of(&console, &signed, &view) else {
+    let Some((info, workspace)) = signed.view(&console, &view) else {
         return missing();
     };
-    let shares = console
-        .get::<TokenList>(signed.token(), &format!("/tokens?view={view}&kind=guest"))
-        .await;
-    let (shares, refused) = match shares {
-        Ok(list) => (share_rows(list), None),
-        Err(r) if r.ends_session() => return ended(&console, &headers).await,
-        Err(r) => (Vec::new(), Some(r.code)),
+    let filter = format!("view={view}");
+    let (shares, refused) = match listed(&console, &signed, &headers, &filter).await {
+        Ok(listed) => listed,
+        Err(page) => return page,
     };
     let public_link = info.settings.public.then(|| {
         format!(
@@ -218,24 +174,6 @@ pub(super) async fn view(
     signed.finish(&console, r)
 }
 
-/// The view's registry entry and workspace, when the caller sees it.
-pub(super) fn view_of(console: &Console, signed: &Signed, view: &Id) -> Option<(ViewInfo, Id)> {
-    let registry = console.gw.registry();
-    let entry = registry.views.get(view)?;
-    let workspace = registry.tables.get(&entry.table)?.clone();
-    signed.sees(console, &workspace).then(|| {
-        (
-            ViewInfo {
-                id: view.clone(),
-                table: entry.table.clone(),
-                workspace: Some(workspace.clone()),
-                settings: entry.settings,
-            },
-            workspace,
-        )
-    })
-}
-
 /// The settings toggle form.
 #[derive(Deserialize)]
 pub(super) struct ToggleForm {
@@ -255,13 +193,9 @@ pub(super) async fn toggle(
     headers: HeaderMap,
     Form(form): Form<ToggleForm>,
 ) -> Response {
-    let signed = match posted(&console, &headers, form.csrf.as_deref()).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let view = match path_id(&view) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let (signed, view) = match posted_for(&console, &headers, form.csrf.as_deref(), &view).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
     let Some(name) = ViewSettings::NAMES.iter().find(|n| **n == form.setting) else {
         return error_page(StatusCode::BAD_REQUEST, "bad_request", "No such setting.");
@@ -288,7 +222,6 @@ pub(super) async fn toggle(
         .await
     {
         Ok(_) => see_other(&format!("/console/views/{view}?done=settings")),
-        Err(r) if r.ends_session() => ended(&console, &headers).await,
-        Err(r) => error_page(r.status, &r.code, &r.message),
+        Err(r) => refusal(&console, &headers, r).await,
     }
 }
