@@ -421,3 +421,90 @@ async fn dead_share_links_get_one_readable_page() {
     assert!(page.contains("This link no longer works"), "{page}");
     assert!(!page.contains("tsr_"));
 }
+
+async fn admin_put(s: &Server, path: &str, body: Value) {
+    let r = client()
+        .put(s.url(&format!("/admin/v1{path}")))
+        .bearer_auth(s.admin_token())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+}
+
+async fn member_token(s: &Server, user: &str) -> String {
+    let r = client()
+        .post(s.url(&format!("/admin/v1/members/{user}/tokens")))
+        .bearer_auth(s.admin_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    v["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn owners_and_admins_sign_in_with_member_tokens_other_members_do_not() {
+    let s = seeded(&[]).await;
+    for (user, role) in [
+        ("u_own", "owner"),
+        ("u_adm", "admin"),
+        ("u_mem", "member"),
+        ("u_view", "viewer"),
+    ] {
+        admin_put(
+            &s,
+            &format!("/users/{user}"),
+            json!({ "email": format!("{user}@example.com"), "name": user }),
+        )
+        .await;
+        admin_put(
+            &s,
+            &format!("/workspaces/ws_1/members/{user}"),
+            json!({ "role": role }),
+        )
+        .await;
+    }
+    for user in ["u_own", "u_adm"] {
+        let h = signed_in(&s, &member_token(&s, user).await).await;
+        let home = h.get(&s, "/console").await.text().await.unwrap();
+        assert!(home.contains("/console/workspaces/ws_1"), "{user}: {home}");
+        assert!(
+            !home.contains("/console/workspaces/ws_2"),
+            "{user} sees only its workspaces"
+        );
+        let r = h.get(&s, "/console/workspaces/ws_2").await;
+        assert_eq!(r.status(), 404, "{user}");
+        // Issuing a share is the admin API's admin-token route: its refusal, nothing issued.
+        let r = h
+            .post(
+                &s,
+                "/console/views/v_1/shares",
+                &[("csrf", h.csrf.as_str()), ("preset", "read-only")],
+            )
+            .await;
+        assert_eq!(r.status(), 403, "{user}");
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("<code id=\"reason\">wrong_kind</code>"));
+    }
+    assert_eq!(
+        admin_get(&s, "/tokens?kind=guest").await["tokens"],
+        json!([])
+    );
+    for user in ["u_mem", "u_view"] {
+        let mut h = Http::open(&s).await;
+        let r = h.sign_in(&s, &member_token(&s, user).await).await;
+        assert_eq!(r.status(), 401, "{user}");
+        assert!(set_cookie(&r, "tessera_console").is_none());
+        assert!(r
+            .text()
+            .await
+            .unwrap()
+            .contains("<code id=\"reason\">wrong_kind</code>"));
+    }
+}
