@@ -366,6 +366,21 @@ async fn shares_made_and_revoked_in_the_console_are_the_admin_apis() {
     // Shown once: the view's page lists the share, never its link.
     let view = h.get(&s, "/console/views/v_1").await.text().await.unwrap();
     assert!(view.contains(id) && !view.contains("/s/tsr_") && !view.contains("/s/tsz_"));
+    let audit = admin_get(&s, "/audit").await;
+    let issued = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "issued" && e["token_id"] == id)
+        .unwrap()
+        .clone();
+    let by = issued["actor"]["token"]
+        .as_str()
+        .expect("issued by a token");
+    assert!(
+        view.contains(&format!("<td class=\"created-by\">{by}</td>")),
+        "created by: {view}"
+    );
     // Revoked through the confirmation form; the audit log names the admin token.
     let r = h
         .post(

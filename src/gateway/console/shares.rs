@@ -4,7 +4,7 @@
 //! (`DELETE /admin/v1/tokens/{id}`) or every link of a view
 //! (`DELETE /admin/v1/views/{id}/tokens`) goes through a confirmation page.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use axum::extract::{Form, Path, Query, State};
@@ -13,7 +13,10 @@ use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{IssueBody, IssuedToken, Operations, RevokedAnswer, TokenList, TokenRow};
+use crate::api::{
+    AuditLog, IssueBody, IssuedToken, Operations, RevokedAnswer, TokenList, TokenRow,
+};
+use crate::change::Change;
 use crate::model::{Id, Operation, TokenKind, TokenState};
 
 use super::render::{error_page, missing, page, see_other};
@@ -70,6 +73,7 @@ pub(super) struct ShareRow {
     created: String,
     expires: String,
     last_used: String,
+    created_by: String,
     state: &'static str,
     active: bool,
 }
@@ -102,6 +106,7 @@ impl From<TokenRow> for ShareRow {
             created: when(Some(e.created_at), ""),
             expires: when(e.expires_at, "never"),
             last_used: when(e.last_used_at, "never"),
+            created_by: String::new(),
             state: match row.state {
                 TokenState::Active => "active",
                 TokenState::Expired => "expired",
@@ -130,10 +135,34 @@ pub(super) async fn listed(
 ) -> Result<(Vec<ShareRow>, Option<String>), Response> {
     let path = format!("/tokens?{filter}&kind=guest");
     match console.get::<TokenList>(signed.token(), &path).await {
-        Ok(list) => Ok((share_rows(list), None)),
+        Ok(list) => {
+            let by = creators(console, signed).await;
+            let mut rows = share_rows(list);
+            for row in &mut rows {
+                row.created_by = by.get(&row.token_id).cloned().unwrap_or_default();
+            }
+            Ok((rows, None))
+        }
         Err(r) if r.ends_session() => Err(refusal(console, headers, r).await),
         Err(r) => Ok((Vec::new(), Some(r.code))),
     }
+}
+
+/// Who issued each token, from the `issued` events of `GET /admin/v1/audit`
+/// (none when the admin API refuses the log).
+async fn creators(console: &Console, signed: &Signed) -> BTreeMap<String, String> {
+    let Ok(log) = console.get::<AuditLog>(signed.token(), "/audit").await else {
+        return BTreeMap::new();
+    };
+    log.events
+        .into_iter()
+        .filter_map(|e| match e.change {
+            Change::TokenIssued { entry } => {
+                Some((entry.token_id.to_string(), e.actor.to_string()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The share form.
