@@ -523,3 +523,63 @@ async fn owners_and_admins_sign_in_with_member_tokens_other_members_do_not() {
             .contains("<code id=\"reason\">wrong_kind</code>"));
     }
 }
+
+#[tokio::test]
+async fn the_audit_log_pages_fifty_events_at_a_time_and_filters_by_date() {
+    let s = seeded(&[]).await;
+    for i in 0..52 {
+        let on = i % 2 == 0;
+        admin_put(&s, "/views/v_2", json!({ "exportable": on })).await;
+    }
+    let h = signed_in(&s, &s.admin_token()).await;
+    let first = h
+        .get(&s, "/console/audit?kind=settings_changed")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .replace("&#x2f;", "/");
+    let pages = |page: &str| {
+        let at = page.find("Page ").unwrap();
+        page[at..at + 12].to_owned()
+    };
+    assert!(
+        pages(&first).starts_with("Page 1 of 2"),
+        "{}",
+        pages(&first)
+    );
+    assert_eq!(
+        first.matches("class=\"kind\">settings_changed<").count(),
+        50
+    );
+    assert!(
+        first.contains("href=\"/console/audit?kind=settings_changed&amp;page=2\" rel=\"next\""),
+        "{first}"
+    );
+    let second = h
+        .get(&s, "/console/audit?kind=settings_changed&page=2")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let total = admin_get(&s, "/audit").await["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "settings_changed")
+        .count();
+    assert_eq!(
+        second.matches("class=\"kind\">settings_changed<").count(),
+        total - 50
+    );
+    assert!(second.contains("rel=\"prev\""));
+    // A range that ended yesterday holds none of today's events.
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).format("%Y-%m-%d");
+    let none = h
+        .get(&s, &format!("/console/audit?to={yesterday}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(none.contains("No events match"), "{none}");
+}

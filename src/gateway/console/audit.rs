@@ -153,10 +153,11 @@ pub(super) async fn audit(
 
 /// The filter as a query string prefix (`kind=…&`), percent-encoded.
 fn url_query(filter: &AuditFilter) -> String {
-    let enc = |s: &str| {
-        percent_encoding::utf8_percent_encode(s.trim(), percent_encoding::NON_ALPHANUMERIC)
-            .to_string()
-    };
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.');
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s.trim(), KEEP).to_string();
     [
         ("kind", &filter.kind),
         ("view", &filter.view),
