@@ -122,14 +122,25 @@ async fn the_token_lives_only_in_a_strict_http_only_cookie_scoped_to_the_console
         json!({"kind": "guest", "workspace": "ws_1", "view": "v_1", "allow": ["read"]}),
     )
     .await;
-    let r = other.sign_in(&s, guest["token"].as_str().unwrap()).await;
-    assert_eq!(r.status(), 401);
+    refused_sign_in(
+        &s,
+        &mut other,
+        guest["token"].as_str().unwrap(),
+        "wrong_kind",
+    )
+    .await;
+}
+
+/// Signing in with `token` is refused with `code`, and no session cookie.
+async fn refused_sign_in(s: &Server, h: &mut Http, token: &str, code: &str) {
+    let r = h.sign_in(s, token).await;
+    assert_eq!(r.status(), 401, "{code}");
     assert!(set_cookie(&r, "tessera_console").is_none());
-    assert!(r
-        .text()
-        .await
-        .unwrap()
-        .contains("<code id=\"reason\">wrong_kind</code>"));
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(&format!("<code id=\"reason\">{code}</code>")),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -513,14 +524,8 @@ async fn owners_and_admins_sign_in_with_member_tokens_other_members_do_not() {
     );
     for user in ["u_mem", "u_view"] {
         let mut h = Http::open(&s).await;
-        let r = h.sign_in(&s, &member_token(&s, user).await).await;
-        assert_eq!(r.status(), 401, "{user}");
-        assert!(set_cookie(&r, "tessera_console").is_none());
-        assert!(r
-            .text()
-            .await
-            .unwrap()
-            .contains("<code id=\"reason\">wrong_kind</code>"));
+        let token = member_token(&s, user).await;
+        refused_sign_in(&s, &mut h, &token, "wrong_kind").await;
     }
 }
 
