@@ -48,6 +48,11 @@ pub fn borrowed_credential(headers: &HeaderMap) -> Option<(&str, CredentialSourc
 
 /// The `tessera_session` cookie's value, if the request carries one.
 pub(super) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    named_cookie(headers, SESSION_COOKIE)
+}
+
+/// The value of the cookie `wanted`, if the request carries one.
+pub(super) fn named_cookie<'h>(headers: &'h HeaderMap, wanted: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -55,7 +60,7 @@ pub(super) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .flat_map(|v| v.split(';'))
         .find_map(|pair| {
             let (name, value) = pair.trim().split_once('=')?;
-            (name == SESSION_COOKIE).then(|| value.trim())
+            (name == wanted).then(|| value.trim())
         })
 }
 

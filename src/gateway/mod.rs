@@ -8,6 +8,7 @@ pub mod admin;
 mod apply;
 pub mod background;
 pub mod config;
+mod console;
 pub mod credential;
 pub mod decider;
 mod embed;
@@ -73,6 +74,7 @@ pub fn app(gateway: Gateway) -> Router {
             admin::router(gateway.clone())
                 .layer(DefaultBodyLimit::max(config.max_admin_body_bytes)),
         )
+        .merge(console::router(gateway.clone()))
         .merge(shed::shed_past(
             doors,
             gateway.decider().in_flight_permits(),

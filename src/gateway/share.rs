@@ -184,13 +184,18 @@ fn html_text(text: &str) -> String {
         })
 }
 
+/// The page of an expired, revoked or unknown link: the same for all
+/// three, readable without styles, naming no token.
+const LINK_NOT_AVAILABLE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>Link not available</title></head><body><main>\
+<h1>This link is not available</h1>\
+<p id=\"link-gone\">This link no longer works. It may have expired or been withdrawn.</p>\
+<p>Ask whoever shared it with you for a new link.</p></main></body></html>";
+
 /// The one page every unusable share link gets.
 fn link_not_available() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Html("<!doctype html><title>Link not available</title><h1>This link is not available</h1><p>It may have expired or been withdrawn. Ask whoever shared it for a new one.</p>"),
-    )
-        .into_response()
+    (StatusCode::NOT_FOUND, Html(LINK_NOT_AVAILABLE)).into_response()
 }
 
 /// Share-link answers hold a token in their URL: never cached, never sent

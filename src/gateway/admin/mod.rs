@@ -13,7 +13,7 @@
 
 mod access;
 mod attenuations;
-mod common;
+pub(crate) mod common;
 pub mod openapi;
 mod people;
 mod projects;
@@ -122,27 +122,9 @@ async fn guard(State(gw): State<Gateway>, mut request: Request, next: Next) -> R
     } else {
         Operation::Manage
     };
-    let now = Utc::now();
     let credential = credential(request.headers());
-    let admitted = match gw
-        .decider()
-        .authorize_admin(credential.as_deref(), operation, now)
-        .await
-    {
-        Ok(token) => Ok((token, Caller::Admin)),
-        Err(reason) if reason.is_credential_problem() => Err(reason),
-        Err(reason) => {
-            let method = request.method().as_str().to_owned();
-            let path = request.uri().path().to_owned();
-            match credential {
-                Some(text) if authorize::member_may_call(&method, &path) => {
-                    admit_member(&gw, text, operation, now, reason).await
-                }
-                _ => Err(reason),
-            }
-        }
-    };
-    match admitted {
+    let member_route = authorize::member_may_call(request.method().as_str(), request.uri().path());
+    match admit(&gw, credential, operation, member_route, Utc::now()).await {
         Ok((token, caller)) => {
             let actor = token
                 .claims()
@@ -155,6 +137,31 @@ async fn guard(State(gw): State<Gateway>, mut request: Request, next: Next) -> R
             next.run(request).await
         }
         Err(reason) => ApiError::Denied(reason).into_response(),
+    }
+}
+
+/// The guard's decision on `credential` for `operation`: an admin token
+/// as [`Caller::Admin`]; where `member_route`, a member token as
+/// [`Caller::Member`]. The web console's session is decided by this same
+/// function.
+pub(crate) async fn admit(
+    gw: &Gateway,
+    credential: Option<String>,
+    operation: Operation,
+    member_route: bool,
+    now: chrono::DateTime<Utc>,
+) -> Result<(std::sync::Arc<crate::token::VerifiedToken>, Caller), Reason> {
+    match gw
+        .decider()
+        .authorize_admin(credential.as_deref(), operation, now)
+        .await
+    {
+        Ok(token) => Ok((token, Caller::Admin)),
+        Err(reason) if reason.is_credential_problem() => Err(reason),
+        Err(reason) => match credential {
+            Some(text) if member_route => admit_member(gw, text, operation, now, reason).await,
+            _ => Err(reason),
+        },
     }
 }
 

@@ -1,0 +1,464 @@
+//! Sharing a view with a guest and taking shares back: the share form
+//! (presets or checkboxes, an expiry date, a label) issues through
+//! `POST /admin/v1/tokens` and shows the link once; revoking one share
+//! (`DELETE /admin/v1/tokens/{id}`) or every link of a view
+//! (`DELETE /admin/v1/views/{id}/tokens`) goes through a confirmation page.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::api::{
+    AuditLog, IssueBody, IssuedToken, Operations, RevokedAnswer, TokenList, TokenRow,
+};
+use crate::change::Change;
+use crate::model::{Id, Operation, TokenKind, TokenState};
+
+use super::render::{error_page, missing, page, see_other};
+use super::session::{posted_for, refusal, signed_for, Signed};
+use super::Console;
+
+/// Where a revocation returns to: a view's page or a workspace's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Back {
+    /// `view:{id}`
+    View(Id),
+    /// `workspace:{id}`
+    Workspace(Id),
+}
+
+impl fmt::Display for Back {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Back::View(id) => write!(f, "view:{id}"),
+            Back::Workspace(id) => write!(f, "workspace:{id}"),
+        }
+    }
+}
+
+impl Back {
+    /// `view:{id}` or `workspace:{id}`; anything else returns home.
+    fn parse(text: Option<&str>) -> Option<Back> {
+        let (kind, id) = text?.split_once(':')?;
+        let id = Id::new(id).ok()?;
+        match kind {
+            "view" => Some(Back::View(id)),
+            "workspace" => Some(Back::Workspace(id)),
+            _ => None,
+        }
+    }
+
+    /// The console page, with `done` said on it.
+    fn location(back: Option<&Back>, done: &str) -> String {
+        match back {
+            Some(Back::View(id)) => format!("/console/views/{id}?done={done}"),
+            Some(Back::Workspace(id)) => format!("/console/workspaces/{id}?done={done}"),
+            None => "/console".to_owned(),
+        }
+    }
+}
+
+/// One share as the lists show it.
+#[derive(Debug, Serialize)]
+pub(super) struct ShareRow {
+    token_id: String,
+    label: Option<String>,
+    view: Option<String>,
+    permissions: String,
+    created: String,
+    expires: String,
+    last_used: String,
+    created_by: String,
+    state: &'static str,
+    active: bool,
+}
+
+fn when(at: Option<DateTime<Utc>>, none: &str) -> String {
+    at.map_or_else(
+        || none.to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+impl From<TokenRow> for ShareRow {
+    fn from(row: TokenRow) -> Self {
+        let e = row.entry;
+        let ops: BTreeSet<Operation> = e.rights.iter().map(|r| r.operation).collect();
+        let view = e
+            .rights
+            .iter()
+            .find(|r| r.resource.kind == crate::model::ResourceKind::View)
+            .map(|r| r.resource.id.to_string());
+        ShareRow {
+            token_id: e.token_id.to_string(),
+            label: e.label,
+            view,
+            permissions: ops
+                .iter()
+                .map(|o| o.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            created: when(Some(e.created_at), ""),
+            expires: when(e.expires_at, "never"),
+            last_used: when(e.last_used_at, "never"),
+            created_by: String::new(),
+            state: match row.state {
+                TokenState::Active => "active",
+                TokenState::Expired => "expired",
+                TokenState::Revoked => "revoked",
+            },
+            active: row.state == TokenState::Active,
+        }
+    }
+}
+
+/// The rows of a ledger answer, newest first.
+pub(super) fn share_rows(list: TokenList) -> Vec<ShareRow> {
+    let mut tokens = list.tokens;
+    tokens.sort_by_key(|t| std::cmp::Reverse(t.entry.created_at));
+    tokens.into_iter().map(ShareRow::from).collect()
+}
+
+/// The guest shares `GET /admin/v1/tokens?{filter}&kind=guest` lists, or
+/// no rows and the admin API's code when it refuses (the page says so).
+/// `Err` is the answer instead, when the session is over.
+pub(super) async fn listed(
+    console: &Console,
+    signed: &Signed,
+    headers: &HeaderMap,
+    filter: &str,
+) -> Result<(Vec<ShareRow>, Option<String>), Response> {
+    let path = format!("/tokens?{filter}&kind=guest");
+    match console.get::<TokenList>(signed.token(), &path).await {
+        Ok(list) => {
+            let by = creators(console, signed).await;
+            let mut rows = share_rows(list);
+            for row in &mut rows {
+                row.created_by = by.get(&row.token_id).cloned().unwrap_or_default();
+            }
+            Ok((rows, None))
+        }
+        Err(r) if r.ends_session() => Err(refusal(console, headers, r).await),
+        Err(r) => Ok((Vec::new(), Some(r.code))),
+    }
+}
+
+/// Who issued each token, from the `issued` events of `GET /admin/v1/audit`
+/// (none when the admin API refuses the log).
+async fn creators(console: &Console, signed: &Signed) -> BTreeMap<String, String> {
+    let Ok(log) = console.get::<AuditLog>(signed.token(), "/audit").await else {
+        return BTreeMap::new();
+    };
+    log.events
+        .into_iter()
+        .filter_map(|e| match e.change {
+            Change::TokenIssued { entry } => {
+                Some((entry.token_id.to_string(), e.actor.to_string()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The share form.
+#[derive(Deserialize)]
+pub(super) struct ShareForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    preset: String,
+    #[serde(default)]
+    read: Option<String>,
+    #[serde(default)]
+    write: Option<String>,
+    #[serde(default)]
+    create: Option<String>,
+    #[serde(default)]
+    delete: Option<String>,
+    #[serde(default)]
+    export: Option<String>,
+    #[serde(default)]
+    expires: String,
+    #[serde(default)]
+    label: String,
+}
+
+impl ShareForm {
+    /// The operations the preset (or, for `custom`, the checkboxes) grant.
+    fn operations(&self) -> Option<BTreeSet<Operation>> {
+        use Operation::{Create, Delete, Export, Read, Write};
+        let ops: BTreeSet<Operation> = match self.preset.as_str() {
+            "read-only" => [Read].into(),
+            "editor" => [Read, Write, Create].into(),
+            "auditor" => [Read, Export].into(),
+            "custom" => [
+                (&self.read, Read),
+                (&self.write, Write),
+                (&self.create, Create),
+                (&self.delete, Delete),
+                (&self.export, Export),
+            ]
+            .into_iter()
+            .filter_map(|(on, op)| on.is_some().then_some(op))
+            .collect(),
+            _ => return None,
+        };
+        (!ops.is_empty()).then_some(ops)
+    }
+
+    /// The expiry date as the end of that day (UTC), RFC 3339.
+    fn expiry(&self) -> Result<Option<String>, ()> {
+        let day = self.expires.trim();
+        if day.is_empty() {
+            return Ok(None);
+        }
+        let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| ())?;
+        let end = date.and_hms_opt(23, 59, 59).ok_or(())?.and_utc();
+        Ok(Some(end.to_rfc3339()))
+    }
+}
+
+/// `POST /console/views/{view}/shares`: issues a guest token for the view
+/// and shows its link, once.
+pub(super) async fn create(
+    State(console): State<Console>,
+    Path(view): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<ShareForm>,
+) -> Response {
+    let (signed, view) = match posted_for(&console, &headers, form.csrf.as_deref(), &view).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let Some((_, workspace)) = signed.view(&console, &view) else {
+        return missing();
+    };
+    let Some(ops) = form.operations() else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "no_operations",
+            "Choose a preset or at least one permission.",
+        );
+    };
+    let Ok(expires) = form.expiry() else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "invalid_expiry",
+            "The expiry is not a date.",
+        );
+    };
+    let label = form.label.trim();
+    let body = IssueBody {
+        kind: TokenKind::Guest,
+        user: None,
+        workspace: Some(workspace),
+        view: Some(view.clone()),
+        table: None,
+        allow: Some(Operations::List(ops)),
+        read_only: false,
+        expires,
+        label: (!label.is_empty()).then(|| label.to_owned()),
+    };
+    let issued = console
+        .call::<IssuedToken>(signed.token(), Method::POST, "/tokens", Some(&body))
+        .await;
+    let issued = match issued {
+        Ok(i) => i,
+        Err(r) => return refusal(&console, &headers, r).await,
+    };
+    let row = ShareRow::from(issued.row);
+    let r = page(
+        StatusCode::CREATED,
+        "shared.html",
+        minijinja::context! {
+            title => "Share link", signed_in => true, csrf => signed.csrf.token(),
+            view => view.as_str(), share_link => issued.share_link, share => row,
+        },
+    );
+    signed.finish(&console, r)
+}
+
+/// `?back=` on the confirmation pages.
+#[derive(Deserialize, Default)]
+pub(super) struct BackQuery {
+    #[serde(default)]
+    back: Option<String>,
+}
+
+/// `GET /console/shares/{token_id}/revoke`: asks before revoking.
+pub(super) async fn confirm_revoke(
+    State(console): State<Console>,
+    Path(token_id): Path<String>,
+    Query(q): Query<BackQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let (signed, token_id) = match signed_for(&console, &headers, &token_id).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let list = match console
+        .get::<TokenList>(signed.token(), "/tokens?kind=guest")
+        .await
+    {
+        Ok(l) => l,
+        Err(r) => return refusal(&console, &headers, r).await,
+    };
+    let Some(row) = list
+        .tokens
+        .into_iter()
+        .find(|t| t.entry.token_id == token_id)
+    else {
+        return missing();
+    };
+    let back = Back::parse(q.back.as_deref());
+    let r = page(
+        StatusCode::OK,
+        "confirm.html",
+        minijinja::context! {
+            title => "Revoke this share?", signed_in => true, csrf => signed.csrf.token(),
+            action => format!("/console/shares/{token_id}/revoke"),
+            question => "Revoke this share? Its link stops working at once; this cannot be undone.",
+            button => "Revoke share", share => ShareRow::from(row),
+            back => back.as_ref().map(ToString::to_string),
+            cancel => Back::location(back.as_ref(), "none"),
+        },
+    );
+    signed.finish(&console, r)
+}
+
+/// A revocation form: the CSRF token and where to return.
+#[derive(Deserialize)]
+pub(super) struct RevokeForm {
+    #[serde(default)]
+    csrf: Option<String>,
+    #[serde(default)]
+    back: Option<String>,
+}
+
+/// `POST /console/shares/{token_id}/revoke`: `DELETE /admin/v1/tokens/{id}`.
+pub(super) async fn revoke(
+    State(console): State<Console>,
+    Path(token_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    revoke_at(
+        &console,
+        &headers,
+        form,
+        &format!("/tokens/{token_id}"),
+        &token_id,
+        "revoked",
+    )
+    .await
+}
+
+/// `GET /console/views/{view}/revoke-all`: asks before revoking every link.
+pub(super) async fn confirm_revoke_all(
+    State(console): State<Console>,
+    Path(view): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (signed, view) = match signed_for(&console, &headers, &view).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let back = Back::View(view.clone());
+    let r = page(
+        StatusCode::OK,
+        "confirm.html",
+        minijinja::context! {
+            title => "Revoke every link?", signed_in => true, csrf => signed.csrf.token(),
+            action => format!("/console/views/{view}/revoke-all"),
+            question => format!("Revoke every token issued for view {view}? Every link to it stops working at once."),
+            button => "Revoke all links", back => back.to_string(),
+            cancel => Back::location(Some(&back), "none"),
+        },
+    );
+    signed.finish(&console, r)
+}
+
+/// `POST /console/views/{view}/revoke-all`: `DELETE /admin/v1/views/{id}/tokens`.
+pub(super) async fn revoke_all(
+    State(console): State<Console>,
+    Path(view): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<RevokeForm>,
+) -> Response {
+    revoke_at(
+        &console,
+        &headers,
+        form,
+        &format!("/views/{view}/tokens"),
+        &view,
+        "revoked_all",
+    )
+    .await
+}
+
+async fn revoke_at(
+    console: &Console,
+    headers: &HeaderMap,
+    form: RevokeForm,
+    api_path: &str,
+    id: &str,
+    done: &str,
+) -> Response {
+    let (signed, _) = match posted_for(console, headers, form.csrf.as_deref(), id).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let answer = console
+        .call::<RevokedAnswer>(signed.token(), Method::DELETE, api_path, None::<&()>)
+        .await;
+    match answer {
+        Ok(_) => see_other(&Back::location(
+            Back::parse(form.back.as_deref()).as_ref(),
+            done,
+        )),
+        Err(r) => refusal(console, headers, r).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_and_checkboxes_grant_what_they_say() {
+        let form = |preset: &str| ShareForm {
+            csrf: None,
+            preset: preset.into(),
+            read: None,
+            write: None,
+            create: None,
+            delete: None,
+            export: Some("on".into()),
+            expires: "2030-01-31".into(),
+            label: String::new(),
+        };
+        let names = |f: &ShareForm| {
+            f.operations()
+                .map(|o| o.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(","))
+        };
+        assert_eq!(names(&form("editor")).as_deref(), Some("read,write,create"));
+        assert_eq!(names(&form("read-only")).as_deref(), Some("read"));
+        assert_eq!(names(&form("auditor")).as_deref(), Some("read,export"));
+        assert_eq!(names(&form("custom")).as_deref(), Some("export"));
+        assert_eq!(names(&form("owner")), None);
+        assert_eq!(
+            form("editor").expiry(),
+            Ok(Some("2030-01-31T23:59:59+00:00".into()))
+        );
+        assert_eq!(
+            Back::parse(Some("view:v_1")),
+            Some(Back::View(Id::new("v_1").unwrap()))
+        );
+        assert_eq!(Back::parse(Some("https://evil.example/")), None);
+    }
+}
