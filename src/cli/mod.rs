@@ -19,6 +19,7 @@ use crate::store::datadir::{DataDir, DEFAULT_DATA_DIR};
 mod backend;
 mod check;
 mod export;
+mod fleet;
 mod hints;
 mod input;
 mod inspect;

@@ -87,6 +87,8 @@ pub fn router(gateway: Gateway) -> Router<Gateway> {
             "/tables/{id}/permissions",
             get(access::get_permissions).put(access::put_permissions),
         )
+        .route("/fleet", get(crate::fleet::admin::status))
+        .layer(axum::middleware::from_fn(crate::fleet::revision::annotate))
         .layer(axum::middleware::from_fn_with_state(gateway, guard))
 }
 
