@@ -13,3 +13,9 @@ mod nats;
 
 #[path = "fleet/scenarios.rs"]
 mod scenarios;
+
+#[path = "fleet/keys_roles.rs"]
+mod keys_roles;
+
+#[path = "fleet/convergence.rs"]
+mod convergence;

@@ -33,9 +33,11 @@ pub async fn status(State(gw): State<Gateway>) -> Result<Json<serde_json::Value>
 }
 
 /// True unless fleet mode is on and this gateway is stale (behind, or
-/// never caught up): `/readyz`'s fleet condition.
+/// never caught up) or has not yet published its public keys: `/readyz`'s
+/// fleet condition.
 pub fn ready(gw: &Gateway) -> bool {
-    gw.fleet().is_none_or(|f| !f.is_stale())
+    gw.fleet()
+        .is_none_or(|f| !f.is_stale() && f.keys_published())
 }
 
 /// The fleet's Prometheus lines (empty without fleet mode).

@@ -49,6 +49,7 @@ pub struct Fleet {
     follower: bool,
     behind_logged: AtomicBool,
     stale_refusals: AtomicU64,
+    keys_published: AtomicBool,
 }
 
 impl std::fmt::Debug for Fleet {
@@ -83,6 +84,7 @@ impl Fleet {
             follower,
             behind_logged: AtomicBool::new(false),
             stale_refusals: AtomicU64::new(0),
+            keys_published: AtomicBool::new(follower),
         }
     }
 
@@ -129,6 +131,12 @@ impl Fleet {
     /// Changes applied since the start, by kind.
     pub fn applied_by_kind(&self) -> BTreeMap<String, u64> {
         lock(&self.by_kind).clone()
+    }
+
+    /// True once the fleet holds this gateway's public keys (always on a
+    /// follower): until then tokens it signs would not verify elsewhere.
+    pub fn keys_published(&self) -> bool {
+        self.keys_published.load(Ordering::Relaxed)
     }
 
     /// Counts a request refused as `stale`.

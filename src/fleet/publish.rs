@@ -106,7 +106,7 @@ pub(crate) fn commit(
 /// later ones — a rotation — as `KeyRotated`), retrying until it succeeds.
 pub async fn publish_keys(gw: Gateway, fleet: Arc<Fleet>) {
     loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
         if fleet.is_stale() {
             continue;
         }
@@ -131,6 +131,9 @@ pub async fn publish_keys(gw: Gateway, fleet: Arc<Fleet>) {
             });
         }
         if changes.is_empty() {
+            fleet
+                .keys_published
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             return;
         }
         let message = message(&fleet, Actor::Gateway, changes);

@@ -10,9 +10,9 @@ use crate::nats::Nats;
 use crate::server::{client, Server};
 
 /// The staleness bound of these tests.
-const STALENESS: &str = "1s";
+pub(crate) const STALENESS: &str = "1s";
 
-fn fleet_args(nats: &Nats) -> Vec<String> {
+pub(crate) fn fleet_args(nats: &Nats) -> Vec<String> {
     [
         "--fleet",
         &nats.url(),
@@ -28,7 +28,7 @@ fn fleet_args(nats: &Nats) -> Vec<String> {
     .collect()
 }
 
-fn start(data: &Path, nats: &Nats) -> Server {
+pub(crate) fn start(data: &Path, nats: &Nats) -> Server {
     let args = fleet_args(nats);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Server::start_in(data, &args, None)
@@ -36,14 +36,14 @@ fn start(data: &Path, nats: &Nats) -> Server {
 
 /// A data directory with a private keyring and an admin token: a single
 /// node started once, then stopped.
-fn signer_dir(root: &Path) -> PathBuf {
+pub(crate) fn signer_dir(root: &Path) -> PathBuf {
     let data = root.join("signer");
     let mut once = Server::start_in(&data, &[], None);
     once.terminate();
     data
 }
 
-async fn wait_ready(s: &Server) {
+pub(crate) async fn wait_ready(s: &Server) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok(r) = client().get(s.url("/readyz")).send().await {
@@ -62,7 +62,7 @@ async fn wait_ready(s: &Server) {
 }
 
 /// An admin write; returns (status, body).
-async fn admin(
+pub(crate) async fn admin(
     s: &Server,
     token: &str,
     method: &str,
@@ -80,7 +80,7 @@ async fn admin(
 }
 
 /// Forward-auth of `GET uri` at revision `rev` or later; (status, error code).
-async fn fwd(s: &Server, uri: &str, token: Option<&str>, rev: u64) -> (u16, String) {
+pub(crate) async fn fwd(s: &Server, uri: &str, token: Option<&str>, rev: u64) -> (u16, String) {
     let mut rb = client()
         .get(s.url("/auth"))
         .header("X-Forwarded-Method", "GET")
@@ -95,13 +95,13 @@ async fn fwd(s: &Server, uri: &str, token: Option<&str>, rev: u64) -> (u16, Stri
     (status, body["error"].as_str().unwrap_or("").to_owned())
 }
 
-fn revision(body: &Value) -> u64 {
+pub(crate) fn revision(body: &Value) -> u64 {
     body["revision"]
         .as_u64()
         .unwrap_or_else(|| panic!("no revision in {body}"))
 }
 
-async fn digest(s: &Server, token: &str) -> (u64, String) {
+pub(crate) async fn digest(s: &Server, token: &str) -> (u64, String) {
     let (status, body) = admin(s, token, "GET", "/admin/v1/fleet", None).await;
     assert_eq!(status, 200, "{body}");
     (
@@ -111,7 +111,7 @@ async fn digest(s: &Server, token: &str) -> (u64, String) {
 }
 
 /// Waits until every gateway has applied `rev`, then returns their digests.
-async fn digests(servers: &[&Server], token: &str, rev: u64) -> Vec<String> {
+pub(crate) async fn digests(servers: &[&Server], token: &str, rev: u64) -> Vec<String> {
     let mut out = Vec::new();
     for s in servers {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -132,7 +132,7 @@ async fn digests(servers: &[&Server], token: &str, rev: u64) -> Vec<String> {
     out
 }
 
-async fn issue_guest(s: &Server, token: &str, view: &str) -> (String, String, u64) {
+pub(crate) async fn issue_guest(s: &Server, token: &str, view: &str) -> (String, String, u64) {
     let (status, v) = admin(
         s,
         token,
