@@ -13,6 +13,20 @@ async fn put(s: &crate::server::Server, token: &str, path: &str, body: Value) ->
     revision(&v)
 }
 
+/// u_mem's role in ws_1 set by `member`'s token at revision `rev` or later.
+async fn set_role(s: &crate::server::Server, member: &str, rev: u64, role: &str) -> (u16, Value) {
+    let r = crate::server::client()
+        .put(s.url("/admin/v1/workspaces/ws_1/members/u_mem"))
+        .bearer_auth(member)
+        .header("X-Tessera-Min-Revision", rev.to_string())
+        .json(&json!({ "role": role }))
+        .send()
+        .await
+        .expect("put member");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_change_and_a_key_rotation_reach_every_gateway() {
     let nats = Nats::start();
@@ -49,17 +63,25 @@ async fn a_role_change_and_a_key_rotation_reach_every_gateway() {
     let member = v["token"].as_str().expect("member token").to_owned();
     let issued = revision(&v);
 
+    // A follower holds no private key: it never signs.
+    let (status, v) = admin(
+        &gw1,
+        &token,
+        "POST",
+        "/admin/v1/tokens",
+        Some(json!({ "kind": "admin" })),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (409, Some("no_signing_key")),
+        "{v}"
+    );
+    assert!(!root.path().join("f1").join("keys.toml").exists());
+
     // u_adm, an admin of ws_1, changes a role through a follower.
-    let path = "/admin/v1/workspaces/ws_1/members/u_mem";
-    let r = crate::server::client()
-        .put(gw1.url(path))
-        .bearer_auth(&member)
-        .header("X-Tessera-Min-Revision", issued.to_string())
-        .json(&json!({ "role": "viewer" }))
-        .send()
-        .await
-        .expect("put member");
-    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+    let (status, v) = set_role(&gw1, &member, issued, "viewer").await;
+    assert_eq!(status, 200, "{v}");
     // Demoted through the signer, refused on the other follower.
     let demoted = put(
         &gw0,
@@ -69,17 +91,12 @@ async fn a_role_change_and_a_key_rotation_reach_every_gateway() {
     )
     .await;
     for s in [&gw0, &gw1, &gw2] {
-        let r = crate::server::client()
-            .put(s.url(path))
-            .bearer_auth(&member)
-            .header("X-Tessera-Min-Revision", demoted.to_string())
-            .json(&json!({ "role": "member" }))
-            .send()
-            .await
-            .expect("put member");
-        assert_eq!(r.status(), 403);
-        let v: Value = r.json().await.expect("json");
-        assert_eq!(v["error"], "not_workspace_admin", "{v}");
+        let (status, v) = set_role(s, &member, demoted, "member").await;
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (403, Some("not_workspace_admin")),
+            "{v}"
+        );
     }
 
     // Key rotation on the signer: the new public key travels as a change.

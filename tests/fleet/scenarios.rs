@@ -132,6 +132,21 @@ pub(crate) async fn digests(servers: &[&Server], token: &str, rev: u64) -> Vec<S
     out
 }
 
+/// Makes a view public through `s`; the write's revision.
+async fn make_public(s: &Server, token: &str, path: &str) -> u64 {
+    let body = json!({ "settings": { "public": true } });
+    let (status, v) = admin(s, token, "PUT", path, Some(body)).await;
+    assert_eq!(status, 200, "{v}");
+    revision(&v)
+}
+
+/// The text `s` answers at `path`, with its status.
+async fn text(s: &Server, path: &str) -> (u16, String) {
+    let r = client().get(s.url(path)).send().await.expect(path);
+    let status = r.status().as_u16();
+    (status, r.text().await.unwrap_or_default())
+}
+
 pub(crate) async fn issue_guest(s: &Server, token: &str, view: &str) -> (String, String, u64) {
     let (status, v) = admin(
         s,
@@ -202,16 +217,7 @@ async fn changes_through_one_gateway_are_enforced_by_every_gateway_through_resta
     .await;
     assert_eq!(status, 200, "{body}");
     let revoked = revision(&body);
-    let (status, body) = admin(
-        &gw1,
-        &admin_token,
-        "PUT",
-        "/admin/v1/views/v_2",
-        Some(json!({ "settings": { "public": true } })),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let public = revision(&body);
+    let public = make_public(&gw1, &admin_token, "/admin/v1/views/v_2").await;
     assert!(public > revoked);
     for s in [&gw0, &gw1, &gw2] {
         assert_eq!(
@@ -295,33 +301,10 @@ async fn changes_through_one_gateway_are_enforced_by_every_gateway_through_resta
             fwd(s, "/api/v1/views/v_2/rows", None, 0).await,
             (403, "stale".into())
         );
-        assert_eq!(
-            client()
-                .get(s.url("/healthz"))
-                .send()
-                .await
-                .expect("healthz")
-                .status(),
-            200
-        );
-        assert_eq!(
-            client()
-                .get(s.url("/readyz"))
-                .send()
-                .await
-                .expect("readyz")
-                .status(),
-            503
-        );
+        assert_eq!(text(s, "/healthz").await.0, 200);
+        assert_eq!(text(s, "/readyz").await.0, 503);
     }
-    let metrics = client()
-        .get(gw1.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let (_, metrics) = text(&gw1, "/metrics").await;
     assert!(metrics.contains("tessera_fleet_stale 1"), "{metrics}");
 
     // NATS back on the same store: everything acknowledged is still there.
@@ -329,16 +312,7 @@ async fn changes_through_one_gateway_are_enforced_by_every_gateway_through_resta
     for s in [&gw0, &gw1, &gw2, &gw3] {
         wait_ready(s).await;
     }
-    let (status, body) = admin(
-        &gw2,
-        &admin_token,
-        "PUT",
-        "/admin/v1/views/v_1",
-        Some(json!({ "settings": { "public": true } })),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let last = revision(&body);
+    let last = make_public(&gw2, &admin_token, "/admin/v1/views/v_1").await;
     assert!(last > while_down);
     let d = digests(&[&gw0, &gw1, &gw2, &gw3], &admin_token, last).await;
     assert!(d.windows(2).all(|w| w[0] == w[1]), "{d:?}");
