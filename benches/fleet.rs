@@ -3,7 +3,8 @@
 //! gateways, p50/p99, for N = 1, 3, 5 (a real nats-server and real
 //! `tessera serve --fleet` processes on loopback). `cargo bench --bench
 //! fleet` runs 100 revocations per N; `cargo test --benches` a short smoke
-//! run (N = 1, 3 revocations).
+//! run (N = 1, 3 revocations). Then bootstrap: a gateway from an empty data
+//! directory with 10⁵ revocations in the stream (200 in the smoke run).
 
 #[path = "../tests/server/mod.rs"]
 mod server;
@@ -35,7 +36,7 @@ fn fleet(data: &std::path::Path, nats: &Nats) -> Server {
 }
 
 async fn ready(s: &Server) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(300);
     while client()
         .get(s.url("/readyz"))
         .send()
@@ -141,6 +142,57 @@ async fn run(n: usize, revocations: usize) {
     );
 }
 
+/// Bootstrap: `revocations` revocations in the stream (one message each,
+/// the worst case), then a gateway from an empty data directory: the time
+/// until it is ready.
+async fn bootstrap(revocations: usize) {
+    use tessera::change::{Actor, Change};
+    use tessera::fleet::message::{FleetMessage, SUBJECT};
+
+    let nats = Nats::start();
+    let root = tempfile::tempdir().expect("tempdir");
+    let signer = root.path().join("signer");
+    Server::start_in(&signer, &["--log", "warn"], None).terminate();
+    let gw0 = fleet(&signer, &nats);
+    ready(&gw0).await;
+    let client = async_nats::connect(nats.url()).await.expect("nats");
+    let js = async_nats::jetstream::new(client);
+    let mut acks = Vec::with_capacity(1000);
+    for i in 0..revocations {
+        let message = FleetMessage {
+            origin: "bench".into(),
+            nonce: format!("bench-{i}"),
+            actor: Actor::Cli,
+            at: chrono::Utc::now(),
+            changes: vec![Change::Revoke {
+                revocation_id: hex::encode((i as u128).to_be_bytes()),
+                token_id: None,
+                reason: None,
+            }],
+        };
+        acks.push(
+            js.publish(SUBJECT, message.encode().into())
+                .await
+                .expect("publish"),
+        );
+        if acks.len() == 1000 {
+            for ack in acks.drain(..) {
+                ack.await.expect("ack");
+            }
+        }
+    }
+    for ack in acks {
+        ack.await.expect("ack");
+    }
+    let start = Instant::now();
+    let fresh = fleet(&root.path().join("fresh"), &nats);
+    ready(&fresh).await;
+    println!(
+        "fleet/bootstrap {revocations} revocations (one message each): ready in {:.2} s",
+        start.elapsed().as_secs_f64()
+    );
+}
+
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -153,8 +205,10 @@ fn main() {
             for n in [1, 3, 5] {
                 run(n, 100).await;
             }
+            bootstrap(100_000).await;
         } else {
             run(1, 3).await;
+            bootstrap(200).await;
         }
     });
 }

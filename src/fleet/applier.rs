@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use async_nats::jetstream::stream;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 
 use crate::change::Change;
 use crate::gateway::error::ApiError;
@@ -117,11 +117,99 @@ async fn follow(gw: &Gateway, fleet: &Arc<Fleet>) -> Result<(), String> {
             Err(_) if fleet.lag() > 0 => return Err("the consumer stalled".to_owned()),
             Err(_) => continue,
         };
-        let seq = message.info().map_err(|e| e.to_string())?.stream_sequence;
-        if seq <= fleet.applied() {
-            continue;
+        let mut ready = vec![message];
+        // What else has arrived already goes in the same batch.
+        while ready.len() < BATCH {
+            match messages.next().now_or_never() {
+                Some(Some(message)) => ready.push(message.map_err(|e| e.to_string())?),
+                _ => break,
+            }
         }
-        apply_one(gw, fleet, seq, &message.payload).await?;
+        let mut batch: Vec<Pending> = Vec::new();
+        for message in ready {
+            let seq = message.info().map_err(|e| e.to_string())?.stream_sequence;
+            if seq <= fleet.applied() || batch.last().is_some_and(|p| seq <= p.seq) {
+                continue;
+            }
+            match FleetMessage::decode(&message.payload) {
+                Ok(m) if m.origin != fleet.id => batch.push(Pending {
+                    seq,
+                    message: m,
+                    payload: message.payload.clone(),
+                }),
+                _ => {
+                    apply_batch(gw, fleet, std::mem::take(&mut batch)).await?;
+                    apply_one(gw, fleet, seq, &message.payload).await?;
+                }
+            }
+        }
+        apply_batch(gw, fleet, batch).await?;
+    }
+}
+
+/// Most messages committed in one transaction while catching up.
+const BATCH: usize = 512;
+
+/// A message from another gateway, decoded, waiting for its batch.
+struct Pending {
+    seq: u64,
+    message: FleetMessage,
+    payload: hyper::body::Bytes,
+}
+
+fn changes_keys(changes: &[Change]) -> bool {
+    changes.iter().any(|c| {
+        matches!(
+            c,
+            Change::KeysInitialised { .. } | Change::KeyRotated { .. } | Change::KeyRetired { .. }
+        )
+    })
+}
+
+/// Commits other gateways' messages in one transaction; if any change is
+/// refused, applies them one by one instead (so each is passed over or
+/// applied exactly as alone).
+async fn apply_batch(gw: &Gateway, fleet: &Arc<Fleet>, batch: Vec<Pending>) -> Result<(), String> {
+    let Some(last) = batch.last().map(|p| p.seq) else {
+        return Ok(());
+    };
+    if batch.len() == 1 {
+        return apply_one(gw, fleet, last, &batch[0].payload).await;
+    }
+    let rows: Vec<_> = batch
+        .iter()
+        .map(|p| {
+            (
+                p.seq,
+                p.message.changes.clone(),
+                p.message.actor.clone(),
+                p.message.at,
+            )
+        })
+        .collect();
+    let keys = batch.iter().any(|p| changes_keys(&p.message.changes));
+    let worker = gw.clone();
+    let outcome =
+        blocking(move || Ok(worker.commit_local(|store| store.apply_fleet_batch(&rows)))).await?;
+    match outcome {
+        Ok(applied) => {
+            for change in applied.changes() {
+                fleet.count(kind(change));
+            }
+            if keys && fleet.is_follower() {
+                let state = gw.store().fleet_state().map_err(|e| e.to_string())?;
+                gw.decider().keys().replace(super::start::keyring(&state));
+                gw.bump_epoch();
+            }
+            fleet.set_applied(last);
+            Ok(())
+        }
+        Err(_) => {
+            for p in batch {
+                apply_one(gw, fleet, p.seq, &p.payload).await?;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -166,13 +254,7 @@ async fn apply_one(
             fleet.count(kind(change));
         }
     }
-    let keys_changed = message.changes.iter().any(|c| {
-        matches!(
-            c,
-            Change::KeysInitialised { .. } | Change::KeyRotated { .. } | Change::KeyRetired { .. }
-        )
-    });
-    if keys_changed && fleet.is_follower() {
+    if changes_keys(&message.changes) && fleet.is_follower() {
         let state = gw.store().fleet_state().map_err(|e| e.to_string())?;
         gw.decider().keys().replace(super::start::keyring(&state));
         gw.bump_epoch();

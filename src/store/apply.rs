@@ -19,7 +19,7 @@ use super::{Store, StoreError, Txn, TxnError};
 
 /// The redb write transaction as the state a change lands on.
 pub(super) struct TxnTarget<'t> {
-    txn: &'t Txn,
+    pub(super) txn: &'t Txn,
 }
 
 fn registry_key(kind: &str, id: &Id) -> String {

@@ -12,7 +12,10 @@ use chrono::{DateTime, Utc};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use sha2::{Digest, Sha256};
 
-use crate::change::{Actor, Applied, Change};
+use crate::change::{self, Actor, Applied, Change};
+
+use super::apply::TxnTarget;
+use super::audit;
 
 use super::tables::{REGISTRY, REVOCATIONS, REVOCATION_INDEX};
 use super::{Store, StoreError, Txn, TxnError};
@@ -117,6 +120,34 @@ impl Store {
                 write_position(txn, seq)
             },
         )
+    }
+
+    /// Commits several consecutive stream messages — `(seq, changes,
+    /// actor, at)` each — in one transaction, the position the last one's:
+    /// what a gateway catching up does. Any change refused refuses the
+    /// whole batch (then apply them one by one).
+    pub fn apply_fleet_batch(
+        &self,
+        batch: &[(u64, Vec<Change>, Actor, DateTime<Utc>)],
+    ) -> Result<Applied, StoreError> {
+        self.write(|txn| {
+            let mut target = TxnTarget { txn };
+            let mut applied = Applied::default();
+            for (_, changes, actor, at) in batch {
+                for change in changes {
+                    if change::apply(&mut target, change, *at)? {
+                        applied
+                            .records
+                            .push(audit::append(txn, change, actor, *at)?);
+                    }
+                }
+                write_keyring(txn, changes)?;
+            }
+            if let Some((seq, ..)) = batch.last() {
+                write_position(txn, *seq)?;
+            }
+            Ok(applied)
+        })
     }
 
     /// Records that the stream's message `seq` was passed over (its changes
