@@ -19,3 +19,6 @@ mod keys_roles;
 
 #[path = "fleet/convergence.rs"]
 mod convergence;
+
+#[path = "fleet/recreated.rs"]
+mod recreated;

@@ -95,6 +95,12 @@ async fn follow(gw: &Gateway, fleet: &Arc<Fleet>) -> Result<(), String> {
         if fleet.is_follower() {
             gw.decider().keys().replace(Default::default());
             gw.bump_epoch();
+        } else {
+            // The fresh stream needs this signer's public keys again.
+            fleet
+                .keys_published
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+            tokio::spawn(super::publish::publish_keys(gw.clone(), fleet.clone()));
         }
     }
     let config = pull::OrderedConfig {
@@ -110,11 +116,14 @@ async fn follow(gw: &Gateway, fleet: &Arc<Fleet>) -> Result<(), String> {
     let mut messages = consumer.messages().await.map_err(|e| e.to_string())?;
     loop {
         // A consumer that stays silent while the stream holds more (its
-        // server restarted under it) is replaced.
+        // server restarted under it) or while this gateway is stale (the
+        // stream deleted under it) is replaced.
         let message = match tokio::time::timeout(STALL, messages.next()).await {
             Ok(Some(message)) => message.map_err(|e| e.to_string())?,
             Ok(None) => return Ok(()),
-            Err(_) if fleet.lag() > 0 => return Err("the consumer stalled".to_owned()),
+            Err(_) if fleet.lag() > 0 || fleet.is_stale() => {
+                return Err("the consumer stalled".to_owned())
+            }
             Err(_) => continue,
         };
         let mut ready = vec![message];
