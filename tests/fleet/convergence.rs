@@ -5,21 +5,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-use crate::nats::Nats;
-use crate::scenarios::{admin, digests, issue_guest, revision, signer_dir, start, wait_ready};
+use crate::scenarios::{admin, digests, fleet_of, issue_guest, revision};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_changes_to_random_gateways_converge() {
-    let nats = Nats::start();
-    let root = tempfile::tempdir().expect("tempdir");
-    let gw0 = start(&signer_dir(root.path()), &nats);
-    let token = gw0.admin_token();
-    let gw1 = start(&root.path().join("f1"), &nats);
-    let gw2 = start(&root.path().join("f2"), &nats);
-    let gateways = std::sync::Arc::new([gw0, gw1, gw2]);
-    for s in gateways.iter() {
-        wait_ready(s).await;
-    }
+    let (_nats, _root, gateways, token) = fleet_of(2).await;
+    let gateways = std::sync::Arc::new(gateways);
     for view in 0..3 {
         let body = json!({ "table": "t_1", "workspace": "ws_1" });
         let (status, v) = admin(

@@ -147,6 +147,22 @@ async fn text(s: &Server, path: &str) -> (u16, String) {
     (status, r.text().await.unwrap_or_default())
 }
 
+/// A fleet on a new nats-server: the signer and `followers` gateways from
+/// empty data directories, all ready; with the admin token.
+pub(crate) async fn fleet_of(followers: usize) -> (Nats, tempfile::TempDir, Vec<Server>, String) {
+    let nats = Nats::start();
+    let root = tempfile::tempdir().expect("tempdir");
+    let mut gateways = vec![start(&signer_dir(root.path()), &nats)];
+    for i in 1..=followers {
+        gateways.push(start(&root.path().join(format!("f{i}")), &nats));
+    }
+    for s in &gateways {
+        wait_ready(s).await;
+    }
+    let token = gateways[0].admin_token();
+    (nats, root, gateways, token)
+}
+
 pub(crate) async fn issue_guest(s: &Server, token: &str, view: &str) -> (String, String, u64) {
     let (status, v) = admin(
         s,
