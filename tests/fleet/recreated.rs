@@ -14,7 +14,7 @@ async fn a_recreated_stream_means_a_fresh_start_on_every_gateway() {
     let (gw0, gw1) = (&gateways[0], &gateways[1]);
     let placed = json!({ "table": "t_1", "workspace": "ws_1" });
     let (status, v) = admin(
-        &gw0,
+        gw0,
         &token,
         "PUT",
         "/admin/v1/views/v_1",
