@@ -349,6 +349,13 @@ impl PublicKeyring {
         self.keys.get(&id)
     }
 
+    /// A keyring of these keys (the fleet's, as its changes carried them).
+    pub fn from_keys(keys: impl IntoIterator<Item = (u32, PublicKey)>) -> Self {
+        PublicKeyring {
+            keys: keys.into_iter().collect(),
+        }
+    }
+
     /// The key ids, ascending.
     pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
         self.keys.keys().copied()

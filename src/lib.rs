@@ -118,6 +118,7 @@ pub mod api;
 pub mod authorize;
 pub mod change;
 pub mod cli;
+pub mod fleet;
 pub mod gateway;
 pub mod keys;
 pub mod link;

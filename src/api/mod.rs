@@ -6,6 +6,7 @@
 
 pub mod attenuation;
 pub mod error;
+pub mod fleet;
 pub mod people;
 pub mod projects;
 pub mod shares;

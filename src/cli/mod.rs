@@ -20,6 +20,7 @@ mod backend;
 mod check;
 mod completions;
 mod export;
+mod fleet;
 mod hints;
 mod input;
 mod inspect;

@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// The request limits of the gateway's front.
     #[command(flatten)]
     pub limits: super::limits::LimitArgs,
+    /// Fleet mode: --fleet, --max-staleness, --min-revision-wait.
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
     /// Member token flags.
     #[command(flatten)]
     pub members: super::member_flags::MemberArgs,
@@ -209,6 +212,7 @@ impl ServeArgs {
         self.key_transport.apply(&mut c);
         self.limits.apply(&mut c);
         self.members.apply(&mut c);
+        self.fleet.apply(&mut c);
         self.me.apply(&mut c);
         c.log_json |= self.log_json;
         if let Some(bad) = c

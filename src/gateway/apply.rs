@@ -62,6 +62,18 @@ impl Gateway {
         &self,
         commit: impl FnOnce(&Store) -> Result<Applied, StoreError>,
     ) -> Result<Applied, ApiError> {
+        if let Some(fleet) = self.fleet() {
+            return crate::fleet::publish::commit(self, fleet, commit);
+        }
+        self.commit_local(commit)
+    }
+
+    /// [`Gateway::commit`] on this gateway alone: what a single node does,
+    /// and what the fleet's applier does with each change from the stream.
+    pub(crate) fn commit_local(
+        &self,
+        commit: impl FnOnce(&Store) -> Result<Applied, StoreError>,
+    ) -> Result<Applied, ApiError> {
         let _serial = self
             .change_lock()
             .lock()
@@ -93,6 +105,15 @@ impl Gateway {
         if memory.changed {
             self.bump_epoch();
         }
+    }
+
+    /// Reloads memory from the store (the fleet's fresh start).
+    pub(crate) fn reload_memory(&self) {
+        let (revocations, registry) = self.memory();
+        let mut revocations = revocations.write().unwrap_or_else(PoisonError::into_inner);
+        let mut registry = registry.write().unwrap_or_else(PoisonError::into_inner);
+        self.reload(&mut registry, &mut revocations);
+        self.bump_epoch();
     }
 
     /// Reloads memory from the store (memory had drifted from it).

@@ -118,6 +118,15 @@ pub struct GatewayConfig {
     /// How long a member token from `POST /admin/v1/members/{user}/tokens`
     /// lasts when the request names no expiry (`12h`, `30m`, `7d`).
     pub member_token_ttl: TokenTtl,
+    /// Fleet mode: the NATS server (`nats://HOST:PORT`) whose JetStream
+    /// stream carries every change to every gateway, in one order.
+    pub fleet: Option<String>,
+    /// Fleet mode: how far behind the stream a gateway may be, in
+    /// milliseconds, before it refuses token requests (`stale`).
+    pub max_staleness_ms: u64,
+    /// Fleet mode: the longest a request with `X-Tessera-Min-Revision` waits
+    /// for that revision, in milliseconds (then 503 `behind`).
+    pub min_revision_wait_ms: u64,
     /// The most candidates (workspaces and views) one `GET /v1/me` answer
     /// decides on; each costs one decision per operation. `?limit=` asks
     /// for fewer, a cursor for the next page.
@@ -215,6 +224,9 @@ impl Default for GatewayConfig {
             last_used_flush_secs: 60,
             log_json: false,
             member_token_ttl: TokenTtl::MEMBER_DEFAULT,
+            fleet: None,
+            max_staleness_ms: 5000,
+            min_revision_wait_ms: 2000,
             me_page_size: 100,
         }
     }

@@ -59,6 +59,22 @@ pub enum ApiError {
     /// The upstream could not be reached (reverse-proxy mode).
     #[error("the upstream could not be reached")]
     BadGateway(String),
+    /// Fleet mode: this gateway is further behind the stream than
+    /// `max_staleness_ms`; it refuses until it catches up.
+    #[error(
+        "this gateway is too far behind the fleet's changes to decide; retry on another gateway"
+    )]
+    Stale,
+    /// Fleet mode: the revision asked for (`X-Tessera-Min-Revision`) or
+    /// just written was not applied here in time.
+    #[error("this gateway has not applied the revision asked for yet; retry shortly")]
+    Behind,
+    /// Fleet mode: the change could not be made durable in JetStream (NATS
+    /// unreachable); nothing was changed.
+    #[error(
+        "the fleet's change log (NATS JetStream) is unreachable; nothing was changed, retry later"
+    )]
+    FleetUnavailable,
     /// Something failed inside; the detail is logged, not shown.
     #[error("internal error")]
     Internal(String),
@@ -106,6 +122,8 @@ impl ApiError {
             ApiError::NoSigningKey | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Stale => StatusCode::FORBIDDEN,
+            ApiError::Behind | ApiError::FleetUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -124,6 +142,9 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::Timeout(_) => "timeout",
             ApiError::Overloaded => "overloaded",
+            ApiError::Stale => "stale",
+            ApiError::Behind => "behind",
+            ApiError::FleetUnavailable => "fleet_unavailable",
             ApiError::BadGateway(_) => "bad_gateway",
             ApiError::Internal(_) => "internal",
         }
@@ -188,7 +209,10 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer error=\"invalid_token\""),
             );
         }
-        if matches!(self, ApiError::Overloaded) {
+        if matches!(
+            self,
+            ApiError::Overloaded | ApiError::Behind | ApiError::FleetUnavailable
+        ) {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -59,6 +59,9 @@ pub enum KeyOrigin {
     File(PathBuf),
     /// A Biscuit Web Keys URL (https, or http).
     Url(hyper::Uri),
+    /// Fleet mode without a private keyring: the public keyring the
+    /// fleet's changes carry (`crate::fleet`).
+    Fleet,
 }
 
 impl KeyOrigin {
@@ -102,7 +105,7 @@ impl KeyOrigin {
 
     /// True for a file or URL: keys that are reloaded and can go stale.
     pub fn is_refreshable(&self) -> bool {
-        !matches!(self, KeyOrigin::DataDir)
+        matches!(self, KeyOrigin::File(_) | KeyOrigin::Url(_))
     }
 }
 
@@ -220,6 +223,11 @@ impl KeySource {
         &self.freshness
     }
 
+    /// Where the keys come from.
+    pub fn origin(&self) -> &KeyOrigin {
+        &self.origin
+    }
+
     /// True for a file or URL source.
     pub fn is_refreshable(&self) -> bool {
         self.origin.is_refreshable()
@@ -272,7 +280,7 @@ impl KeySource {
     }
 
     /// Puts `fresh` in place; true when it differs from the current keyring.
-    fn replace(&self, fresh: PublicKeyring) -> bool {
+    pub(crate) fn replace(&self, fresh: PublicKeyring) -> bool {
         let mut current = self
             .keyring
             .write()
@@ -286,7 +294,7 @@ impl KeySource {
 
     async fn load(&self) -> Result<PublicKeyring, KeySourceError> {
         match &self.origin {
-            KeyOrigin::DataDir => Ok(PublicKeyring::default()),
+            KeyOrigin::DataDir | KeyOrigin::Fleet => Ok(PublicKeyring::default()),
             KeyOrigin::File(path) => Ok(datadir::read_public_keyring(path, Utc::now())?),
             KeyOrigin::Url(uri) => self.fetch(uri).await,
         }

@@ -99,6 +99,10 @@ fn with_envelope(routes: Router<Gateway>, gateway: Gateway) -> Router {
     routes
         .layer(axum::middleware::from_fn_with_state(
             gateway.clone(),
+            crate::fleet::gate::gate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            gateway.clone(),
             front::envelope,
         ))
         .with_state(gateway)

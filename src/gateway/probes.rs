@@ -30,7 +30,7 @@ pub async fn readyz(State(gw): State<Gateway>) -> Response {
     let keys = gw.keyring().ids().count();
     let freshness = gw.key_freshness();
     let stale = freshness.is_stale();
-    let ready = keys > 0 && !stale;
+    let ready = keys > 0 && !stale && crate::fleet::admin::ready(&gw);
     let body = serde_json::json!({
         "ready": ready,
         "keys": keys,
@@ -53,7 +53,7 @@ pub async fn readyz(State(gw): State<Gateway>) -> Response {
 pub async fn metrics(State(gw): State<Gateway>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        gw.metrics().render(gw.revoked_count()),
+        gw.metrics().render(gw.revoked_count()) + &crate::fleet::admin::metrics(&gw),
     )
         .into_response()
 }

@@ -61,6 +61,9 @@ pub enum GatewayError {
     /// The listen address could not be bound.
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, String),
+    /// Fleet mode could not start (the NATS URL is not usable).
+    #[error("fleet: {0}")]
+    Fleet(String),
     /// The server stopped with an error.
     #[error("server error: {0}")]
     Serve(String),

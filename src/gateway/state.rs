@@ -55,6 +55,7 @@ struct Inner {
     started: Instant,
     bootstrap_admin_token: Option<PathBuf>,
     bound: std::sync::OnceLock<SocketAddr>,
+    fleet: std::sync::OnceLock<Arc<crate::fleet::Fleet>>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -74,7 +75,7 @@ impl Gateway {
         let routes = startup::routes(&config)?;
         let upstream = startup::upstream(&config)?;
         let http: HttpClient = Client::builder(TokioExecutor::new()).build_http();
-        let key_origin = KeyOrigin::from_config(&config)?;
+        let key_origin = crate::fleet::key_origin(&config, &data, KeyOrigin::from_config(&config)?);
         let startup::Opened {
             store,
             signing,
@@ -113,11 +114,23 @@ impl Gateway {
             started: Instant::now(),
             bootstrap_admin_token,
             bound: std::sync::OnceLock::new(),
+            fleet: std::sync::OnceLock::new(),
             data,
             config,
         }));
         gateway.refresh_keys().await?;
+        crate::fleet::attach(&gateway).await?;
         Ok(gateway)
+    }
+
+    /// Fleet mode's state, when `fleet` is configured.
+    pub fn fleet(&self) -> Option<&Arc<crate::fleet::Fleet>> {
+        self.0.fleet.get()
+    }
+
+    /// Joins the fleet (once, at start).
+    pub(crate) fn set_fleet(&self, fleet: Arc<crate::fleet::Fleet>) {
+        let _ = self.0.fleet.set(fleet);
     }
 
     /// The configuration.
@@ -204,7 +217,7 @@ impl Gateway {
 
     /// Marks every cached decision stale: called after each revocation,
     /// registry change and key change.
-    pub(super) fn bump_epoch(&self) {
+    pub(crate) fn bump_epoch(&self) {
         self.0.decider.bump_epoch();
     }
 
@@ -265,7 +278,7 @@ impl Gateway {
     }
 
     /// Serialises committing and applying changes.
-    pub(super) fn change_lock(&self) -> &Mutex<()> {
+    pub(crate) fn change_lock(&self) -> &Mutex<()> {
         &self.0.change_lock
     }
 

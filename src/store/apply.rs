@@ -18,8 +18,8 @@ use super::tables::{
 use super::{Store, StoreError, Txn, TxnError};
 
 /// The redb write transaction as the state a change lands on.
-struct TxnTarget<'t> {
-    txn: &'t Txn,
+pub(super) struct TxnTarget<'t> {
+    pub(super) txn: &'t Txn,
 }
 
 fn registry_key(kind: &str, id: &Id) -> String {
@@ -259,6 +259,18 @@ impl Store {
         now: DateTime<Utc>,
         plan: impl FnOnce(&TxnTarget<'_>) -> Result<Vec<Change>, TxnError>,
     ) -> Result<Applied, StoreError> {
+        self.commit_then(actor, now, plan, |_, _| Ok(()))
+    }
+
+    /// [`Store::commit`], then `then` in the same transaction (the fleet's
+    /// applied position is written with the changes it applied).
+    pub(super) fn commit_then(
+        &self,
+        actor: &Actor,
+        now: DateTime<Utc>,
+        plan: impl FnOnce(&TxnTarget<'_>) -> Result<Vec<Change>, TxnError>,
+        then: impl FnOnce(&Txn, &Applied) -> Result<(), TxnError>,
+    ) -> Result<Applied, StoreError> {
         self.write(|txn| {
             let mut target = TxnTarget { txn };
             let changes = plan(&target)?;
@@ -270,6 +282,7 @@ impl Store {
                         .push(audit::append(txn, change, actor, now)?);
                 }
             }
+            then(txn, &applied)?;
             Ok(applied)
         })
     }

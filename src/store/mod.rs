@@ -11,6 +11,7 @@
 mod apply;
 mod audit;
 pub mod datadir;
+mod fleet;
 mod tables;
 
 use std::fmt;
@@ -24,6 +25,7 @@ use crate::model::revocation_key;
 
 pub use crate::change::{Applied, AuditRecord, RevocationRecord, Revoked};
 pub use datadir::DataDir;
+pub use fleet::FleetState;
 use tables::{AUDIT, LEDGER, REGISTRY, REVOCATIONS, REVOCATION_INDEX};
 
 /// Why the store or a key file could not be used.
@@ -139,6 +141,7 @@ impl Store {
             txn.open_table(REGISTRY)?;
             txn.open_table(LEDGER)?;
             txn.open_table(AUDIT)?;
+            txn.open_table(fleet::FLEET)?;
             Ok(())
         })?;
         Ok(store)
@@ -198,6 +201,10 @@ impl Store {
     fn write<T>(&self, f: impl FnOnce(&Txn) -> Result<T, TxnError>) -> Result<T, StoreError> {
         let txn = self.db.begin_write().map_err(|e| self.err(e))?;
         let value = f(&txn).map_err(|e| e.into_store_error(&self.path))?;
+        if fleet::dry_running() {
+            txn.abort().map_err(|e| self.err(e))?;
+            return Ok(value);
+        }
         txn.commit().map_err(|e| self.err(e))?;
         Ok(value)
     }

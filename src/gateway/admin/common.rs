@@ -45,9 +45,15 @@ impl Caller {
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::Internal(format!("worker: {e}")))?
+    let (result, revision) = tokio::task::spawn_blocking(move || {
+        let _ = crate::fleet::revision::take();
+        let result = f();
+        (result, crate::fleet::revision::take())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("worker: {e}")))?;
+    crate::fleet::revision::carry(revision);
+    result
 }
 
 /// Commits a change off the async workers and applies it to memory.

@@ -108,6 +108,8 @@ pub fn router(gateway: Gateway) -> Router<Gateway> {
         )
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/attenuations", post(attenuations::attenuate))
+        .route("/fleet", get(crate::fleet::admin::status))
+        .layer(axum::middleware::from_fn(crate::fleet::revision::annotate))
         .layer(axum::middleware::from_fn_with_state(gateway, guard))
 }
 

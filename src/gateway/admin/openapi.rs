@@ -78,6 +78,7 @@ pub struct ErrorBody {
         super::shares::create_embed,
         super::shares::list_embeds,
         super::shares::revoke_embed,
+        crate::fleet::admin::status,
         crate::gateway::me::me,
     ),
     components(schemas(ErrorBody)),
