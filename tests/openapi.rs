@@ -293,9 +293,12 @@ async fn malformed_ids_bad_queries_and_array_bodies_answer_the_json_error_body()
         r.json::<Value>().await.expect("json")["error"],
         "bad_request"
     );
-    // /v1/me's bad query: 401 without a token, the JSON 400 with one.
+    // /v1/me's bad query: the JSON 400 without a token (anyone may ask
+    // what no token sees), 401 with a bad token, the JSON 400 with one.
     let me = server.url("/v1/me?limit=many");
     let r = c.get(&me).send().await.expect("me");
+    assert_eq!(r.status(), 400);
+    let r = c.get(&me).bearer_auth("not-a-token").send().await.expect("me");
     assert_eq!(r.status(), 401);
     let r = c.get(&me).bearer_auth(&admin).send().await.expect("me");
     assert_eq!(r.status(), 400);

@@ -23,8 +23,7 @@ use crate::model::{Id, Operation, Registry, ResourceKind, TokenKind};
 use crate::token::Claims;
 
 use super::credential::credential;
-use super::envelope::RequestId;
-use super::error::{ApiError, ErrorBody};
+use super::error::ApiError;
 use super::state::Gateway;
 
 /// The default page size (`me_page_size`), kept for its first users.
@@ -121,33 +120,30 @@ pub fn features(operations: &[Operation]) -> Vec<&'static str> {
     out
 }
 
-/// `GET /v1/me`: 401 without a valid token (without any token, the 401's
-/// body also lists the public views: what no token sees); otherwise the
-/// token's kind, user and the projects and views of this page it may act
-/// on.
+/// `GET /v1/me`: without a token, what anyone sees (the public views, no
+/// kind); with a valid token, its kind, user and the projects and views of
+/// this page it may act on; 401 for a token that is not valid.
 #[utoipa::path(get, path = "/v1/me", tag = "me", params(MeQuery), responses((status = 200, description = "what the token can see and do", body = Me), (status = 400, description = "the query is not valid", body = super::admin::openapi::ErrorBody)))]
 pub async fn me(
     State(gw): State<Gateway>,
     headers: HeaderMap,
-    request_id: Option<axum::Extension<RequestId>>,
     query: Result<Query<MeQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let now = Utc::now();
     let decider = gw.decider();
     let registry = gw.registry();
-    // The credential first: without one, a bad query is still the 401.
     let page = query
         .map_err(|e| Invalid::Query(e.body_text()))
         .and_then(|Query(query)| page_of(&gw, &registry, &query));
     let Some(text) = credential(&headers) else {
-        let page = page.map_err(|_| ApiError::Denied(Reason::MissingToken))?;
+        // No token: what anyone may see (public views only).
+        let page = page?;
         let sight = decider.look(None, page.candidates, now).await;
         let sight = sight.map_err(ApiError::Denied)?;
-        let next = page.next.map(|c| c.to_string());
-        let id = request_id.as_ref().map(|e| &e.0);
-        return Ok(anonymous(&registry, &sight, next, id));
+        let mut me = answer(&registry, &Claims::default(), None, &sight, now);
+        me.next_cursor = page.next.map(|c| c.to_string());
+        return Ok(Json(me).into_response());
     };
-    let page = page?;
     let token = decider
         .verify_token(&text)
         .await
@@ -159,6 +155,8 @@ pub async fn me(
     if claims.expires_at.is_some_and(|at| at <= now) {
         return Err(ApiError::Denied(Reason::Expired));
     }
+    // The credential first: a bad token is the 401 whatever the query.
+    let page = page?;
     let kind: Option<TokenKind> = claims.kind.as_deref().and_then(|k| k.parse().ok());
     // Every kind runs the decisions: an admin token holds no data right,
     // but reads public views as anyone does.
@@ -255,25 +253,3 @@ fn views(registry: &Registry, sight: &[Sight]) -> Vec<MeView> {
         .collect()
 }
 
-/// No token: the 401 of the one mapping (status and headers), its body
-/// the error's (`error`, `message`, `request_id`) with the public views of
-/// this page under `views` (and `next_cursor` when more follow).
-fn anonymous(
-    registry: &Registry,
-    sight: &[Sight],
-    next_cursor: Option<String>,
-    request_id: Option<&RequestId>,
-) -> Response {
-    let denied = ApiError::Denied(Reason::MissingToken);
-    let body = serde_json::json!({
-        "error": Reason::MissingToken.code(),
-        "message": denied.to_string(),
-        "request_id": request_id.map(|r| r.0.as_str()),
-        "views": views(registry, sight),
-        "next_cursor": next_cursor,
-    });
-    let (mut parts, _) = denied.into_response().into_parts();
-    // The body is complete here: the envelope need not rebuild it.
-    parts.extensions.remove::<ErrorBody>();
-    Response::from_parts(parts, axum::body::Body::from(body.to_string()))
-}
