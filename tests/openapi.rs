@@ -298,7 +298,12 @@ async fn malformed_ids_bad_queries_and_array_bodies_answer_the_json_error_body()
     let me = server.url("/v1/me?limit=many");
     let r = c.get(&me).send().await.expect("me");
     assert_eq!(r.status(), 400);
-    let r = c.get(&me).bearer_auth("not-a-token").send().await.expect("me");
+    let r = c
+        .get(&me)
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .expect("me");
     assert_eq!(r.status(), 401);
     let r = c.get(&me).bearer_auth(&admin).send().await.expect("me");
     assert_eq!(r.status(), 400);

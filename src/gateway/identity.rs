@@ -11,8 +11,19 @@ use crate::authorize::{Decision, Request};
 
 use super::credential::SESSION_COOKIE;
 
-/// Headers the gateway sets for the upstream; client copies are stripped.
-pub const IDENTITY_HEADERS: [&str; 7] = [
+/// The identity headers, written once: the names as text and as header
+/// names (the stripping and the setting cannot disagree).
+macro_rules! identity_headers {
+    ($($name:literal),* $(,)?) => {
+        /// Headers the gateway sets for the upstream; client copies are stripped.
+        pub const IDENTITY_HEADERS: [&str; [$($name),*].len()] = [$($name),*];
+        /// [`IDENTITY_HEADERS`] as header names.
+        static IDENTITY_HEADER_NAMES: [HeaderName; IDENTITY_HEADERS.len()] =
+            [$(HeaderName::from_static($name)),*];
+    };
+}
+
+identity_headers!(
     "x-tessera-token-id",
     "x-tessera-kind",
     "x-tessera-workspace",
@@ -20,7 +31,7 @@ pub const IDENTITY_HEADERS: [&str; 7] = [
     "x-tessera-resource",
     "x-tessera-user",
     "x-tessera-embed",
-];
+);
 
 /// The result of an allowed decision, for the upstream headers.
 #[derive(Debug)]
@@ -117,16 +128,6 @@ static HOP_BY_HOP: [HeaderName; 9] = [
     header::TRAILER,
     header::TRANSFER_ENCODING,
     header::UPGRADE,
-];
-
-/// [`IDENTITY_HEADERS`] as header names.
-static IDENTITY_HEADER_NAMES: [HeaderName; 6] = [
-    HeaderName::from_static("x-tessera-token-id"),
-    HeaderName::from_static("x-tessera-kind"),
-    HeaderName::from_static("x-tessera-workspace"),
-    HeaderName::from_static("x-tessera-operation"),
-    HeaderName::from_static("x-tessera-resource"),
-    HeaderName::from_static("x-tessera-user"),
 ];
 
 /// Removes hop-by-hop headers (and those the Connection header names).

@@ -252,4 +252,3 @@ fn views(registry: &Registry, sight: &[Sight]) -> Vec<MeView> {
         })
         .collect()
 }
-
