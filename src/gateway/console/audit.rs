@@ -13,7 +13,7 @@ use crate::api::{AuditEvent, AuditLog};
 use crate::change::Change;
 use crate::model::Id;
 
-use super::render::page;
+use super::render::{error_page, page};
 use super::session::{refusal, signed_in};
 use super::Console;
 
@@ -113,10 +113,19 @@ pub(super) async fn audit(
         Ok(s) => s,
         Err(page) => return page,
     };
-    let log = match console.get::<AuditLog>(signed.token(), "/audit").await {
-        Ok(l) => l,
-        Err(r) => return refusal(&console, &headers, r).await,
-    };
+    let log =
+        match console.get::<AuditLog>(signed.token(), "/audit").await {
+            Ok(l) => l,
+            Err(r) if r.code == "wrong_kind" => return signed.finish(
+                &console,
+                error_page(
+                    r.status,
+                    &r.code,
+                    "The audit log is read with the admin token; a member token may not read it.",
+                ),
+            ),
+            Err(r) => return refusal(&console, &headers, r).await,
+        };
     let kept = filter.apply(log.events);
     let pages = kept.len().div_ceil(PAGE_SIZE).max(1);
     let current = filter.page.unwrap_or(1).clamp(1, pages);

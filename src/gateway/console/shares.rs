@@ -1,8 +1,12 @@
 //! Sharing a view with a guest and taking shares back: the share form
 //! (presets or checkboxes, an expiry date, a label) issues through
-//! `POST /admin/v1/tokens` and shows the link once; revoking one share
-//! (`DELETE /admin/v1/tokens/{id}`) or every link of a view
-//! (`DELETE /admin/v1/views/{id}/tokens`) goes through a confirmation page.
+//! `POST /admin/v1/views/{view}/shares` and shows the link once; a view's
+//! active shares are `GET /admin/v1/views/{view}/shares`; revoking one
+//! (`DELETE /admin/v1/views/{view}/shares/{id}`) or every listed link of a
+//! view goes through a confirmation page. These routes take the admin
+//! token and a member holding `share` on the view alike: the admin API
+//! decides. The workspace-wide list (`GET /admin/v1/tokens`) stays the
+//! admin token's.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -13,11 +17,10 @@ use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{
-    AuditLog, IssueBody, IssuedToken, Operations, RevokedAnswer, TokenList, TokenRow,
-};
+use crate::api::shares::MADE_BY_ADMIN;
+use crate::api::{AuditLog, RevokedAnswer, ShareBody, ShareList, SharedLink, TokenList, TokenRow};
 use crate::change::Change;
-use crate::model::{Id, Operation, TokenKind, TokenState};
+use crate::model::{Id, Operation, TokenState};
 
 use super::render::{error_page, missing, page, see_other};
 use super::session::{posted_for, refusal, signed_for, Signed};
@@ -76,6 +79,42 @@ pub(super) struct ShareRow {
     created_by: String,
     state: &'static str,
     active: bool,
+    #[serde(skip)]
+    created_at: Option<DateTime<Utc>>,
+}
+
+fn joined(ops: &BTreeSet<Operation>) -> String {
+    ops.iter()
+        .map(|o| o.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn state_name(state: TokenState) -> &'static str {
+    match state {
+        TokenState::Active => "active",
+        TokenState::Expired => "expired",
+        TokenState::Revoked => "revoked",
+    }
+}
+
+impl ShareRow {
+    /// The row of one of a view's links as `GET /views/{view}/shares` lists it.
+    fn of_view(view: &Id, row: crate::api::ShareRow) -> ShareRow {
+        ShareRow {
+            token_id: row.token_id.to_string(),
+            label: row.label,
+            view: Some(view.to_string()),
+            permissions: joined(&row.permissions),
+            created: when(Some(row.created_at), ""),
+            expires: when(row.expires_at, "never"),
+            last_used: when(row.last_used, "never"),
+            created_by: row.created_by,
+            state: state_name(row.state),
+            active: row.state == TokenState::Active,
+            created_at: Some(row.created_at),
+        }
+    }
 }
 
 fn when(at: Option<DateTime<Utc>>, none: &str) -> String {
@@ -98,21 +137,14 @@ impl From<TokenRow> for ShareRow {
             token_id: e.token_id.to_string(),
             label: e.label,
             view,
-            permissions: ops
-                .iter()
-                .map(|o| o.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            permissions: joined(&ops),
             created: when(Some(e.created_at), ""),
             expires: when(e.expires_at, "never"),
             last_used: when(e.last_used_at, "never"),
             created_by: String::new(),
-            state: match row.state {
-                TokenState::Active => "active",
-                TokenState::Expired => "expired",
-                TokenState::Revoked => "revoked",
-            },
+            state: state_name(row.state),
             active: row.state == TokenState::Active,
+            created_at: Some(e.created_at),
         }
     }
 }
@@ -146,6 +178,49 @@ pub(super) async fn listed(
         Err(r) if r.ends_session() => Err(refusal(console, headers, r).await),
         Err(r) => Ok((Vec::new(), Some(r.code))),
     }
+}
+
+/// The shares of `view`: its active links from
+/// `GET /admin/v1/views/{view}/shares` (the admin token's, or a member's
+/// holding `share` there), with, when the admin API lets the caller read
+/// the ledger (the admin token), the view's revoked and expired links
+/// after them; newest first. A link the admin token made names its
+/// issuing token when the audit log is readable. No rows and the admin
+/// API's code when it refuses; `Err` is the answer when the session is over.
+pub(super) async fn listed_for_view(
+    console: &Console,
+    signed: &Signed,
+    headers: &HeaderMap,
+    view: &Id,
+) -> Result<(Vec<ShareRow>, Option<String>), Response> {
+    let path = format!("/views/{view}/shares");
+    let list = match console.get::<ShareList>(signed.token(), &path).await {
+        Ok(list) => list,
+        Err(r) if r.ends_session() => return Err(refusal(console, headers, r).await),
+        Err(r) => return Ok((Vec::new(), Some(r.code))),
+    };
+    let mut rows: Vec<ShareRow> = list
+        .shares
+        .into_iter()
+        .map(|row| ShareRow::of_view(view, row))
+        .collect();
+    let ledger = format!("/tokens?view={view}&kind=guest");
+    if let Ok(all) = console.get::<TokenList>(signed.token(), &ledger).await {
+        let past = share_rows(all)
+            .into_iter()
+            .filter(|r| !r.active && !rows.iter().any(|a| a.token_id == r.token_id));
+        rows.extend(past.collect::<Vec<_>>());
+    }
+    let by = creators(console, signed).await;
+    for row in &mut rows {
+        if row.created_by.is_empty() || row.created_by == MADE_BY_ADMIN {
+            if let Some(token) = by.get(&row.token_id) {
+                row.created_by.clone_from(token);
+            }
+        }
+    }
+    rows.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+    Ok((rows, None))
 }
 
 /// Who issued each token, from the `issued` events of `GET /admin/v1/audit`
@@ -235,9 +310,9 @@ pub(super) async fn create(
         Ok(found) => found,
         Err(page) => return page,
     };
-    let Some((_, workspace)) = signed.view(&console, &view) else {
+    if signed.view(&console, &view).is_none() {
         return missing();
-    };
+    }
     let Some(ops) = form.operations() else {
         return error_page(
             StatusCode::BAD_REQUEST,
@@ -253,31 +328,40 @@ pub(super) async fn create(
         );
     };
     let label = form.label.trim();
-    let body = IssueBody {
-        kind: TokenKind::Guest,
-        user: None,
-        workspace: Some(workspace),
-        view: Some(view.clone()),
-        table: None,
-        allow: Some(Operations::List(ops)),
-        read_only: false,
+    let label = (!label.is_empty()).then(|| label.to_owned());
+    let body = ShareBody {
+        preset: None,
+        allow: Some(ops.iter().map(|o| o.as_str().to_owned()).collect()),
         expires,
-        label: (!label.is_empty()).then(|| label.to_owned()),
+        label: label.clone(),
     };
+    let path = format!("/views/{view}/shares");
     let issued = console
-        .call::<IssuedToken>(signed.token(), Method::POST, "/tokens", Some(&body))
+        .call::<SharedLink>(signed.token(), Method::POST, &path, Some(&body))
         .await;
     let issued = match issued {
         Ok(i) => i,
         Err(r) => return refusal(&console, &headers, r).await,
     };
-    let row = ShareRow::from(issued.row);
+    let row = ShareRow {
+        token_id: issued.token_id.to_string(),
+        label,
+        view: Some(view.to_string()),
+        permissions: joined(&issued.permissions),
+        created: String::new(),
+        expires: when(issued.expires_at, "never"),
+        last_used: when(None, "never"),
+        created_by: issued.created_by,
+        state: state_name(TokenState::Active),
+        active: true,
+        created_at: None,
+    };
     let r = page(
         StatusCode::CREATED,
         "shared.html",
         minijinja::context! {
             title => "Share link", signed_in => true, csrf => signed.csrf.token(),
-            view => view.as_str(), share_link => issued.share_link, share => row,
+            view => view.as_str(), share_link => issued.link, share => row,
         },
     );
     signed.finish(&console, r)
@@ -301,21 +385,36 @@ pub(super) async fn confirm_revoke(
         Ok(found) => found,
         Err(page) => return page,
     };
-    let list = match console
-        .get::<TokenList>(signed.token(), "/tokens?kind=guest")
-        .await
-    {
-        Ok(l) => l,
-        Err(r) => return refusal(&console, &headers, r).await,
+    let back = Back::parse(q.back.as_deref());
+    let row = match &back {
+        // A view's share: found in the view's list, which the admin API
+        // shows to whoever may revoke it.
+        Some(Back::View(view)) => {
+            let path = format!("/views/{view}/shares");
+            match console.get::<ShareList>(signed.token(), &path).await {
+                Ok(list) => list
+                    .shares
+                    .into_iter()
+                    .find(|s| s.token_id == token_id)
+                    .map(|s| ShareRow::of_view(view, s)),
+                Err(r) => return refusal(&console, &headers, r).await,
+            }
+        }
+        _ => match console
+            .get::<TokenList>(signed.token(), "/tokens?kind=guest")
+            .await
+        {
+            Ok(list) => list
+                .tokens
+                .into_iter()
+                .find(|t| t.entry.token_id == token_id)
+                .map(ShareRow::from),
+            Err(r) => return refusal(&console, &headers, r).await,
+        },
     };
-    let Some(row) = list
-        .tokens
-        .into_iter()
-        .find(|t| t.entry.token_id == token_id)
-    else {
+    let Some(row) = row else {
         return missing();
     };
-    let back = Back::parse(q.back.as_deref());
     let r = page(
         StatusCode::OK,
         "confirm.html",
@@ -323,7 +422,7 @@ pub(super) async fn confirm_revoke(
             title => "Revoke this share?", signed_in => true, csrf => signed.csrf.token(),
             action => format!("/console/shares/{token_id}/revoke"),
             question => "Revoke this share? Its link stops working at once; this cannot be undone.",
-            button => "Revoke share", share => ShareRow::from(row),
+            button => "Revoke share", share => row,
             back => back.as_ref().map(ToString::to_string),
             cancel => Back::location(back.as_ref(), "none"),
         },
@@ -340,22 +439,32 @@ pub(super) struct RevokeForm {
     back: Option<String>,
 }
 
-/// `POST /console/shares/{token_id}/revoke`: `DELETE /admin/v1/tokens/{id}`.
+/// `POST /console/shares/{token_id}/revoke`: a view's share (`back` is
+/// `view:{id}`) through `DELETE /admin/v1/views/{view}/shares/{id}`, any
+/// other through `DELETE /admin/v1/tokens/{id}` (the admin token's).
 pub(super) async fn revoke(
     State(console): State<Console>,
     Path(token_id): Path<String>,
     headers: HeaderMap,
     Form(form): Form<RevokeForm>,
 ) -> Response {
-    revoke_at(
-        &console,
-        &headers,
-        form,
-        &format!("/tokens/{token_id}"),
-        &token_id,
-        "revoked",
-    )
-    .await
+    let (signed, token_id) =
+        match posted_for(&console, &headers, form.csrf.as_deref(), &token_id).await {
+            Ok(found) => found,
+            Err(page) => return page,
+        };
+    let back = Back::parse(form.back.as_deref());
+    let api_path = match &back {
+        Some(Back::View(view)) => format!("/views/{view}/shares/{token_id}"),
+        _ => format!("/tokens/{token_id}"),
+    };
+    let answer = console
+        .call::<RevokedAnswer>(signed.token(), Method::DELETE, &api_path, None::<&()>)
+        .await;
+    match answer {
+        Ok(_) => see_other(&Back::location(back.as_ref(), "revoked")),
+        Err(r) => refusal(&console, &headers, r).await,
+    }
 }
 
 /// `GET /console/views/{view}/revoke-all`: asks before revoking every link.
@@ -375,7 +484,7 @@ pub(super) async fn confirm_revoke_all(
         minijinja::context! {
             title => "Revoke every link?", signed_in => true, csrf => signed.csrf.token(),
             action => format!("/console/views/{view}/revoke-all"),
-            question => format!("Revoke every token issued for view {view}? Every link to it stops working at once."),
+            question => format!("Revoke every active link of view {view}? Every one stops working at once."),
             button => "Revoke all links", back => back.to_string(),
             cancel => Back::location(Some(&back), "none"),
         },
@@ -383,46 +492,34 @@ pub(super) async fn confirm_revoke_all(
     signed.finish(&console, r)
 }
 
-/// `POST /console/views/{view}/revoke-all`: `DELETE /admin/v1/views/{id}/tokens`.
+/// `POST /console/views/{view}/revoke-all`: every link
+/// `GET /admin/v1/views/{view}/shares` lists, each revoked through
+/// `DELETE /admin/v1/views/{view}/shares/{id}`.
 pub(super) async fn revoke_all(
     State(console): State<Console>,
     Path(view): Path<String>,
     headers: HeaderMap,
     Form(form): Form<RevokeForm>,
 ) -> Response {
-    revoke_at(
-        &console,
-        &headers,
-        form,
-        &format!("/views/{view}/tokens"),
-        &view,
-        "revoked_all",
-    )
-    .await
-}
-
-async fn revoke_at(
-    console: &Console,
-    headers: &HeaderMap,
-    form: RevokeForm,
-    api_path: &str,
-    id: &str,
-    done: &str,
-) -> Response {
-    let (signed, _) = match posted_for(console, headers, form.csrf.as_deref(), id).await {
+    let (signed, view) = match posted_for(&console, &headers, form.csrf.as_deref(), &view).await {
         Ok(found) => found,
         Err(page) => return page,
     };
-    let answer = console
-        .call::<RevokedAnswer>(signed.token(), Method::DELETE, api_path, None::<&()>)
-        .await;
-    match answer {
-        Ok(_) => see_other(&Back::location(
-            Back::parse(form.back.as_deref()).as_ref(),
-            done,
-        )),
-        Err(r) => refusal(console, headers, r).await,
+    let path = format!("/views/{view}/shares");
+    let list = match console.get::<ShareList>(signed.token(), &path).await {
+        Ok(list) => list,
+        Err(r) => return refusal(&console, &headers, r).await,
+    };
+    for share in list.shares {
+        let one = format!("/views/{view}/shares/{}", share.token_id);
+        let answer = console
+            .call::<RevokedAnswer>(signed.token(), Method::DELETE, &one, None::<&()>)
+            .await;
+        if let Err(r) = answer {
+            return refusal(&console, &headers, r).await;
+        }
     }
+    see_other(&Back::location(Some(&Back::View(view)), "revoked_all"))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::model::ViewSettings;
 
 use super::render::{error_page, missing, page, see_other};
 use super::session::{posted_for, refusal, signed_for, signed_in};
-use super::shares::{listed, Back};
+use super::shares::{listed, listed_for_view, Back};
 use super::Console;
 
 /// What a page says after a change it redirected from (`?done=`).
@@ -79,7 +79,8 @@ struct ViewRow {
 }
 
 /// `GET /console/workspaces/{ws}`: its tables and views, and the shares
-/// of all its views (`GET /admin/v1/tokens?workspace=&kind=guest`).
+/// of all its views (`GET /admin/v1/tokens?workspace=&kind=guest`, the
+/// admin token's: a member is told to open a view instead).
 pub(super) async fn workspace(
     State(console): State<Console>,
     Path(ws): Path<String>,
@@ -144,8 +145,7 @@ pub(super) async fn view(
     let Some((info, workspace)) = signed.view(&console, &view) else {
         return missing();
     };
-    let filter = format!("view={view}");
-    let (shares, refused) = match listed(&console, &signed, &headers, &filter).await {
+    let (shares, refused) = match listed_for_view(&console, &signed, &headers, &view).await {
         Ok(listed) => listed,
         Err(page) => return page,
     };
