@@ -123,7 +123,7 @@ pub fn features(operations: &[Operation]) -> Vec<&'static str> {
 /// `GET /v1/me`: without a token, what anyone sees (the public views, no
 /// kind); with a valid token, its kind, user and the projects and views of
 /// this page it may act on; 401 for a token that is not valid.
-#[utoipa::path(get, path = "/v1/me", tag = "me", params(MeQuery), responses((status = 200, description = "what the token can see and do", body = Me), (status = 400, description = "the query is not valid", body = super::admin::openapi::ErrorBody)))]
+#[utoipa::path(get, path = "/v1/me", tag = "me", params(MeQuery), security((), ("admin_bearer" = [])), responses((status = 200, description = "what the token can see and do", body = Me), (status = 400, description = "the query is not valid", body = super::admin::openapi::ErrorBody)))]
 pub async fn me(
     State(gw): State<Gateway>,
     headers: HeaderMap,
