@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::authorize::{self, visible, Context, Decision, Policy, Reason, Request};
+use crate::authorize::{self, Context, Decision, Policy, Reason, Request};
 use crate::keys::PublicKeyring;
-use crate::model::{Operation, Registry, RevocationSet};
+use crate::model::{Registry, RevocationSet};
 use crate::routes::{RouteError, RouteTable};
 use crate::token::{self, TermBounds, TokenError, TokenLimits, VerifiedToken};
 
@@ -23,6 +23,8 @@ use super::keysource::{Freshness, KeySource};
 use super::last_used::{LastUsed, LAST_USED_GRANULARITY};
 use super::metrics::Metrics;
 use super::startup::GatewayError;
+
+mod asked;
 
 /// The decision core. Cheap to clone (one shared part).
 #[derive(Clone)]
@@ -397,6 +399,16 @@ impl Decider {
             claims: None,
             explanation: Default::default(),
         };
+        self.on_blocking_pool(run, refused).await
+    }
+
+    /// Runs `run` on tokio's blocking pool under one authorization permit;
+    /// `refused()` when no permit can be had or the runtime shuts down.
+    async fn on_blocking_pool<T: Send + 'static>(
+        &self,
+        run: impl FnOnce(&Decider) -> T + Send + 'static,
+        refused: impl FnOnce() -> T,
+    ) -> T {
         // The permit moves into the run: a request that is given up on
         // (timeout, disconnect) still holds it until its run has ended.
         let Ok(permit) = self.0.authorizations.clone().acquire_owned().await else {
@@ -408,7 +420,7 @@ impl Decider {
             run(&decider)
         });
         match job.await {
-            Ok(decision) => decision,
+            Ok(done) => done,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             // The runtime is shutting down.
             Err(_) => refused(),
@@ -460,60 +472,6 @@ impl Decider {
     /// True when a block of `token` is revoked now.
     pub fn is_revoked(&self, token: &VerifiedToken) -> bool {
         authorize::is_revoked(token, &read(&self.0.revocations))
-    }
-
-    /// `GET /v1/me`'s decisions ([`visible::look`]): every operation on
-    /// each candidate for one verified token (or none), as one job on the
-    /// blocking pool under one authorization permit. The caller bounds
-    /// `candidates`.
-    pub async fn look(
-        &self,
-        token: Option<Arc<VerifiedToken>>,
-        candidates: Vec<crate::model::Resource>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<visible::Sight>, Reason> {
-        let Ok(permit) = self.0.authorizations.clone().acquire_owned().await else {
-            return Err(Reason::Limits);
-        };
-        let decider = self.clone();
-        let job = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            decider.in_context(false, |ctx| {
-                visible::look(ctx, token.as_deref(), &candidates, now)
-            })
-        });
-        match job.await {
-            Ok(sight) => sight,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => Err(Reason::Limits),
-        }
-    }
-
-    /// Authorizes an admin API request (`read` or `manage`) for a token:
-    /// the same sequence, with the admin policy.
-    pub async fn authorize_admin(
-        &self,
-        credential: Option<&str>,
-        operation: Operation,
-        now: DateTime<Utc>,
-    ) -> Result<Arc<VerifiedToken>, Reason> {
-        let text = credential.ok_or(Reason::MissingToken)?;
-        let verified = self.verify_token(text).await;
-        let admitted = verified.as_ref().ok().cloned();
-        let decision = authorize::decide_with(Some(verified), |token| {
-            self.off_workers(move |d| {
-                let Some(token) = token else {
-                    return Decision::deny(Reason::MissingToken, None);
-                };
-                let revocations = read(&d.0.revocations);
-                authorize::authorize_admin(&d.0.admin_policy, &revocations, &token, operation, now)
-            })
-        })?
-        .await;
-        match (decision.reason, admitted) {
-            (None, Some(token)) => Ok(token),
-            (reason, _) => Err(reason.unwrap_or(Reason::MissingToken)),
-        }
     }
 }
 

@@ -18,6 +18,7 @@ mod client;
 mod csrf;
 mod render;
 mod session;
+mod share_list;
 mod shares;
 mod views;
 

@@ -8,237 +8,23 @@
 //! decides. The workspace-wide list (`GET /admin/v1/tokens`) stays the
 //! admin token's.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::collections::BTreeSet;
 
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
-use chrono::{DateTime, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::NaiveDate;
+use serde::Deserialize;
 
-use crate::api::shares::MADE_BY_ADMIN;
-use crate::api::{AuditLog, RevokedAnswer, ShareBody, ShareList, SharedLink, TokenList, TokenRow};
-use crate::change::Change;
-use crate::model::{Id, Operation, TokenState};
+use crate::api::{RevokedAnswer, ShareBody, ShareList, SharedLink, TokenList};
+use crate::model::{Operation, TokenState};
 
 use super::render::{error_page, missing, page, see_other};
-use super::session::{posted_for, refusal, signed_for, Signed};
+use super::session::{posted_for, refusal, signed_for};
 use super::Console;
 
-/// Where a revocation returns to: a view's page or a workspace's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Back {
-    /// `view:{id}`
-    View(Id),
-    /// `workspace:{id}`
-    Workspace(Id),
-}
-
-impl fmt::Display for Back {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Back::View(id) => write!(f, "view:{id}"),
-            Back::Workspace(id) => write!(f, "workspace:{id}"),
-        }
-    }
-}
-
-impl Back {
-    /// `view:{id}` or `workspace:{id}`; anything else returns home.
-    fn parse(text: Option<&str>) -> Option<Back> {
-        let (kind, id) = text?.split_once(':')?;
-        let id = Id::new(id).ok()?;
-        match kind {
-            "view" => Some(Back::View(id)),
-            "workspace" => Some(Back::Workspace(id)),
-            _ => None,
-        }
-    }
-
-    /// The console page, with `done` said on it.
-    fn location(back: Option<&Back>, done: &str) -> String {
-        match back {
-            Some(Back::View(id)) => format!("/console/views/{id}?done={done}"),
-            Some(Back::Workspace(id)) => format!("/console/workspaces/{id}?done={done}"),
-            None => "/console".to_owned(),
-        }
-    }
-}
-
-/// One share as the lists show it.
-#[derive(Debug, Serialize)]
-pub(super) struct ShareRow {
-    token_id: String,
-    label: Option<String>,
-    view: Option<String>,
-    permissions: String,
-    created: String,
-    expires: String,
-    last_used: String,
-    created_by: String,
-    state: &'static str,
-    active: bool,
-    #[serde(skip)]
-    created_at: Option<DateTime<Utc>>,
-}
-
-fn joined(ops: &BTreeSet<Operation>) -> String {
-    ops.iter()
-        .map(|o| o.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn state_name(state: TokenState) -> &'static str {
-    match state {
-        TokenState::Active => "active",
-        TokenState::Expired => "expired",
-        TokenState::Revoked => "revoked",
-    }
-}
-
-impl ShareRow {
-    /// The row of one of a view's links as `GET /views/{view}/shares` lists it.
-    fn of_view(view: &Id, row: crate::api::ShareRow) -> ShareRow {
-        ShareRow {
-            token_id: row.token_id.to_string(),
-            label: row.label,
-            view: Some(view.to_string()),
-            permissions: joined(&row.permissions),
-            created: when(Some(row.created_at), ""),
-            expires: when(row.expires_at, "never"),
-            last_used: when(row.last_used, "never"),
-            created_by: row.created_by,
-            state: state_name(row.state),
-            active: row.state == TokenState::Active,
-            created_at: Some(row.created_at),
-        }
-    }
-}
-
-fn when(at: Option<DateTime<Utc>>, none: &str) -> String {
-    at.map_or_else(
-        || none.to_owned(),
-        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
-    )
-}
-
-impl From<TokenRow> for ShareRow {
-    fn from(row: TokenRow) -> Self {
-        let e = row.entry;
-        let ops: BTreeSet<Operation> = e.rights.iter().map(|r| r.operation).collect();
-        let view = e
-            .rights
-            .iter()
-            .find(|r| r.resource.kind == crate::model::ResourceKind::View)
-            .map(|r| r.resource.id.to_string());
-        ShareRow {
-            token_id: e.token_id.to_string(),
-            label: e.label,
-            view,
-            permissions: joined(&ops),
-            created: when(Some(e.created_at), ""),
-            expires: when(e.expires_at, "never"),
-            last_used: when(e.last_used_at, "never"),
-            created_by: String::new(),
-            state: state_name(row.state),
-            active: row.state == TokenState::Active,
-            created_at: Some(e.created_at),
-        }
-    }
-}
-
-/// The rows of a ledger answer, newest first.
-pub(super) fn share_rows(list: TokenList) -> Vec<ShareRow> {
-    let mut tokens = list.tokens;
-    tokens.sort_by_key(|t| std::cmp::Reverse(t.entry.created_at));
-    tokens.into_iter().map(ShareRow::from).collect()
-}
-
-/// The guest shares `GET /admin/v1/tokens?{filter}&kind=guest` lists, or
-/// no rows and the admin API's code when it refuses (the page says so).
-/// `Err` is the answer instead, when the session is over.
-pub(super) async fn listed(
-    console: &Console,
-    signed: &Signed,
-    headers: &HeaderMap,
-    filter: &str,
-) -> Result<(Vec<ShareRow>, Option<String>), Response> {
-    let path = format!("/tokens?{filter}&kind=guest");
-    match console.get::<TokenList>(signed.token(), &path).await {
-        Ok(list) => {
-            let by = creators(console, signed).await;
-            let mut rows = share_rows(list);
-            for row in &mut rows {
-                row.created_by = by.get(&row.token_id).cloned().unwrap_or_default();
-            }
-            Ok((rows, None))
-        }
-        Err(r) if r.ends_session() => Err(refusal(console, headers, r).await),
-        Err(r) => Ok((Vec::new(), Some(r.code))),
-    }
-}
-
-/// The shares of `view`: its active links from
-/// `GET /admin/v1/views/{view}/shares` (the admin token's, or a member's
-/// holding `share` there), with, when the admin API lets the caller read
-/// the ledger (the admin token), the view's revoked and expired links
-/// after them; newest first. A link the admin token made names its
-/// issuing token when the audit log is readable. No rows and the admin
-/// API's code when it refuses; `Err` is the answer when the session is over.
-pub(super) async fn listed_for_view(
-    console: &Console,
-    signed: &Signed,
-    headers: &HeaderMap,
-    view: &Id,
-) -> Result<(Vec<ShareRow>, Option<String>), Response> {
-    let path = format!("/views/{view}/shares");
-    let list = match console.get::<ShareList>(signed.token(), &path).await {
-        Ok(list) => list,
-        Err(r) if r.ends_session() => return Err(refusal(console, headers, r).await),
-        Err(r) => return Ok((Vec::new(), Some(r.code))),
-    };
-    let mut rows: Vec<ShareRow> = list
-        .shares
-        .into_iter()
-        .map(|row| ShareRow::of_view(view, row))
-        .collect();
-    let ledger = format!("/tokens?view={view}&kind=guest");
-    if let Ok(all) = console.get::<TokenList>(signed.token(), &ledger).await {
-        let past = share_rows(all)
-            .into_iter()
-            .filter(|r| !r.active && !rows.iter().any(|a| a.token_id == r.token_id));
-        rows.extend(past.collect::<Vec<_>>());
-    }
-    let by = creators(console, signed).await;
-    for row in &mut rows {
-        if row.created_by.is_empty() || row.created_by == MADE_BY_ADMIN {
-            if let Some(token) = by.get(&row.token_id) {
-                row.created_by.clone_from(token);
-            }
-        }
-    }
-    rows.sort_by_key(|r| std::cmp::Reverse(r.created_at));
-    Ok((rows, None))
-}
-
-/// Who issued each token, from the `issued` events of `GET /admin/v1/audit`
-/// (none when the admin API refuses the log).
-async fn creators(console: &Console, signed: &Signed) -> BTreeMap<String, String> {
-    let Ok(log) = console.get::<AuditLog>(signed.token(), "/audit").await else {
-        return BTreeMap::new();
-    };
-    log.events
-        .into_iter()
-        .filter_map(|e| match e.change {
-            Change::TokenIssued { entry } => {
-                Some((entry.token_id.to_string(), e.actor.to_string()))
-            }
-            _ => None,
-        })
-        .collect()
-}
+use super::share_list::{joined, state_name, when};
+pub(super) use super::share_list::{Back, ShareRow};
 
 /// The share form.
 #[derive(Deserialize)]
@@ -525,6 +311,7 @@ pub(super) async fn revoke_all(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Id;
 
     #[test]
     fn presets_and_checkboxes_grant_what_they_say() {

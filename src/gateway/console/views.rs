@@ -12,7 +12,7 @@ use crate::model::ViewSettings;
 
 use super::render::{error_page, missing, page, see_other};
 use super::session::{posted_for, refusal, signed_for, signed_in};
-use super::shares::{listed, listed_for_view, Back};
+use super::share_list::{listed, listed_for_view, Back};
 use super::Console;
 
 /// What a page says after a change it redirected from (`?done=`).
