@@ -118,6 +118,7 @@ pub mod api;
 pub mod authorize;
 pub mod change;
 pub mod cli;
+pub mod fixtures;
 pub mod fleet;
 pub mod gateway;
 pub mod keys;

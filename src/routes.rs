@@ -71,6 +71,17 @@ pub enum RouteError {
     NoRoute,
 }
 
+impl From<RouteError> for crate::authorize::Reason {
+    /// The reason a route refusal is denied with, at the gateway and in
+    /// `policy test`.
+    fn from(e: RouteError) -> Self {
+        match e {
+            RouteError::BadPath => crate::authorize::Reason::BadPath,
+            RouteError::NoRoute => crate::authorize::Reason::UnknownRoute,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
     Literal(String),
@@ -199,6 +210,22 @@ impl RouteTable {
     /// request it makes. The path is normalised exactly once here.
     pub fn resolve(&self, method: &str, raw_path: &str) -> Result<Request, RouteError> {
         self.matching(method, raw_path).map(|(_, request)| request)
+    }
+
+    /// [`RouteTable::resolve`] with the position (from 0, in the table's
+    /// order) of the route that matched.
+    pub fn resolve_route(
+        &self,
+        method: &str,
+        raw_path: &str,
+    ) -> Result<(usize, Request), RouteError> {
+        let (route, request) = self.matching(method, raw_path)?;
+        let index = self
+            .routes
+            .iter()
+            .position(|r| std::ptr::eq(r, route))
+            .unwrap_or_default();
+        Ok((index, request))
     }
 
     /// What the query of a request sorts and filters by, as its route's

@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rand::rngs::StdRng;
@@ -17,8 +17,9 @@ use rand::SeedableRng;
 use serde::Deserialize;
 use tessera::authorize::{Decision, Reason, Request};
 use tessera::change::{self, Actor, Change, Memory};
+use tessera::fixtures::{RegistrySpec, TableSpec, UserSpec, ViewSpec, WorkspaceSpec};
 use tessera::gateway::{ApiError, Gateway, GatewayConfig};
-use tessera::model::access::{SchemaPermissions, ShareSettings, TableSharing, WorkspaceRole};
+use tessera::model::access::WorkspaceRole;
 use tessera::model::{Grant, Id, Resource, Restriction, ViewSettings};
 use tessera::store::datadir::DataDir;
 use tessera::token;
@@ -39,49 +40,6 @@ struct Fixture {
     views: BTreeMap<Id, ViewSpec>,
     #[serde(default)]
     expect: Vec<Expect>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserSpec {
-    email: String,
-    name: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WorkspaceSpec {
-    #[allow(dead_code)]
-    name: Option<String>,
-    #[serde(default)]
-    roles: BTreeMap<Id, WorkspaceRole>,
-    #[serde(default)]
-    groups: BTreeMap<Id, GroupSpec>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GroupSpec {
-    name: String,
-    #[serde(default)]
-    members: BTreeSet<Id>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TableSpec {
-    workspace: Id,
-    author: Option<Id>,
-    access: Option<ShareSettings>,
-    permissions: Option<SchemaPermissions>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ViewSpec {
-    table: Id,
-    #[serde(default)]
-    settings: BTreeMap<String, bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,83 +71,26 @@ fn parse_request(text: &str) -> Result<Request, String> {
     })
 }
 
+/// The fixture's registry facts, in the format `tessera policy test`'s
+/// fixtures share (`tessera::fixtures::RegistrySpec`).
+fn spec(f: &Fixture) -> RegistrySpec {
+    RegistrySpec {
+        users: f.users.clone(),
+        workspaces: f.workspaces.clone(),
+        tables: f.tables.clone(),
+        views: f.views.clone(),
+    }
+}
+
 /// The changes the admin API makes for the fixture's people and tables.
 fn changes(f: &Fixture) -> Result<Vec<Change>, String> {
-    let mut out = Vec::new();
-    for (user, u) in &f.users {
-        out.push(Change::PutUser {
-            user: user.clone(),
-            email: u.email.clone(),
-            name: u.name.clone(),
-        });
-    }
-    for (ws, w) in &f.workspaces {
-        out.push(Change::PutWorkspace {
-            workspace: ws.clone(),
-        });
-        for (user, role) in &w.roles {
-            out.push(Change::PutMember {
-                workspace: ws.clone(),
-                user: user.clone(),
-                role: *role,
-            });
-        }
-        for (group, g) in &w.groups {
-            out.push(Change::PutGroup {
-                workspace: ws.clone(),
-                group: group.clone(),
-                name: g.name.clone(),
-                members: g.members.clone(),
-            });
-        }
-    }
-    for (table, t) in &f.tables {
-        out.push(Change::PutTable {
-            table: table.clone(),
-            workspace: t.workspace.clone(),
-        });
-        let access = match (&t.access, &t.permissions) {
-            (Some(a), None) => a.to_access(),
-            (None, Some(p)) => p.to_access(),
-            (None, None) => Default::default(),
-            (Some(_), Some(_)) => {
-                return Err(format!(
-                    "table {table}: give access or permissions, not both"
-                ))
-            }
-        };
-        out.push(Change::PutTableSharing {
-            table: table.clone(),
-            sharing: TableSharing {
-                author: t.author.clone(),
-                access,
-            },
-        });
-    }
-    for (view, v) in &f.views {
-        let mut settings = ViewSettings::default();
-        for (name, value) in &v.settings {
-            settings
-                .set(name, *value)
-                .map_err(|e| format!("view {view}: {e}"))?;
-        }
-        out.push(Change::PutView {
-            view: view.clone(),
-            table: v.table.clone(),
-            settings,
-        });
-    }
-    Ok(out)
+    spec(f).changes()
 }
 
 /// The fixture's registry, built by `change::apply` as the store and the
 /// gateway's memory build it.
 fn memory_of(f: &Fixture) -> Result<Memory, String> {
-    let mut memory = Memory::default();
-    for c in changes(f)? {
-        change::apply(&mut memory, &c, now()).map_err(|e| format!("change {c}: {e}"))?;
-    }
-    Ok(memory)
+    spec(f).memory(now())
 }
 
 /// A seeded keyring, the default policy (relaxed time limit) and the

@@ -128,31 +128,39 @@ fn print_decision(decision: &Decision, request: &Request, explain: bool, json: b
         Some(reason) => writeln!(out, "denied: {} ({})", reason.code(), reason.message())?,
     }
     if explain {
-        // Failed checks are the token's own text; policies may be a file's.
-        let e = &decision.explanation;
-        if let Some(member) = &e.member {
-            for line in member_lines(member) {
-                writeln!(out, "{}", terminal_safe(&line))?;
-            }
-        }
-        writeln!(out, "facts given:")?;
-        for f in &e.facts {
-            writeln!(out, "  {};", terminal_safe(f))?;
-        }
-        if let Some(p) = &e.policy {
-            writeln!(out, "decided by policy:\n  {};", terminal_safe(p))?;
-        }
-        if !e.failed_checks.is_empty() {
-            writeln!(out, "failed checks:")?;
-            for c in &e.failed_checks {
-                writeln!(out, "  {}", terminal_safe(c))?;
-            }
-        }
-        if e.policy.is_none() && e.failed_checks.is_empty() {
-            writeln!(out, "decided before Datalog ran")?;
+        for line in explanation_lines(decision) {
+            writeln!(out, "{line}")?;
         }
     }
     Ok(())
+}
+
+/// How a decision was reached, for people, each line terminal-safe: the
+/// member's grounds, the facts given, the deciding policy, failed checks.
+pub(super) fn explanation_lines(decision: &Decision) -> Vec<String> {
+    // Failed checks are the token's own text; policies may be a file's.
+    let e = &decision.explanation;
+    let mut lines = Vec::new();
+    if let Some(member) = &e.member {
+        lines.extend(member_lines(member));
+    }
+    lines.push("facts given:".to_owned());
+    lines.extend(e.facts.iter().map(|f| format!("  {f};")));
+    if let Some(p) = &e.policy {
+        lines.push("decided by policy:".to_owned());
+        lines.push(format!("  {p};"));
+    }
+    if !e.failed_checks.is_empty() {
+        lines.push("failed checks:".to_owned());
+        lines.extend(e.failed_checks.iter().map(|c| format!("  {c}")));
+    }
+    if e.policy.is_none() && e.failed_checks.is_empty() {
+        lines.push("decided before Datalog ran".to_owned());
+    }
+    lines
+        .iter()
+        .map(|l| terminal_safe(l).into_owned())
+        .collect()
 }
 
 /// What decided a member's rights, for people: the role, the table's

@@ -34,6 +34,7 @@ mod output;
 mod people;
 mod people_backend;
 mod policy;
+mod policy_test;
 mod projects;
 mod registry;
 mod revoke;
@@ -166,7 +167,7 @@ pub enum Command {
         #[arg(long)]
         base: String,
     },
-    /// Check a policy and a route table: `tessera policy lint`.
+    /// Check a policy and a route table: `tessera policy lint`, `tessera policy test`.
     #[command(subcommand)]
     Policy(PolicyCommand),
     /// Print the admin API's OpenAPI 3.1 document (no server needed).

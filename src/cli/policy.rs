@@ -1,6 +1,7 @@
 //! `tessera policy …`: `lint` reads a policy and a route table (the
 //! built-in defaults unless given) and prints one line per finding
-//! ([`crate::lint`]), exit 1 when there is any.
+//! ([`crate::lint`]), exit 1 when there is any; `test` runs fixtures
+//! against them (`policy_test.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -30,6 +31,11 @@ pub enum PolicyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run policy fixtures (a token, a request, registry facts, the
+    /// decision expected) through the real decision path against the
+    /// policy and route table. Exit 0 all pass, 1 any fails, 2 a fixture
+    /// that cannot be read.
+    Test(super::policy_test::TestArgs),
 }
 
 fn read(path: &Path, what: &str) -> Result<String> {
@@ -37,21 +43,33 @@ fn read(path: &Path, what: &str) -> Result<String> {
         .with_context(|| format!("cannot read the {what} {}; check the path", path.display()))
 }
 
-/// Runs `tessera policy …`.
-pub(crate) fn policy(cmd: PolicyCommand) -> Result<ExitCode> {
-    let PolicyCommand::Lint {
-        policy,
-        routes,
-        json,
-    } = cmd;
-    let policy_text = match &policy {
+/// The policy's and the route table's text: the files, else the built-in ones.
+fn texts(policy: Option<&Path>, routes: Option<&Path>) -> Result<(String, String)> {
+    let policy_text = match policy {
         Some(path) => read(path, "policy")?,
         None => crate::authorize::DEFAULT_POLICY.to_owned(),
     };
-    let routes_text = match &routes {
+    let routes_text = match routes {
         Some(path) => read(path, "route table")?,
         None => crate::routes::DEFAULT_ROUTES.to_owned(),
     };
+    Ok((policy_text, routes_text))
+}
+
+/// Runs `tessera policy …`.
+pub(crate) fn policy(cmd: PolicyCommand) -> Result<ExitCode> {
+    let (policy, routes, json) = match cmd {
+        PolicyCommand::Lint {
+            policy,
+            routes,
+            json,
+        } => (policy, routes, json),
+        PolicyCommand::Test(args) => {
+            let (p, r) = texts(args.policy.as_deref(), args.routes.as_deref())?;
+            return super::policy_test::test(&args, &p, &r);
+        }
+    };
+    let (policy_text, routes_text) = texts(policy.as_deref(), routes.as_deref())?;
     let mut findings: Vec<Finding> = lint_policy(&policy_text);
     findings.extend(lint_routes(&routes_text));
     if json {

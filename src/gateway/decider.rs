@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::authorize::{self, Context, Decision, Policy, Reason, Request};
 use crate::keys::PublicKeyring;
 use crate::model::{Registry, RevocationSet};
-use crate::routes::{RouteError, RouteTable};
+use crate::routes::RouteTable;
 use crate::token::{self, TermBounds, TokenError, TokenLimits, VerifiedToken};
 
 use super::config::GatewayConfig;
@@ -282,10 +282,7 @@ impl Decider {
             .0
             .routes
             .resolve(method, raw_path)
-            .map_err(|e| match e {
-                RouteError::BadPath => Reason::BadPath,
-                RouteError::NoRoute => Reason::UnknownRoute,
-            })?;
+            .map_err(Reason::from)?;
         let token_key = credential
             .map(|c| self.token_key(c))
             .transpose()
