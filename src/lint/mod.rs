@@ -12,6 +12,9 @@
 //! last policy must be `deny if true`, so the policy fails closed.
 
 mod datalog;
+mod provided;
+
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 
@@ -21,9 +24,11 @@ use crate::routes::{RouteTable, RouteTableError};
 
 use datalog::{statements, Kind};
 
-/// The predicates the decision provides to every policy: the request's
-/// facts (`src/authorize/decide.rs`: time, operation, resource, parent,
-/// view_setting, member_right) and the token's authority facts.
+pub use provided::{decision_predicates, predicates_given_by, DecideFn};
+
+/// The predicates the decision provided to every policy when this list
+/// was written (kept for callers; the lint reads them from the decision
+/// path itself, [`decision_predicates`], so it cannot drift).
 pub const PROVIDED_PREDICATES: [&str; 12] = [
     "time",
     "operation",
@@ -84,8 +89,16 @@ pub fn lint_routes(text: &str) -> Vec<Finding> {
     }]
 }
 
-/// The findings of a policy.
+/// The findings of a policy, against the predicates the decision path
+/// provides ([`decision_predicates`]).
 pub fn lint_policy(text: &str) -> Vec<Finding> {
+    lint_policy_with(text, &decision_predicates())
+}
+
+/// The findings of a policy given what the decision provides: `provided`
+/// (the request's and the token's facts) and the policy's own facts and
+/// rule heads.
+pub fn lint_policy_with(text: &str, provided: &BTreeSet<String>) -> Vec<Finding> {
     let mut findings = Vec::new();
     let finding = |code, line, message| Finding {
         code,
@@ -103,9 +116,9 @@ pub fn lint_policy(text: &str) -> Vec<Finding> {
         return findings;
     }
     let all = statements(text);
-    let provided: Vec<&str> = PROVIDED_PREDICATES
+    let provided: Vec<&str> = provided
         .iter()
-        .copied()
+        .map(String::as_str)
         .chain(all.iter().filter_map(|s| s.head.as_deref()))
         .collect();
     let operations: Vec<&str> = Operation::ALL.iter().map(|o| o.as_str()).collect();
@@ -152,6 +165,51 @@ mod tests {
     fn the_defaults_lint_clean() {
         assert_eq!(lint_policy(crate::authorize::DEFAULT_POLICY), vec![]);
         assert_eq!(lint_routes(crate::routes::DEFAULT_ROUTES), vec![]);
+    }
+
+    #[test]
+    fn the_decision_path_provides_what_the_list_once_said() {
+        let derived = decision_predicates();
+        for p in PROVIDED_PREDICATES {
+            assert!(
+                derived.contains(p),
+                "{p} not read from the decision path: {derived:?}"
+            );
+        }
+        // Embed links and links made by members carry their own facts.
+        assert!(
+            derived.contains("shared_by") && derived.contains("embed"),
+            "{derived:?}"
+        );
+    }
+
+    /// The decision path with one more fact: what `authorize` would give
+    /// the policy if it started adding `region("eu")`.
+    fn with_region(
+        ctx: &crate::authorize::Context<'_>,
+        token: Option<&str>,
+        request: &crate::authorize::Request,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::authorize::Decision {
+        let mut d = crate::authorize::decide(ctx, token, request, now);
+        d.explanation.facts.push("region(\"eu\")".to_owned());
+        d
+    }
+
+    #[test]
+    fn a_predicate_the_decision_path_adds_is_known_without_a_list() {
+        let text = format!(
+            "allow if region(\"eu\");\n{}",
+            crate::authorize::DEFAULT_POLICY
+        );
+        let codes = |provided| -> Vec<_> {
+            lint_policy_with(&text, &provided)
+                .into_iter()
+                .map(|f| f.code)
+                .collect()
+        };
+        assert_eq!(codes(decision_predicates()), ["never_matches"]);
+        assert_eq!(codes(predicates_given_by(with_region)), Vec::<&str>::new());
     }
 
     #[test]
