@@ -49,10 +49,10 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 }
 
 /// The reason codes a decision (route table, verification, revocation,
-/// registry, policy) produces; the rest belong to the gateway's front
-/// doors (forwarded headers, method overrides, cookies, embeds' queries)
+/// registry, policy, an embed's query) produces; the rest belong to the
+/// gateway's front doors (forwarded headers, method overrides, cookies)
 /// or the admin API.
-const DECISION_REASONS: [&str; 16] = [
+const DECISION_REASONS: [&str; 18] = [
     "missing_token",
     "malformed",
     "unknown_key",
@@ -68,6 +68,8 @@ const DECISION_REASONS: [&str; 16] = [
     "unknown_route",
     "sharer_lost_right",
     "embed_read_only",
+    "embed_sort_filter",
+    "embed_hidden_column",
     "personal_view",
 ];
 

@@ -9,8 +9,9 @@
 use std::sync::Arc;
 
 use crate::authorize::Reason;
-use crate::model::{EmbedMode, EmbedRefusal, Registry};
+use crate::model::{EmbedMode, EmbedRefusal, Id, Registry};
 use crate::routes::RouteTable;
+use crate::token::Claims;
 
 use super::identity::Allowed;
 
@@ -25,6 +26,26 @@ pub(super) fn refusal(
     allowed: &Allowed,
 ) -> Option<Reason> {
     let claims = allowed.decision.claims.as_ref()?;
+    query_refusal(
+        routes,
+        registry,
+        method,
+        raw_path,
+        claims,
+        &allowed.request.resource.id,
+    )
+}
+
+/// [`refusal`] for a decision's `claims` on `resource` (the view): the
+/// same check `policy test` runs after an allowed decision.
+pub(crate) fn query_refusal<R: std::ops::Deref<Target = Registry>>(
+    routes: &RouteTable,
+    registry: impl FnOnce() -> R,
+    method: &str,
+    raw_path: &str,
+    claims: &Claims,
+    resource: &Id,
+) -> Option<Reason> {
     let mode = claims
         .embed
         .as_deref()?
@@ -39,10 +60,7 @@ pub(super) fn refusal(
     }
     let registry = registry();
     let none = Default::default();
-    let hidden = registry
-        .hidden_columns
-        .get(&allowed.request.resource.id)
-        .unwrap_or(&none);
+    let hidden = registry.hidden_columns.get(resource).unwrap_or(&none);
     mode.refusal(&uses, hidden).map(|r| match r {
         EmbedRefusal::SortOrFilter(_) => Reason::EmbedSortFilter,
         EmbedRefusal::HiddenColumn(_) => Reason::EmbedHiddenColumn,

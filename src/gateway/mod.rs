@@ -11,7 +11,7 @@ pub mod config;
 mod console;
 pub mod credential;
 pub mod decider;
-mod embed;
+pub(crate) mod embed;
 mod envelope;
 pub mod error;
 mod forwarding;
