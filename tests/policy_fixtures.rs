@@ -6,28 +6,16 @@
 //! invalid one exits 2 naming its file and field; `--policy` and
 //! `--routes` are what the fixtures run against.
 
+mod common;
+
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-
-use assert_cmd::Command;
-use serde_json::Value;
 use tessera::routes::RouteTable;
 
 /// (exit code, stdout, stderr) of `tessera policy test ARGS`.
 fn policy_test(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("tessera")
-        .expect("binary")
-        .args(["policy", "test"])
-        .args(args)
-        .timeout(Duration::from_secs(120))
-        .output()
-        .expect("run");
-    (
-        out.status.code().expect("code"),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::tessera_output(&[&["policy", "test"], args].concat())
 }
 
 fn shipped() -> PathBuf {
@@ -42,11 +30,7 @@ fn shipped_count() -> usize {
         .count()
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write");
-    path.to_str().expect("utf-8").to_owned()
-}
+use common::write_file as write;
 
 /// The reason codes a decision (route table, verification, revocation,
 /// registry, policy, an embed's query) produces; the rest belong to the

@@ -3,10 +3,8 @@
 //! line naming its code (and `--json` the same findings for machines); an
 //! unreadable file is a usage error (exit 2) naming it.
 
-use std::path::Path;
-use std::time::Duration;
+mod common;
 
-use assert_cmd::Command;
 use serde_json::Value;
 
 const DEFAULT_POLICY: &str = include_str!("../policies/default.datalog");
@@ -14,25 +12,10 @@ const DEFAULT_ROUTES: &str = include_str!("../policies/routes.toml");
 
 /// (exit code, stdout, stderr) of `tessera policy lint ARGS`.
 fn lint(args: &[&str]) -> (i32, String, String) {
-    let out = Command::cargo_bin("tessera")
-        .expect("binary")
-        .args(["policy", "lint"])
-        .args(args)
-        .timeout(Duration::from_secs(30))
-        .output()
-        .expect("run");
-    (
-        out.status.code().expect("code"),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::tessera_output(&[&["policy", "lint"], args].concat())
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write");
-    path.to_str().expect("utf-8").to_owned()
-}
+use common::write_file as write;
 
 #[test]
 fn the_defaults_lint_clean() {

@@ -231,3 +231,26 @@ pub(crate) fn append_block(token: &str, block: BlockBuilder, seed: u64) -> Strin
 pub(crate) fn append_code(token: &str, code: &str, seed: u64) -> String {
     append_block(token, BlockBuilder::new().code(code).unwrap(), seed)
 }
+
+/// (exit code, stdout, stderr) of the real `tessera` binary run with
+/// `args`, bounded at two minutes.
+pub(crate) fn tessera_output(args: &[&str]) -> (i32, String, String) {
+    let out = assert_cmd::Command::cargo_bin("tessera")
+        .expect("binary")
+        .args(args)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .expect("run");
+    (
+        out.status.code().expect("code"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Writes `text` to `dir/name`; its path as a string.
+pub(crate) fn write_file(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path.to_str().expect("utf-8").to_owned()
+}
