@@ -16,5 +16,7 @@ mod browser;
 mod http;
 #[path = "console/lasting.rs"]
 mod lasting;
+#[path = "console/members.rs"]
+mod members;
 #[path = "console/support.rs"]
 mod support;

@@ -205,13 +205,7 @@ async fn a_workspaces_owner_lists_its_shares_and_audit_an_owner_of_another_is_re
         )
         .await;
     assert_eq!(r.status(), 200);
-    let r = h
-        .submit(
-            &s,
-            &format!("/console/shares/{mine}/revoke"),
-            &[("back", "workspace:ws_1")],
-        )
-        .await;
+    let r = h.revoke(&s, &mine, "workspace:ws_1").await;
     assert_eq!(r.status(), 303);
     assert_eq!(
         r.headers()["location"],

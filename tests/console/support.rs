@@ -135,6 +135,13 @@ impl Http {
             .await
     }
 
+    /// The revocation form of share `token_id`, returning to `back`
+    /// (`view:{id}` or `workspace:{id}`).
+    pub async fn revoke(&self, s: &Server, token_id: &str, back: &str) -> reqwest::Response {
+        let path = format!("/console/shares/{token_id}/revoke");
+        self.submit(s, &path, &[("back", back)]).await
+    }
+
     /// The text of the page at `path`.
     pub async fn page(&self, s: &Server, path: &str) -> String {
         self.get(s, path).await.text().await.unwrap()
@@ -151,6 +158,18 @@ impl Http {
         }
         r
     }
+}
+
+/// Signing in with `token` is refused with `code`, and no session cookie.
+pub async fn refused_sign_in(s: &Server, h: &mut Http, token: &str, code: &str) {
+    let r = h.sign_in(s, token).await;
+    assert_eq!(r.status(), 401, "{code}");
+    assert!(set_cookie(&r, "tessera_console").is_none());
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(&format!("<code id=\"reason\">{code}</code>")),
+        "{page}"
+    );
 }
 
 /// A signed-in console browser over plain HTTP.
