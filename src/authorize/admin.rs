@@ -73,6 +73,8 @@ pub const MEMBER_ROUTES: &[(&str, &str)] = &[
     ("POST", "/views/{view}/embeds"),
     ("GET", "/views/{view}/embeds"),
     ("DELETE", "/views/{view}/embeds/{token}"),
+    ("GET", "/workspaces/{ws}/shares"),
+    ("GET", "/workspaces/{ws}/audit"),
 ];
 
 /// True when a member token may call `method` on `path` (with or without

@@ -4,6 +4,7 @@
 //! database round trip: signatures by key id, the in-memory revocation set,
 //! the in-memory registry, the policy.
 
+pub mod accept;
 pub mod admin;
 mod apply;
 pub mod background;

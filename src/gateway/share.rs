@@ -1,7 +1,8 @@
 //! The share-link exchange: `GET /s/{token}` turns a usable guest token
 //! into the share-session cookie (or a page asking to switch from the share
 //! already open), `POST /s/{token}` makes that switch; anything unusable
-//! gets one and the same not-found page.
+//! gets one and the same not-found page (or, for a client preferring
+//! JSON, one and the same `404 not_found` JSON error).
 
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use crate::model::{Id, ResourceKind, TokenKind};
 use crate::token::VerifiedToken;
 
 use super::credential::{session_cookie, SESSION_COOKIE};
-use super::error::ApiError;
+use super::error::{ApiError, Fixed};
 use super::forwarding::from_allowed_origin;
 use super::state::Gateway;
 
@@ -75,7 +76,7 @@ pub async fn share_link(
 ) -> Response {
     let now = Utc::now();
     let response = match share_landing(&gw, &token, now).await {
-        None => link_not_available(),
+        None => link_not_available(&headers),
         Some(landing) => match open_share(&gw, &headers, &landing, now).await {
             Some(open) => switch_page(&gw, &open, &landing),
             None => open_session(&gw, &token, &landing, now),
@@ -98,7 +99,7 @@ pub async fn switch_share(
     let now = Utc::now();
     let response = match share_landing(&gw, &token, now).await {
         Some(landing) => open_session(&gw, &token, &landing, now),
-        None => link_not_available(),
+        None => link_not_available(&headers),
     };
     Ok(share_link_headers(response))
 }
@@ -193,8 +194,16 @@ const LINK_NOT_AVAILABLE: &str = "<!doctype html><html lang=\"en\"><head><meta c
 <p id=\"link-gone\">This link no longer works. It may have expired or been withdrawn.</p>\
 <p>Ask whoever shared it with you for a new link.</p></main></body></html>";
 
-/// The one page every unusable share link gets.
-fn link_not_available() -> Response {
+/// The one answer every unusable share link gets: the page, or for a
+/// client whose `Accept` prefers JSON the `404 not_found` error, the same
+/// for an expired, revoked or unknown link.
+fn link_not_available(headers: &HeaderMap) -> Response {
+    if super::accept::prefers_json(headers) {
+        return ApiError::NotFound(Fixed::from(
+            "this link no longer works: it may have expired or been withdrawn",
+        ))
+        .into_response();
+    }
     (StatusCode::NOT_FOUND, Html(LINK_NOT_AVAILABLE)).into_response()
 }
 

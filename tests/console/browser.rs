@@ -1,7 +1,8 @@
 //! The console in a real browser: headless Chromium driven over WebDriver
 //! (chromedriver on a loopback port) against `tessera serve` proxying to a
 //! loopback upstream. One story, as an operator and a guest live it, in two
-//! browsers with separate profiles.
+//! browsers with separate profiles: sharing, revoking, a setting, the
+//! visibility and a table's access clicked.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -238,6 +239,29 @@ async fn story(s: &Server, admin: &Client, guest: &Client, elsewhere: &Origin) -
     );
     guest.refresh().await?;
     assert_eq!(json_error(guest).await?, "view_setting");
+
+    // The visibility and a table's access, clicked: the admin API holds them.
+    find(admin, "#visibility-locked").await?.click().await?;
+    find(admin, "#set-visibility").await?.click().await?;
+    find(admin, ".notice").await?;
+    assert_eq!(find(admin, "#visibility").await?.text().await?, "locked");
+    assert_eq!(admin_view(s).await["visibility"], "locked");
+    admin.goto(&s.url("/console/workspaces/ws_1")).await?;
+    find(admin, "#access-t_1-private").await?.click().await?;
+    find(admin, ".notice").await?;
+    let mode = find(admin, "[data-table='t_1'] .access-mode").await?;
+    assert_eq!(mode.text().await?, "private");
+    let access: Value = client()
+        .get(s.url("/admin/v1/tables/t_1/access"))
+        .bearer_auth(s.admin_token())
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(access["mode"], "private");
+    let page = find(admin, "main").await?.screenshot().await?;
+    std::fs::write(screenshots().join("workspace-access.png"), page)?;
+    admin.goto(&s.url("/console/views/v_1")).await?;
 
     // A form stripped of its CSRF token is refused, and changes nothing.
     admin

@@ -9,10 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use super::server::{client, seed_registry, Server};
+use super::server::{client, seed_registry, tessera_bin, Server};
 
 /// A gateway with ws_1/t_1/{v_1,v_2} and ws_2/t_2/v_3, with `args`.
 pub async fn seeded(args: &[&str]) -> Server {
@@ -97,6 +98,55 @@ impl Http {
             .unwrap()
     }
 
+    /// Posts `fields` to `path` as a console form: this browser's CSRF
+    /// token first, then `fields`.
+    pub async fn submit(
+        &self,
+        s: &Server,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut form = vec![("csrf", self.csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.post(s, path, &form).await
+    }
+
+    /// The setting toggle of `view`: `setting` turned `value` (`true`/`false`).
+    pub async fn toggle(
+        &self,
+        s: &Server,
+        view: &str,
+        setting: &str,
+        value: &str,
+    ) -> reqwest::Response {
+        let path = format!("/console/views/{view}/settings");
+        self.submit(s, &path, &[("setting", setting), ("value", value)])
+            .await
+    }
+
+    /// The share form of `view` posted with `fields` (preset, label, …).
+    pub async fn share(
+        &self,
+        s: &Server,
+        view: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.submit(s, &format!("/console/views/{view}/shares"), fields)
+            .await
+    }
+
+    /// The revocation form of share `token_id`, returning to `back`
+    /// (`view:{id}` or `workspace:{id}`).
+    pub async fn revoke(&self, s: &Server, token_id: &str, back: &str) -> reqwest::Response {
+        let path = format!("/console/shares/{token_id}/revoke");
+        self.submit(s, &path, &[("back", back)]).await
+    }
+
+    /// The text of the page at `path`.
+    pub async fn page(&self, s: &Server, path: &str) -> String {
+        self.get(s, path).await.text().await.unwrap()
+    }
+
     /// Signs in with `token`; the answer to the sign-in post.
     pub async fn sign_in(&mut self, s: &Server, token: &str) -> reqwest::Response {
         let csrf = self.csrf.clone();
@@ -110,12 +160,104 @@ impl Http {
     }
 }
 
+/// Signing in with `token` is refused with `code`, and no session cookie.
+pub async fn refused_sign_in(s: &Server, h: &mut Http, token: &str, code: &str) {
+    let r = h.sign_in(s, token).await;
+    assert_eq!(r.status(), 401, "{code}");
+    assert!(set_cookie(&r, "tessera_console").is_none());
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains(&format!("<code id=\"reason\">{code}</code>")),
+        "{page}"
+    );
+}
+
 /// A signed-in console browser over plain HTTP.
 pub async fn signed_in(s: &Server, token: &str) -> Http {
     let mut h = Http::open(s).await;
     let r = h.sign_in(s, token).await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap_or_default());
     h
+}
+
+/// `tessera attenuate TOKEN ARGS…` (offline): the weaker copy and the
+/// revocation id of the block it appended.
+pub fn attenuate(token: &str, args: &[&str]) -> (String, String) {
+    let out = std::process::Command::new(tessera_bin())
+        .arg("attenuate")
+        .arg(token)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let copy = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let out = std::process::Command::new(tessera_bin())
+        .args(["inspect", "--json", &copy])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids = v["revocation_ids"].as_array().expect("revocation_ids");
+    let last = ids.last().and_then(Value::as_str).unwrap().to_owned();
+    (copy, last)
+}
+
+/// `GET /admin/v1{path}` with the admin token: 200, its JSON.
+pub async fn admin_get(s: &Server, path: &str) -> Value {
+    let r = client()
+        .get(s.url(&format!("/admin/v1{path}")))
+        .bearer_auth(s.admin_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+/// `PUT /admin/v1{path}` with the admin token and `body`: 200.
+pub async fn admin_put(s: &Server, path: &str, body: Value) {
+    let r = client()
+        .put(s.url(&format!("/admin/v1{path}")))
+        .bearer_auth(s.admin_token())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+}
+
+/// A new member token of `user` (admin token).
+pub async fn member_token(s: &Server, user: &str) -> String {
+    let r = client()
+        .post(s.url(&format!("/admin/v1/members/{user}/tokens")))
+        .bearer_auth(s.admin_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap();
+    v["token"].as_str().unwrap().to_owned()
+}
+
+/// Registers each `(user, role)` and makes it a member of `ws` in that role.
+pub async fn add_members(s: &Server, ws: &str, members: &[(&str, &str)]) {
+    for (user, role) in members {
+        admin_put(
+            s,
+            &format!("/users/{user}"),
+            json!({ "email": format!("{user}@example.com"), "name": user }),
+        )
+        .await;
+        admin_put(
+            s,
+            &format!("/workspaces/{ws}/members/{user}"),
+            json!({ "role": role }),
+        )
+        .await;
+    }
 }
 
 /// A loopback HTTP server answering every request with `page(path)` and

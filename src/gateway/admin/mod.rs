@@ -20,6 +20,7 @@ mod projects;
 mod registry;
 mod shares;
 mod tokens;
+mod workspace_lists;
 
 use axum::extract::{Request, State};
 use axum::http::Method;
@@ -92,6 +93,14 @@ pub fn router(gateway: Gateway) -> Router<Gateway> {
                 .delete(people::remove_member),
         )
         .route("/workspaces/{ws}/groups", get(people::list_groups))
+        .route(
+            "/workspaces/{ws}/shares",
+            get(workspace_lists::list_workspace_shares),
+        )
+        .route(
+            "/workspaces/{ws}/audit",
+            get(workspace_lists::workspace_audit),
+        )
         .route(
             "/workspaces/{ws}/groups/{group}",
             get(people::get_group)

@@ -78,6 +78,8 @@ pub struct ErrorBody {
         super::shares::create_embed,
         super::shares::list_embeds,
         super::shares::revoke_embed,
+        super::workspace_lists::list_workspace_shares,
+        super::workspace_lists::workspace_audit,
         crate::fleet::admin::status,
         crate::gateway::me::me,
     ),

@@ -1,5 +1,8 @@
-//! The console's audit log page: `GET /admin/v1/audit`, newest first,
-//! filtered by kind of event, view and time range, fifty to a page.
+//! The console's audit log page: `GET /admin/v1/audit` (the admin
+//! token's), or with `?workspace=` a workspace's
+//! `GET /admin/v1/workspaces/{ws}/audit` (also its owners' and admins'),
+//! newest first, filtered by kind of event, view and time range, fifty to
+//! a page.
 
 use std::collections::BTreeSet;
 
@@ -13,7 +16,7 @@ use crate::api::{AuditEvent, AuditLog};
 use crate::change::Change;
 use crate::model::Id;
 
-use super::render::{error_page, page};
+use super::render::{error_page, missing, page};
 use super::session::{refusal, signed_in};
 use super::Console;
 
@@ -44,6 +47,8 @@ pub(super) struct AuditFilter {
     from: String,
     #[serde(default)]
     to: String,
+    #[serde(default)]
+    workspace: String,
     #[serde(default)]
     page: Option<usize>,
 }
@@ -113,19 +118,26 @@ pub(super) async fn audit(
         Ok(s) => s,
         Err(page) => return page,
     };
-    let log =
-        match console.get::<AuditLog>(signed.token(), "/audit").await {
-            Ok(l) => l,
-            Err(r) if r.code == "wrong_kind" => return signed.finish(
+    let source = match Id::new(filter.workspace.trim()) {
+        Ok(ws) => format!("/workspaces/{ws}/audit"),
+        Err(_) if filter.workspace.trim().is_empty() => "/audit".to_owned(),
+        Err(_) => return missing(),
+    };
+    let log = match console.get::<AuditLog>(signed.token(), &source).await {
+        Ok(l) => l,
+        Err(r) if r.code == "wrong_kind" => {
+            return signed.finish(
                 &console,
                 error_page(
                     r.status,
                     &r.code,
-                    "The audit log is read with the admin token; a member token may not read it.",
+                    "The whole audit log is read with the admin token; a member token reads \
+                     its workspace's: open the workspace and follow its audit log link.",
                 ),
-            ),
-            Err(r) => return refusal(&console, &headers, r).await,
-        };
+            )
+        }
+        Err(r) => return refusal(&console, &headers, r).await,
+    };
     let kept = filter.apply(log.events);
     let pages = kept.len().div_ceil(PAGE_SIZE).max(1);
     let current = filter.page.unwrap_or(1).clamp(1, pages);
@@ -172,6 +184,7 @@ fn url_query(filter: &AuditFilter) -> String {
         ("view", &filter.view),
         ("from", &filter.from),
         ("to", &filter.to),
+        ("workspace", &filter.workspace),
     ]
     .iter()
     .filter(|(_, v)| !v.trim().is_empty())

@@ -1,32 +1,24 @@
 //! The console's CSRF defence: a random nonce in an HttpOnly,
 //! SameSite=Strict cookie scoped to `/console`, and in every form a token
-//! derived from it with a secret of this process. A POST passes only with
+//! derived from it with the console's secret ([`CsrfKey`], kept in the
+//! data directory so forms outlive a restart). A POST passes only with
 //! the form's token matching the cookie's (`csrf_missing`,
 //! `csrf_mismatch`), and never from another site (`cross_site`, when the
 //! browser says so with `Sec-Fetch-Site`).
-
-use std::sync::OnceLock;
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+pub(super) use super::csrf_key::CsrfKey;
+
 /// The cookie holding the nonce.
 pub(super) const CSRF_COOKIE: &str = "tessera_console_csrf";
 
-fn secret() -> &'static [u8; 32] {
-    static SECRET: OnceLock<[u8; 32]> = OnceLock::new();
-    SECRET.get_or_init(|| {
-        let mut s = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut s);
-        s
-    })
-}
-
-fn derive(nonce: &str) -> [u8; 32] {
+fn derive(key: &CsrfKey, nonce: &str) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(secret());
+    h.update(key.bytes());
     h.update(b"tessera console csrf\0");
     h.update(nonce.as_bytes());
     h.finalize().into()
@@ -39,15 +31,17 @@ pub(super) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> 
 
 /// This browser's CSRF nonce: the cookie's, or a new one to set.
 pub(super) struct Csrf {
+    key: CsrfKey,
     nonce: String,
     fresh: bool,
 }
 
 impl Csrf {
     /// The nonce of the request's cookie, or a fresh one.
-    pub(super) fn of(headers: &HeaderMap) -> Csrf {
+    pub(super) fn of(key: &CsrfKey, headers: &HeaderMap) -> Csrf {
         match cookie(headers, CSRF_COOKIE).filter(|n| is_nonce(n)) {
             Some(nonce) => Csrf {
+                key: key.clone(),
                 nonce: nonce.to_owned(),
                 fresh: false,
             },
@@ -55,6 +49,7 @@ impl Csrf {
                 let mut n = [0u8; 16];
                 rand::thread_rng().fill_bytes(&mut n);
                 Csrf {
+                    key: key.clone(),
                     nonce: hex::encode(n),
                     fresh: true,
                 }
@@ -64,7 +59,7 @@ impl Csrf {
 
     /// The token the forms carry.
     pub(super) fn token(&self) -> String {
-        hex::encode(derive(&self.nonce))
+        hex::encode(derive(&self.key, &self.nonce))
     }
 
     /// Sets the nonce cookie on `response` when it is new.
@@ -90,7 +85,11 @@ fn is_nonce(n: &str) -> bool {
 /// Checks a POST: the browser does not say it comes from another site, the
 /// form carries `field`, and it is the token of the cookie's nonce. The
 /// error is the reason code.
-pub(super) fn check(headers: &HeaderMap, field: Option<&str>) -> Result<(), &'static str> {
+pub(super) fn check(
+    key: &CsrfKey,
+    headers: &HeaderMap,
+    field: Option<&str>,
+) -> Result<(), &'static str> {
     let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     if matches!(site, Some("cross-site" | "same-site")) {
         return Err("cross_site");
@@ -101,7 +100,7 @@ pub(super) fn check(headers: &HeaderMap, field: Option<&str>) -> Result<(), &'st
     let Some(nonce) = cookie(headers, CSRF_COOKIE).filter(|n| is_nonce(n)) else {
         return Err("csrf_mismatch");
     };
-    let expected = derive(nonce);
+    let expected = derive(key, nonce);
     let given = hex::decode(field).unwrap_or_default();
     let same = given.len() == expected.len()
         && given
@@ -133,19 +132,26 @@ mod tests {
     fn only_the_token_of_the_cookies_nonce_passes() {
         let nonce = "0123456789abcdef0123456789abcdef";
         let h = with_cookie(nonce);
-        let csrf = Csrf::of(&h);
+        let key = CsrfKey::random();
+        let csrf = Csrf::of(&key, &h);
         assert!(!csrf.fresh);
-        assert_eq!(check(&h, Some(&csrf.token())), Ok(()));
-        assert_eq!(check(&h, None), Err("csrf_missing"));
-        assert_eq!(check(&h, Some("")), Err("csrf_missing"));
-        let other = Csrf::of(&with_cookie("ffffffffffffffffffffffffffffffff"));
-        assert_eq!(check(&h, Some(&other.token())), Err("csrf_mismatch"));
+        assert_eq!(check(&key, &h, Some(&csrf.token())), Ok(()));
+        assert_eq!(check(&key, &h, None), Err("csrf_missing"));
+        assert_eq!(check(&key, &h, Some("")), Err("csrf_missing"));
+        let other = Csrf::of(&key, &with_cookie("ffffffffffffffffffffffffffffffff"));
+        assert_eq!(check(&key, &h, Some(&other.token())), Err("csrf_mismatch"));
         assert_eq!(
-            check(&HeaderMap::new(), Some(&csrf.token())),
+            check(&key, &HeaderMap::new(), Some(&csrf.token())),
             Err("csrf_mismatch")
         );
         let mut cross = h.clone();
         cross.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
-        assert_eq!(check(&cross, Some(&csrf.token())), Err("cross_site"));
+        assert_eq!(check(&key, &cross, Some(&csrf.token())), Err("cross_site"));
+        // Another key: the same nonce's token does not pass.
+        let other_key = Csrf::of(&CsrfKey::random(), &h);
+        assert_eq!(
+            check(&key, &h, Some(&other_key.token())),
+            Err("csrf_mismatch")
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! The web console (`/console`): server-rendered pages for the operators
 //! and workspace admins who do not script. Sign in with an admin token (or
 //! a workspace owner's or admin's member token), browse workspaces, tables
-//! and views, change a view's settings, share a view with a guest, list and
-//! revoke shares, read the audit log.
+//! and views, change a view's settings and visibility and a table's
+//! access, share a view with a guest, list and revoke shares, read the
+//! audit log (a workspace's, for its owners and admins).
 //!
 //! The console is a client of the admin API like any other: every change
 //! (and every read but the workspace list) is an admin API request made
@@ -13,9 +14,11 @@
 //! ([`csrf`]); every page is sent with a strict Content-Security-Policy,
 //! `X-Frame-Options: DENY` and `Referrer-Policy: no-referrer` ([`render`]).
 
+mod access;
 mod audit;
 mod client;
 mod csrf;
+mod csrf_key;
 mod render;
 mod session;
 mod share_list;
@@ -34,6 +37,7 @@ use super::state::Gateway;
 pub(crate) struct Console {
     gw: Gateway,
     admin: Router,
+    csrf_key: csrf::CsrfKey,
 }
 
 impl FromRef<Console> for Gateway {
@@ -46,6 +50,7 @@ impl FromRef<Console> for Gateway {
 pub(super) fn router<S>(gateway: Gateway) -> Router<S> {
     let console = Console {
         admin: super::admin::router(gateway.clone()).with_state(gateway.clone()),
+        csrf_key: csrf::CsrfKey::of_data_dir(gateway.data_dir()),
         gw: gateway,
     };
     Router::new()
@@ -56,6 +61,11 @@ pub(super) fn router<S>(gateway: Gateway) -> Router<S> {
         .route("/console/views/{view}", get(views::view))
         .route("/console/views/{view}/settings", post(views::toggle))
         .route("/console/views/{view}/shares", post(shares::create))
+        .route(
+            "/console/views/{view}/visibility",
+            post(access::set_visibility),
+        )
+        .route("/console/tables/{table}/access", post(access::set_access))
         .route(
             "/console/views/{view}/revoke-all",
             get(shares::confirm_revoke_all).post(shares::revoke_all),

@@ -86,7 +86,7 @@ fn secure(console: &Console) -> bool {
 /// requests. `Err` is the answer instead: the sign-in page, with the
 /// cookie cleared and the reason when there was a session.
 pub(super) async fn signed_in(console: &Console, headers: &HeaderMap) -> Result<Signed, Response> {
-    let csrf = Csrf::of(headers);
+    let csrf = Csrf::of(&console.csrf_key, headers);
     let Some(token) = cookie(headers, SESSION_COOKIE) else {
         return Err(sign_in_page(console, &csrf, StatusCode::OK, None));
     };
@@ -165,10 +165,10 @@ pub(super) async fn sign_in(
     Form(form): Form<SignInForm>,
 ) -> Response {
     let pasted = Zeroizing::new(form.token);
-    if let Err(code) = csrf::check(&headers, form.csrf.as_deref()) {
+    if let Err(code) = csrf::check(&console.csrf_key, &headers, form.csrf.as_deref()) {
         return refused_csrf(code);
     }
-    let csrf = Csrf::of(&headers);
+    let csrf = Csrf::of(&console.csrf_key, &headers);
     let token = pasted.trim();
     if token.is_empty() || token.len() > console.gw.config().max_token_bytes {
         return sign_in_page(
@@ -217,7 +217,7 @@ pub(super) async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<CsrfOnly>,
 ) -> Response {
-    if let Err(code) = csrf::check(&headers, form.csrf.as_deref()) {
+    if let Err(code) = csrf::check(&console.csrf_key, &headers, form.csrf.as_deref()) {
         return refused_csrf(code);
     }
     let mut r = see_other("/console");
@@ -251,7 +251,7 @@ pub(super) async fn posted(
     headers: &HeaderMap,
     csrf_field: Option<&str>,
 ) -> Result<Signed, Response> {
-    csrf::check(headers, csrf_field).map_err(refused_csrf)?;
+    csrf::check(&console.csrf_key, headers, csrf_field).map_err(refused_csrf)?;
     signed_in(console, headers).await
 }
 

@@ -1,5 +1,5 @@
 //! The share lists the console shows: a view's active shares (the view
-//! share routes), a workspace's (the ledger, admin token only), each row
+//! share routes), a workspace's (`/workspaces/{ws}/shares`), each row
 //! with its label, permissions, maker, dates and state, and where a
 //! revocation returns to.
 
@@ -149,19 +149,20 @@ pub(super) fn share_rows(list: TokenList) -> Vec<ShareRow> {
     tokens.into_iter().map(ShareRow::from).collect()
 }
 
-/// The guest shares `GET /admin/v1/tokens?{filter}&kind=guest` lists, or
-/// no rows and the admin API's code when it refuses (the page says so).
-/// `Err` is the answer instead, when the session is over.
+/// The guest shares of `ws` (`GET /admin/v1/workspaces/{ws}/shares`, who
+/// made each from `GET /admin/v1/workspaces/{ws}/audit`), or no rows and
+/// the admin API's code when it refuses (the page says so). `Err` is the
+/// answer instead, when the session is over.
 pub(super) async fn listed(
     console: &Console,
     signed: &Signed,
     headers: &HeaderMap,
-    filter: &str,
+    ws: &Id,
 ) -> Result<(Vec<ShareRow>, Option<String>), Response> {
-    let path = format!("/tokens?{filter}&kind=guest");
+    let path = format!("/workspaces/{ws}/shares");
     match console.get::<TokenList>(signed.token(), &path).await {
         Ok(list) => {
-            let by = creators(console, signed).await;
+            let by = creators(console, signed, &format!("/workspaces/{ws}/audit")).await;
             let mut rows = share_rows(list);
             for row in &mut rows {
                 row.created_by = by.get(&row.token_id).cloned().unwrap_or_default();
@@ -204,7 +205,7 @@ pub(super) async fn listed_for_view(
             .filter(|r| !r.active && !rows.iter().any(|a| a.token_id == r.token_id));
         rows.extend(past.collect::<Vec<_>>());
     }
-    let by = creators(console, signed).await;
+    let by = creators(console, signed, "/audit").await;
     for row in &mut rows {
         if row.created_by.is_empty() || row.created_by == MADE_BY_ADMIN {
             if let Some(token) = by.get(&row.token_id) {
@@ -216,10 +217,10 @@ pub(super) async fn listed_for_view(
     Ok((rows, None))
 }
 
-/// Who issued each token, from the `issued` events of `GET /admin/v1/audit`
-/// (none when the admin API refuses the log).
-async fn creators(console: &Console, signed: &Signed) -> BTreeMap<String, String> {
-    let Ok(log) = console.get::<AuditLog>(signed.token(), "/audit").await else {
+/// Who issued each token, from the `issued` events of the audit log at
+/// `path` (none when the admin API refuses it).
+async fn creators(console: &Console, signed: &Signed, path: &str) -> BTreeMap<String, String> {
+    let Ok(log) = console.get::<AuditLog>(signed.token(), path).await else {
         return BTreeMap::new();
     };
     log.events

@@ -16,11 +16,12 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::api::{RevokedAnswer, ShareBody, ShareList, SharedLink, TokenList};
-use crate::model::{Operation, TokenState};
+use crate::api::{RevokedAnswer, ShareBody, ShareList, SharedLink, TokenList, TokenRow};
+use crate::model::{Id, Operation, TokenState};
 
+use super::client::Refused;
 use super::render::{error_page, missing, page, see_other};
-use super::session::{posted_for, refusal, signed_for};
+use super::session::{posted_for, refusal, signed_for, Signed};
 use super::Console;
 
 use super::share_list::{joined, state_name, when};
@@ -186,7 +187,13 @@ pub(super) async fn confirm_revoke(
                 Err(r) => return refusal(&console, &headers, r).await,
             }
         }
-        _ => match console
+        Some(Back::Workspace(ws)) => {
+            match workspace_share(&console, &signed, ws, &token_id).await {
+                Ok(found) => found.map(ShareRow::from),
+                Err(r) => return refusal(&console, &headers, r).await,
+            }
+        }
+        None => match console
             .get::<TokenList>(signed.token(), "/tokens?kind=guest")
             .await
         {
@@ -225,9 +232,25 @@ pub(super) struct RevokeForm {
     back: Option<String>,
 }
 
+/// The guest link `token_id` of `ws`, from `GET /admin/v1/workspaces/{ws}/shares`.
+async fn workspace_share(
+    console: &Console,
+    signed: &Signed,
+    ws: &Id,
+    token_id: &Id,
+) -> Result<Option<TokenRow>, Refused> {
+    let path = format!("/workspaces/{ws}/shares");
+    let list = console.get::<TokenList>(signed.token(), &path).await?;
+    Ok(list
+        .tokens
+        .into_iter()
+        .find(|t| t.entry.token_id == *token_id))
+}
+
 /// `POST /console/shares/{token_id}/revoke`: a view's share (`back` is
-/// `view:{id}`) through `DELETE /admin/v1/views/{view}/shares/{id}`, any
-/// other through `DELETE /admin/v1/tokens/{id}` (the admin token's).
+/// `view:{id}`, or a member's from its workspace's list) through
+/// `DELETE /admin/v1/views/{view}/shares/{id}`, any other through
+/// `DELETE /admin/v1/tokens/{id}` (the admin token's).
 pub(super) async fn revoke(
     State(console): State<Console>,
     Path(token_id): Path<String>,
@@ -242,6 +265,16 @@ pub(super) async fn revoke(
     let back = Back::parse(form.back.as_deref());
     let api_path = match &back {
         Some(Back::View(view)) => format!("/views/{view}/shares/{token_id}"),
+        Some(Back::Workspace(ws)) if signed.caller.user().is_some() => {
+            let row = match workspace_share(&console, &signed, ws, &token_id).await {
+                Ok(row) => row,
+                Err(r) => return refusal(&console, &headers, r).await,
+            };
+            let Some(view) = row.and_then(|r| ShareRow::from(r).view) else {
+                return missing();
+            };
+            format!("/views/{view}/shares/{token_id}")
+        }
         _ => format!("/tokens/{token_id}"),
     };
     let answer = console
@@ -311,7 +344,6 @@ pub(super) async fn revoke_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Id;
 
     #[test]
     fn presets_and_checkboxes_grant_what_they_say() {

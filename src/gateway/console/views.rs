@@ -8,8 +8,9 @@ use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{ViewBody, ViewInfo};
-use crate::model::ViewSettings;
+use crate::model::{Id, ViewSettings};
 
+use super::access::{table_access, visibilities, TableAccessRow, MODES};
 use super::render::{error_page, missing, page, see_other};
 use super::session::{posted_for, refusal, signed_for, signed_in};
 use super::share_list::{listed, listed_for_view, Back};
@@ -27,6 +28,8 @@ impl Done {
     pub(super) fn message(&self) -> Option<&'static str> {
         match self.done.as_deref()? {
             "settings" => Some("The view's settings were changed."),
+            "visibility" => Some("The view's visibility was changed."),
+            "access" => Some("The table's access was changed."),
             "revoked" => Some("The share was revoked: its link no longer works."),
             "revoked_all" => Some("Every link of this view was revoked."),
             _ => None,
@@ -69,6 +72,7 @@ pub(super) async fn home(State(console): State<Console>, headers: HeaderMap) -> 
 #[derive(Serialize)]
 struct TableRow {
     id: String,
+    access: TableAccessRow,
     views: Vec<ViewRow>,
 }
 
@@ -78,9 +82,10 @@ struct ViewRow {
     settings: Vec<(&'static str, bool)>,
 }
 
-/// `GET /console/workspaces/{ws}`: its tables and views, and the shares
-/// of all its views (`GET /admin/v1/tokens?workspace=&kind=guest`, the
-/// admin token's: a member is told to open a view instead).
+/// `GET /console/workspaces/{ws}`: its tables with their access and
+/// views, and the shares of all its views
+/// (`GET /admin/v1/workspaces/{ws}/shares`, the admin token's and the
+/// workspace's owners' and admins').
 pub(super) async fn workspace(
     State(console): State<Console>,
     Path(ws): Path<String>,
@@ -95,25 +100,24 @@ pub(super) async fn workspace(
     if !registry.workspaces.contains(&ws) || !signed.sees(&console, &ws) {
         return missing();
     }
-    let tables: Vec<TableRow> = registry
-        .tables
-        .iter()
-        .filter(|(_, w)| **w == ws)
-        .map(|(t, _)| TableRow {
+    let mut tables = Vec::new();
+    for (t, _) in registry.tables.iter().filter(|(_, w)| **w == ws) {
+        let views = registry
+            .views
+            .iter()
+            .filter(|(_, v)| v.table == *t)
+            .map(|(v, entry)| ViewRow {
+                id: v.to_string(),
+                settings: entry.settings.entries().to_vec(),
+            })
+            .collect();
+        tables.push(TableRow {
             id: t.to_string(),
-            views: registry
-                .views
-                .iter()
-                .filter(|(_, v)| v.table == *t)
-                .map(|(v, entry)| ViewRow {
-                    id: v.to_string(),
-                    settings: entry.settings.entries().to_vec(),
-                })
-                .collect(),
-        })
-        .collect();
-    let filter = format!("workspace={ws}");
-    let (shares, refused) = match listed(&console, &signed, &headers, &filter).await {
+            access: table_access(&console, &signed, t).await,
+            views,
+        });
+    }
+    let (shares, refused) = match listed(&console, &signed, &headers, &ws).await {
         Ok(listed) => listed,
         Err(page) => return page,
     };
@@ -124,7 +128,7 @@ pub(super) async fn workspace(
             title => format!("Workspace {ws}"), signed_in => true, csrf => signed.csrf.token(),
             id => ws.as_str(), name => registry.workspace_names.get(&ws), tables, shares,
             shares_refused => refused, back => Back::Workspace(ws.clone()).to_string(),
-            done => done.message(),
+            done => done.message(), modes => MODES,
         },
     );
     signed.finish(&console, r)
@@ -167,6 +171,8 @@ pub(super) async fn view(
             title => format!("View {view}"), signed_in => true, csrf => signed.csrf.token(),
             id => view.as_str(), table => info.table.as_str(), workspace => workspace.as_str(),
             settings => info.settings.entries().to_vec(), public_link, shares,
+            visibility => info.visibility.as_str(), visibilities => visibilities(),
+            creator => info.creator.as_ref().map(Id::as_str),
             shares_refused => refused, back => Back::View(view.clone()).to_string(),
             done => done.message(),
         },
