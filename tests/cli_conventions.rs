@@ -4,6 +4,14 @@
 //! --public-keys` not verifying; 2 usage or I/O error) per command family,
 //! errors as one lowercase line naming the culprit with a hint, and
 //! `--json` on the listing commands.
+//!
+//! The command table (`every_listed_command_has_a_row_and_keeps_its_exit_codes`)
+//! runs every command `tessera --help` lists, recursively, through one
+//! shared data directory: its success (0), a usage error (2), its runtime
+//! failures (1 for a "no" answer, 2 for an error), its `--json` output
+//! parsed as JSON, and its errors with `--json` as one JSON object
+//! `{reason, message}` on stderr with the exit code unchanged. A command
+//! added without a row fails it.
 
 use std::time::Duration;
 
@@ -229,5 +237,581 @@ fn listing_commands_print_json_with_json() {
         assert_eq!(ran.code, 0, "{}", ran.stderr);
         serde_json::from_str::<Value>(&ran.stdout)
             .unwrap_or_else(|e| panic!("tessera {}: {e}: {}", args.join(" "), ran.stdout));
+    }
+}
+
+/// One command's row: invocations (argument strings, split on spaces, with
+/// `{token}`, `{victim}`, `{r1}`, `{r2}`, `{old1}`, `{old2}`, `{tmp}` and
+/// `{data}` filled in) and the exit code each must give.
+struct Row {
+    /// The command path as `--help` lists it (`keys rotate`).
+    command: &'static str,
+    /// Invocations that succeed (0).
+    ok: &'static [&'static str],
+    /// Invocations that succeed (0) and print one JSON document (or JSON
+    /// lines) on stdout.
+    json: &'static [&'static str],
+    /// An invocation clap refuses (2).
+    usage: &'static str,
+    /// Invocations that fail at run time, with their exit code: 1 for a
+    /// "no" answer, 2 for an error.
+    fails: &'static [(&'static str, i32)],
+}
+
+/// The table; README.md's exit-code table says the same per command.
+const ROWS: &[Row] = &[
+    Row {
+        command: "init",
+        ok: &["--data-dir {tmp}/fresh init"],
+        json: &["--data-dir {tmp}/fresh2 init --json"],
+        usage: "init --forse",
+        fails: &[("init", 2)],
+    },
+    Row {
+        command: "keys rotate",
+        ok: &["keys rotate"],
+        json: &["keys rotate --json"],
+        usage: "keys rotate 5",
+        fails: &[("--data-dir {tmp}/none keys rotate", 2)],
+    },
+    Row {
+        command: "keys retire",
+        ok: &["keys retire {old1}"],
+        json: &["keys retire {old2} --json"],
+        usage: "keys retire one",
+        fails: &[("keys retire 4294967295", 2), ("keys retire {old1}", 2)],
+    },
+    Row {
+        command: "keys list",
+        ok: &["keys list"],
+        json: &["keys list --json"],
+        usage: "keys list extra",
+        fails: &[("--data-dir {tmp}/none keys list", 2)],
+    },
+    Row {
+        command: "keys export-public",
+        ok: &[
+            "keys export-public",
+            "keys export-public --out {tmp}/bwk.json",
+        ],
+        json: &["keys export-public --json"],
+        usage: "keys export-public --outt x",
+        fails: &[("keys export-public --out {tmp}/no/such/dir/bwk.json", 2)],
+    },
+    Row {
+        command: "issue guest",
+        ok: &["issue guest --workspace ws_1 --view v_1 --allow read"],
+        json: &["issue guest --workspace ws_1 --view v_1 --allow read --json"],
+        usage: "issue guest --workspace ws_1 --view v_1 --allow fly",
+        fails: &[("issue guest --workspace ws_1 --view v_9 --allow read", 2)],
+    },
+    Row {
+        command: "issue api-key",
+        ok: &["issue api-key --workspace ws_1 --read-only"],
+        json: &["issue api-key --workspace ws_1 --table t_1 --json"],
+        usage: "issue api-key --workspace ws_1 --read-only --allow read",
+        fails: &[("issue api-key --workspace ws_1 --table t_9", 2)],
+    },
+    Row {
+        command: "issue admin",
+        ok: &["issue admin --expires 1h"],
+        json: &["issue admin --json"],
+        usage: "issue admin --workspace ws_1",
+        fails: &[("issue admin --expires yesterday", 2)],
+    },
+    Row {
+        command: "issue member",
+        ok: &["issue member --user u_1"],
+        json: &["issue member --user u_1 --json"],
+        usage: "issue member",
+        fails: &[("issue member --user u_9", 2)],
+    },
+    Row {
+        command: "attenuate",
+        ok: &[
+            "attenuate {token} --allow read",
+            "attenuate --explain-preset auditor",
+        ],
+        json: &[
+            "attenuate {token} --preset reviewer --days 7 --json",
+            "attenuate --explain-preset contractor --json",
+        ],
+        usage: "attenuate",
+        fails: &[
+            ("attenuate tsr_garbage --allow read", 2),
+            ("attenuate {token}", 2),
+        ],
+    },
+    Row {
+        command: "inspect",
+        ok: &[
+            "inspect {token}",
+            "inspect {token} --public-keys {data}/public-keys.json",
+        ],
+        json: &["inspect {token} --json"],
+        usage: "inspect",
+        fails: &[
+            ("inspect tsr_garbage", 2),
+            ("inspect {victim} --public-keys {data}/public-keys.json", 1),
+        ],
+    },
+    Row {
+        command: "check",
+        ok: &["check {token} --op read --view v_1"],
+        json: &["check {token} --op read --view v_1 --json"],
+        usage: "check --op read",
+        fails: &[
+            ("check {token} --op delete --view v_1", 1),
+            ("check tsr_garbage --op read --view v_1", 1),
+            (
+                "--data-dir {tmp}/none check {token} --op read --view v_1",
+                2,
+            ),
+        ],
+    },
+    Row {
+        command: "export",
+        ok: &["export {token} --plain", "export --public-key"],
+        json: &["export {token} --plain --public-key --json"],
+        usage: "export {token}",
+        fails: &[("export tsr_garbage --plain", 2)],
+    },
+    Row {
+        command: "view set",
+        ok: &["view set v_1 --exportable true"],
+        json: &["view set v_1 --addable true --json"],
+        usage: "view set v_1 --public maybe",
+        fails: &[("view set v_9 --public true", 2)],
+    },
+    Row {
+        command: "view show",
+        ok: &["view show v_1"],
+        json: &["view show v_1 --json"],
+        usage: "view show",
+        fails: &[("view show v_9", 2)],
+    },
+    Row {
+        command: "table set",
+        ok: &["table set t_2 --workspace ws_1"],
+        json: &["table set t_2 --workspace ws_1 --json"],
+        usage: "table set t_2",
+        fails: &[("table set t_1 --workspace ws_2", 2)],
+    },
+    Row {
+        command: "table access",
+        ok: &["table access t_1 --mode workspace"],
+        json: &["table access t_1 --mode workspace --json"],
+        usage: "table access t_1 --mode everyone",
+        fails: &[("table access t_9 --mode private", 2)],
+    },
+    Row {
+        command: "table permissions",
+        ok: &[],
+        json: &["table permissions t_1 --json {tmp}/permissions.json"],
+        usage: "table permissions t_1",
+        fails: &[("table permissions t_1 --json {tmp}/missing.json", 2)],
+    },
+    Row {
+        command: "workspace set",
+        ok: &["workspace set ws_3"],
+        json: &["workspace set ws_1 --json"],
+        usage: "workspace set bad!id",
+        fails: &[("--data-dir {tmp}/none workspace set ws_3", 2)],
+    },
+    Row {
+        command: "user put",
+        ok: &["user put u_2 --email bo@example.com --name Bo"],
+        json: &["user put u_2 --email bo@example.com --name Bo --json"],
+        usage: "user put u_2 --email bo@example.com",
+        fails: &[("user put u_2 --email bad --name Bo", 2)],
+    },
+    Row {
+        command: "user remove",
+        ok: &["user remove u_2"],
+        json: &["user remove u_3 --json"],
+        usage: "user remove",
+        fails: &[("user remove u_9", 2)],
+    },
+    Row {
+        command: "member set",
+        ok: &["member set --workspace ws_1 --user u_1 --role member"],
+        json: &["member set --workspace ws_1 --user u_1 --role member --json"],
+        usage: "member set --workspace ws_1 --user u_1 --role king",
+        fails: &[("member set --workspace ws_1 --user u_9 --role viewer", 2)],
+    },
+    Row {
+        command: "member remove",
+        ok: &["member remove --workspace ws_1 --user u_4"],
+        json: &["member remove --workspace ws_1 --user u_4 --json"],
+        usage: "member remove --workspace ws_1",
+        fails: &[(
+            "--data-dir {tmp}/none member remove --workspace ws_1 --user u_4",
+            2,
+        )],
+    },
+    Row {
+        command: "member invite",
+        ok: &["member invite --email cy@example.com --role viewer --projects ws_1"],
+        json: &["member invite --email di@example.com --role viewer --projects ws_1 --json"],
+        usage: "member invite --email cy@example.com --role king --projects ws_1",
+        fails: &[("member invite --email bad --role viewer --projects ws_1", 2)],
+    },
+    Row {
+        command: "member projects",
+        ok: &["member projects u_1 ws_1"],
+        json: &["member projects u_1 ws_1 --json"],
+        usage: "member projects u_1",
+        fails: &[("member projects u_9 ws_1", 2)],
+    },
+    Row {
+        command: "member list",
+        ok: &["member list --workspace ws_1"],
+        json: &["member list --workspace ws_1 --json"],
+        usage: "member list",
+        fails: &[("--data-dir {tmp}/none member list --workspace ws_1", 2)],
+    },
+    Row {
+        command: "group put",
+        ok: &["group put g_1 --workspace ws_1 --name Crew --members u_1"],
+        json: &["group put g_1 --workspace ws_1 --name Crew --members u_1 --json"],
+        usage: "group put g_1 --workspace ws_1 --members u_1",
+        fails: &[(
+            "group put g_1 --workspace ws_1 --name Crew --members u_9",
+            2,
+        )],
+    },
+    Row {
+        command: "group remove",
+        ok: &["group remove g_1 --workspace ws_1"],
+        json: &["group remove g_1 --workspace ws_1 --json"],
+        usage: "group remove g_1",
+        fails: &[("--data-dir {tmp}/none group remove g_1 --workspace ws_1", 2)],
+    },
+    Row {
+        command: "revoke",
+        ok: &["revoke --token {r1}"],
+        json: &["revoke --token {r2} --reason done --json"],
+        usage: "revoke",
+        fails: &[("revoke tk_nosuch", 2), ("revoke --revocation-id zz", 2)],
+    },
+    Row {
+        command: "tokens list",
+        ok: &["tokens list", "tokens list --workspace ws_1"],
+        json: &["tokens list --json"],
+        usage: "tokens list --workspace bad!",
+        fails: &[("--data-dir {tmp}/none tokens list", 2)],
+    },
+    Row {
+        command: "audit",
+        ok: &["audit"],
+        json: &["audit --json"],
+        usage: "audit extra",
+        fails: &[("--data-dir {tmp}/none audit", 2)],
+    },
+    Row {
+        // `serve` runs until stopped; its 0 is a graceful shutdown, which
+        // tests/gateway.rs covers. Here: its help, a bad flag, a bad config.
+        command: "serve",
+        ok: &["serve --help"],
+        json: &[],
+        usage: "serve --listen nope",
+        fails: &[("serve --config {tmp}/missing.toml", 2)],
+    },
+    Row {
+        command: "share",
+        ok: &["share v_1", "share v_1 --list"],
+        json: &[
+            "share v_1 --preset editor --json",
+            "share v_1 --list --json",
+        ],
+        usage: "share v_1 --preset editor --allow read",
+        fails: &[("share v_9", 2), ("share v_1 --preset owner", 2)],
+    },
+    Row {
+        command: "link",
+        ok: &["link {token} --base https://share.example.com"],
+        json: &["link {token} --base https://share.example.com --json"],
+        usage: "link {token}",
+        fails: &[("link tsr_garbage --base https://share.example.com", 2)],
+    },
+    Row {
+        command: "policy lint",
+        ok: &["policy lint"],
+        json: &["policy lint --json"],
+        usage: "policy lint --polish x",
+        fails: &[("policy lint --policy {tmp}/missing.dl", 2)],
+    },
+    Row {
+        // Always JSON: the document is the data.
+        command: "openapi",
+        ok: &[],
+        json: &["openapi"],
+        usage: "openapi extra",
+        fails: &[],
+    },
+    Row {
+        command: "completions",
+        ok: &["completions bash"],
+        json: &[],
+        usage: "completions tcsh",
+        fails: &[],
+    },
+    Row {
+        command: "man",
+        ok: &["man"],
+        json: &[],
+        usage: "man extra",
+        fails: &[],
+    },
+];
+
+/// The command paths `tessera --help` lists, recursively down to the
+/// commands that have no subcommands (`help` left out).
+fn listed_commands(env: &Env) -> Vec<String> {
+    let mut leaves = Vec::new();
+    let mut pending = vec![Vec::<String>::new()];
+    while let Some(path) = pending.pop() {
+        assert!(path.len() <= 3, "commands nest at most 3 deep: {path:?}");
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let help = env.run(&args);
+        assert_eq!(help.code, 0, "tessera {}: {}", args.join(" "), help.stderr);
+        let subcommands = subcommands_in(&help.stdout);
+        if subcommands.is_empty() {
+            leaves.push(path.join(" "));
+        }
+        for name in subcommands {
+            let mut next = path.clone();
+            next.push(name);
+            pending.push(next);
+        }
+    }
+    leaves.sort();
+    leaves
+}
+
+/// The names under `Commands:` in a help text.
+fn subcommands_in(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| l.trim() != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// True when `text` is one JSON document, or JSON lines.
+fn parses_as_json(text: &str) -> bool {
+    serde_json::from_str::<Value>(text).is_ok()
+        || (!text.trim().is_empty()
+            && text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .all(|l| serde_json::from_str::<Value>(l).is_ok()))
+}
+
+/// The shared state the rows run against, and the placeholders they use.
+struct Table {
+    env: Env,
+    vars: Vec<(&'static str, String)>,
+}
+
+impl Table {
+    fn new() -> Self {
+        let env = Env::new();
+        let ok = |args: &[&str]| {
+            let ran = env.run(args);
+            assert_eq!(ran.code, 0, "setup {args:?}: {}", ran.stderr);
+            ran.stdout.trim().to_owned()
+        };
+        let first: Value = serde_json::from_str(&ok(&["keys", "list", "--json"])).expect("keys");
+        let old1 = first[0]["id"].to_string();
+        let second: Value = serde_json::from_str(&ok(&["keys", "rotate", "--json"])).expect("key");
+        let old2 = second["id"].to_string();
+        ok(&["keys", "rotate"]);
+        let guest = |allow: &str| {
+            ok(&[
+                "issue",
+                "guest",
+                "--workspace",
+                "ws_1",
+                "--view",
+                "v_1",
+                "--allow",
+                allow,
+            ])
+        };
+        let token = guest("read,write");
+        let victim = guest("read");
+        ok(&["revoke", "--token", &victim]);
+        let (r1, r2) = (guest("read"), guest("read"));
+        for (user, email) in [("u_1", "ana@example.com"), ("u_3", "al@example.com")] {
+            ok(&["user", "put", user, "--email", email, "--name", "A"]);
+        }
+        ok(&[
+            "member",
+            "set",
+            "--workspace",
+            "ws_1",
+            "--user",
+            "u_1",
+            "--role",
+            "member",
+        ]);
+        let tmp = env.dir.path().to_str().expect("utf-8").to_owned();
+        std::fs::write(
+            env.dir.path().join("permissions.json"),
+            r#"{"schema": {"mode": "read-only"}, "records": {"mode": "private"}}"#,
+        )
+        .expect("permissions file");
+        let data = format!("{tmp}/data");
+        let vars = vec![
+            ("{token}", token),
+            ("{victim}", victim),
+            ("{r1}", r1),
+            ("{r2}", r2),
+            ("{old1}", old1),
+            ("{old2}", old2),
+            ("{tmp}", tmp),
+            ("{data}", data),
+        ];
+        Table { env, vars }
+    }
+
+    fn args(&self, line: &str) -> Vec<String> {
+        line.split(' ')
+            .map(|word| {
+                let mut word = word.to_owned();
+                for (name, value) in &self.vars {
+                    word = word.replace(name, value);
+                }
+                word
+            })
+            .collect()
+    }
+
+    fn run(&self, line: &str, extra: &[&str]) -> (Vec<String>, Ran) {
+        let mut args = self.args(line);
+        args.extend(extra.iter().map(|s| (*s).to_owned()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let ran = self.env.run(&refs);
+        (args, ran)
+    }
+
+    /// Token text that must never be echoed on stderr.
+    fn secrets(&self) -> Vec<&str> {
+        self.vars
+            .iter()
+            .filter(|(name, _)| ["{token}", "{victim}", "{r1}", "{r2}"].contains(name))
+            .map(|(_, value)| value.trim_start_matches("tsr_"))
+            .collect()
+    }
+}
+
+#[test]
+fn every_listed_command_has_a_row_and_keeps_its_exit_codes() {
+    let table = Table::new();
+    let listed = listed_commands(&table.env);
+    let mut rows: Vec<String> = ROWS.iter().map(|r| r.command.to_owned()).collect();
+    rows.sort();
+    assert_eq!(
+        listed, rows,
+        "every command `tessera --help` lists has exactly one row in ROWS (and README's exit-code table)"
+    );
+    let secrets = table.secrets();
+    let check = |what: &str, args: &[String], ran: &Ran, code: i32| {
+        let shown = args.join(" ");
+        assert_eq!(
+            ran.code, code,
+            "{what}: tessera {shown}\nstdout: {}\nstderr: {}",
+            ran.stdout, ran.stderr
+        );
+        for secret in &secrets {
+            assert!(
+                !ran.stderr.contains(secret),
+                "tessera {shown}: a token on stderr"
+            );
+        }
+    };
+    for row in ROWS {
+        let has_json = {
+            let (_, help) = table.run(row.command, &["--help"]);
+            help.stdout.contains("--json")
+        };
+        for line in row.ok {
+            let (args, ran) = table.run(line, &[]);
+            check("success", &args, &ran, 0);
+        }
+        for line in row.json {
+            let (args, ran) = table.run(line, &[]);
+            check("--json success", &args, &ran, 0);
+            assert!(
+                parses_as_json(&ran.stdout),
+                "tessera {}: stdout is not JSON: {}",
+                args.join(" "),
+                ran.stdout
+            );
+        }
+        if has_json {
+            assert!(
+                row.json.iter().any(|l| l.contains("--json")),
+                "{}: has --json but no row runs it",
+                row.command
+            );
+        }
+        let (args, ran) = table.run(row.usage, &[]);
+        check("usage error", &args, &ran, 2);
+        assert!(
+            ran.stderr.contains("Usage:") || ran.stderr.contains("--help"),
+            "tessera {}: a usage error points to the usage: {}",
+            args.join(" "),
+            ran.stderr
+        );
+        if has_json {
+            let (args, ran) = table.run(row.usage, &["--json"]);
+            check("usage error with --json", &args, &ran, 2);
+            let error: Value = serde_json::from_str(ran.stderr.trim()).unwrap_or_else(|e| {
+                panic!(
+                    "tessera {}: stderr is not JSON: {e}: {}",
+                    args.join(" "),
+                    ran.stderr
+                )
+            });
+            assert_eq!(error["reason"], "usage", "tessera {}", args.join(" "));
+        }
+        for (line, code) in row.fails {
+            let (args, ran) = table.run(line, &[]);
+            check("failure", &args, &ran, *code);
+            if *code == 2 {
+                let message = ran.stderr.trim();
+                assert_eq!(message.lines().count(), 1, "one line: {message}");
+                let message = message.strip_prefix("tessera: ").unwrap_or(message);
+                assert!(
+                    message.starts_with(|c: char| !c.is_uppercase()),
+                    "tessera {}: lowercase: {message}",
+                    args.join(" ")
+                );
+            }
+            if has_json && *code == 2 {
+                let (args, ran) = table.run(line, &["--json"]);
+                check("failure with --json", &args, &ran, 2);
+                let error: Value = serde_json::from_str(ran.stderr.trim()).unwrap_or_else(|e| {
+                    panic!(
+                        "tessera {}: stderr is not JSON: {e}: {}",
+                        args.join(" "),
+                        ran.stderr
+                    )
+                });
+                assert!(
+                    error["reason"].is_string() && error["message"].is_string(),
+                    "tessera {}: {error}",
+                    args.join(" ")
+                );
+                assert!(ran.stdout.is_empty(), "nothing on stdout: {}", ran.stdout);
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ use crate::model::access::{Level, WorkspaceRole};
 use crate::model::Id;
 
 use super::backend::Backend;
-use super::output::json_text;
+use super::output::{json_text, print};
 
 /// `tessera user …`
 #[derive(Debug, Subcommand)]
@@ -40,6 +40,9 @@ pub enum UserCommand {
     Remove {
         /// The user id.
         user: Id,
+        /// Print JSON ({id, removed}) instead of a sentence.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -69,6 +72,9 @@ pub enum MemberCommand {
         /// The user.
         #[arg(long)]
         user: Id,
+        /// Print JSON ({workspace, user, removed}) instead of a sentence.
+        #[arg(long)]
+        json: bool,
     },
     /// Invite a user (registered if new) with a role on some projects
     /// (workspaces): `--email E --role viewer --projects a,b`.
@@ -150,6 +156,9 @@ pub enum GroupCommand {
         /// The workspace.
         #[arg(long)]
         workspace: Id,
+        /// Print JSON ({id, workspace, removed}) instead of a sentence.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -227,9 +236,10 @@ pub(crate) fn user(backend: &Backend, cmd: UserCommand, now: DateTime<Utc>) -> R
             }
             println!("user {} <{}> {}", info.id, info.email, info.name);
         }
-        UserCommand::Remove { user } => {
+        UserCommand::Remove { user, json } => {
             backend.remove_user(&user, now)?;
-            println!("user {user} removed");
+            let removed = serde_json::json!({"id": user, "removed": true});
+            return print(json, &removed, |_| println!("user {user} removed"));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -254,9 +264,17 @@ pub(crate) fn member(
             }
             println!("user {user} is {} of workspace {workspace}", info.role);
         }
-        MemberCommand::Remove { workspace, user } => {
+        MemberCommand::Remove {
+            workspace,
+            user,
+            json,
+        } => {
             backend.remove_member(&workspace, &user, now)?;
-            println!("user {user} removed from workspace {workspace}");
+            let removed =
+                serde_json::json!({"workspace": workspace, "user": user, "removed": true});
+            return print(json, &removed, |_| {
+                println!("user {user} removed from workspace {workspace}");
+            });
         }
         MemberCommand::Invite {
             email,
@@ -329,9 +347,16 @@ pub(crate) fn group(backend: &Backend, cmd: GroupCommand, now: DateTime<Utc>) ->
                 members.join(", ")
             );
         }
-        GroupCommand::Remove { group, workspace } => {
+        GroupCommand::Remove {
+            group,
+            workspace,
+            json,
+        } => {
             backend.remove_group(&workspace, &group, now)?;
-            println!("group {group} removed from workspace {workspace}");
+            let removed = serde_json::json!({"id": group, "workspace": workspace, "removed": true});
+            return print(json, &removed, |_| {
+                println!("group {group} removed from workspace {workspace}");
+            });
         }
     }
     Ok(ExitCode::SUCCESS)

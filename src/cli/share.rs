@@ -7,7 +7,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use rand::rngs::OsRng;
@@ -130,7 +130,7 @@ fn make(backend: &Backend, args: &ShareArgs, now: DateTime<Utc>) -> Result<Share
             let registry = store.registry()?;
             let workspace = registry
                 .workspace_of(&Resource::view(args.view.clone()))
-                .with_context(|| format!("view {} is not registered", args.view))?;
+                .ok_or_else(|| crate::change::ChangeError::UnknownView(args.view.clone()))?;
             let mut grant = Grant::guest(workspace, args.view.clone(), &operations)
                 .expires_at(expires_at)
                 .label(args.label.clone());
