@@ -815,3 +815,105 @@ fn every_listed_command_has_a_row_and_keeps_its_exit_codes() {
         }
     }
 }
+
+/// True when some 24-character stretch of `secret` appears in `text`.
+fn shows_part_of(text: &str, secret: &str) -> bool {
+    let bytes = secret.as_bytes();
+    bytes.len() >= 24
+        && bytes
+            .windows(24)
+            .any(|w| text.contains(std::str::from_utf8(w).unwrap_or("\u{0}")))
+}
+
+#[test]
+fn a_token_given_to_a_failing_command_is_never_echoed_on_stderr() {
+    let table = Table::new();
+    let token = table.args("{token}").remove(0);
+    let cut = token.len() / 2;
+    for bad in [format!("{token}!"), token[..cut].to_owned()] {
+        for line in [
+            "inspect BAD",
+            "attenuate BAD --allow read",
+            "export BAD --plain",
+            "link BAD --base https://share.example.com",
+            "revoke --token BAD",
+        ] {
+            for extra in [&[][..], &["--json"]] {
+                let mut args: Vec<&str> = line
+                    .split(' ')
+                    .map(|w| if w == "BAD" { bad.as_str() } else { w })
+                    .collect();
+                args.extend(extra);
+                let ran = table.env.run(&args);
+                assert_eq!(ran.code, 2, "{line} {extra:?}: {}", ran.stderr);
+                assert!(
+                    !shows_part_of(&ran.stderr, &bad) && !shows_part_of(&ran.stdout, &bad),
+                    "{line} {extra:?} echoes the token: {}",
+                    ran.stderr
+                );
+                if !extra.is_empty() {
+                    let error: Value = serde_json::from_str(ran.stderr.trim()).expect("JSON");
+                    assert_eq!(error["reason"], "malformed", "{line}: {error}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn json_errors_escape_what_a_terminal_would_act_on() {
+    let env = Env::new();
+    let hostile = env.dir.path().join("x\u{1b}]0;owned\u{7}");
+    let hostile = hostile.to_str().expect("utf-8");
+    for json in [true, false] {
+        let mut args = vec!["--data-dir", hostile, "tokens", "list"];
+        if json {
+            args.push("--json");
+        }
+        let ran = env.run(&args);
+        assert_eq!(ran.code, 2, "{}", ran.stderr);
+        assert!(
+            !ran.stderr.contains(['\u{1b}', '\u{7}']),
+            "a raw escape reaches the terminal: {:?}",
+            ran.stderr
+        );
+        if json {
+            let error: Value = serde_json::from_str(ran.stderr.trim()).expect("JSON");
+            assert_eq!(error["reason"], "no_store");
+            let message = error["message"].as_str().expect("message");
+            assert!(
+                message.contains(hostile),
+                "the same path, escaped: {message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn token_bearing_json_puts_the_token_in_its_token_field_only() {
+    let table = Table::new();
+    for line in [
+        "issue guest --workspace ws_1 --view v_1 --allow read --json",
+        "attenuate {token} --allow read --json",
+        "export {token} --plain --public-key --json",
+        "link {token} --base https://share.example.com --json",
+        "share v_1 --json",
+        "issue member --user u_1 --json",
+    ] {
+        let (args, ran) = table.run(line, &[]);
+        assert_eq!(ran.code, 0, "{}: {}", args.join(" "), ran.stderr);
+        let mut answer: Value = serde_json::from_str(&ran.stdout).expect("JSON");
+        let token = answer["token"].as_str().expect("a token field").to_owned();
+        let body = token.trim_start_matches("tsr_").trim_end_matches('=');
+        answer.as_object_mut().expect("an object").remove("token");
+        let rest = answer.to_string();
+        assert!(
+            !shows_part_of(&rest, body),
+            "{line}: the token outside `token`: {rest}"
+        );
+        assert!(
+            !shows_part_of(&ran.stderr, body),
+            "{line}: the token on stderr"
+        );
+    }
+}
