@@ -240,330 +240,93 @@ fn listing_commands_print_json_with_json() {
     }
 }
 
-/// One command's row: invocations (argument strings, split on spaces, with
-/// `{token}`, `{victim}`, `{r1}`, `{r2}`, `{old1}`, `{old2}`, `{tmp}` and
-/// `{data}` filled in) and the exit code each must give.
-struct Row {
-    /// The command path as `--help` lists it (`keys rotate`).
-    command: &'static str,
-    /// Invocations that succeed (0).
-    ok: &'static [&'static str],
-    /// Invocations that succeed (0) and print one JSON document (or JSON
-    /// lines) on stdout.
-    json: &'static [&'static str],
-    /// An invocation clap refuses (2).
-    usage: &'static str,
-    /// Invocations that fail at run time, with their exit code: 1 for a
-    /// "no" answer, 2 for an error.
-    fails: &'static [(&'static str, i32)],
+/// The command table, one line per command (README.md's exit-code table
+/// says the same): `command | successes (0) | --json successes (0, stdout
+/// is JSON) | a usage error (2) | run-time failures as CODE ARGS`, lists
+/// split by ` ; `, `-` for none. Arguments split on spaces, with `{token}`,
+/// `{victim}`, `{r1}`, `{r2}`, `{old1}`, `{old2}`, `{tmp}` and `{data}`
+/// filled in. A failure exits 1 for a "no" answer, 2 for an error. `serve`
+/// runs until stopped: its 0 here is its help (a graceful shutdown is
+/// tests/gateway.rs'); `openapi` always prints JSON.
+const ROWS: &str = "
+init | --data-dir {tmp}/fresh init | --data-dir {tmp}/fresh2 init --json | init --forse | 2 init
+keys rotate | keys rotate | keys rotate --json | keys rotate 5 | 2 --data-dir {tmp}/none keys rotate
+keys retire | keys retire {old1} | keys retire {old2} --json | keys retire one | 2 keys retire 4294967295 ; 2 keys retire {old1}
+keys list | keys list | keys list --json | keys list extra | 2 --data-dir {tmp}/none keys list
+keys export-public | keys export-public ; keys export-public --out {tmp}/bwk.json | keys export-public --json | keys export-public --outt x | 2 keys export-public --out {tmp}/no/such/dir/bwk.json
+issue guest | issue guest --workspace ws_1 --view v_1 --allow read | issue guest --workspace ws_1 --view v_1 --allow read --json | issue guest --workspace ws_1 --view v_1 --allow fly | 2 issue guest --workspace ws_1 --view v_9 --allow read
+issue api-key | issue api-key --workspace ws_1 --read-only | issue api-key --workspace ws_1 --table t_1 --json | issue api-key --workspace ws_1 --read-only --allow read | 2 issue api-key --workspace ws_1 --table t_9
+issue admin | issue admin --expires 1h | issue admin --json | issue admin --workspace ws_1 | 2 issue admin --expires yesterday
+issue member | issue member --user u_1 | issue member --user u_1 --json | issue member | 2 issue member --user u_9
+attenuate | attenuate {token} --allow read ; attenuate --explain-preset auditor | attenuate {token} --preset reviewer --days 7 --json ; attenuate --explain-preset contractor --json | attenuate | 2 attenuate tsr_garbage --allow read ; 2 attenuate {token}
+inspect | inspect {token} ; inspect {token} --public-keys {data}/public-keys.json | inspect {token} --json | inspect | 2 inspect tsr_garbage ; 1 inspect {victim} --public-keys {data}/public-keys.json
+check | check {token} --op read --view v_1 | check {token} --op read --view v_1 --json | check --op read | 1 check {token} --op delete --view v_1 ; 1 check tsr_garbage --op read --view v_1 ; 2 --data-dir {tmp}/none check {token} --op read --view v_1
+export | export {token} --plain ; export --public-key | export {token} --plain --public-key --json | export {token} | 2 export tsr_garbage --plain
+view set | view set v_1 --exportable true | view set v_1 --addable true --json | view set v_1 --public maybe | 2 view set v_9 --public true
+view show | view show v_1 | view show v_1 --json | view show | 2 view show v_9
+table set | table set t_2 --workspace ws_1 | table set t_2 --workspace ws_1 --json | table set t_2 | 2 table set t_1 --workspace ws_2
+table access | table access t_1 --mode workspace | table access t_1 --mode workspace --json | table access t_1 --mode everyone | 2 table access t_9 --mode private
+table permissions | - | table permissions t_1 --json {tmp}/permissions.json | table permissions t_1 | 2 table permissions t_1 --json {tmp}/missing.json
+workspace set | workspace set ws_3 | workspace set ws_1 --json | workspace set bad!id | 2 --data-dir {tmp}/none workspace set ws_3
+user put | user put u_2 --email bo@example.com --name Bo | user put u_2 --email bo@example.com --name Bo --json | user put u_2 --email bo@example.com | 2 user put u_2 --email bad --name Bo
+user remove | user remove u_2 | user remove u_3 --json | user remove | 2 user remove u_9
+member set | member set --workspace ws_1 --user u_1 --role member | member set --workspace ws_1 --user u_1 --role member --json | member set --workspace ws_1 --user u_1 --role king | 2 member set --workspace ws_1 --user u_9 --role viewer
+member remove | member remove --workspace ws_1 --user u_4 | member remove --workspace ws_1 --user u_4 --json | member remove --workspace ws_1 | 2 --data-dir {tmp}/none member remove --workspace ws_1 --user u_4
+member invite | member invite --email cy@example.com --role viewer --projects ws_1 | member invite --email di@example.com --role viewer --projects ws_1 --json | member invite --email cy@example.com --role king --projects ws_1 | 2 member invite --email bad --role viewer --projects ws_1
+member projects | member projects u_1 ws_1 | member projects u_1 ws_1 --json | member projects u_1 | 2 member projects u_9 ws_1
+member list | member list --workspace ws_1 | member list --workspace ws_1 --json | member list | 2 --data-dir {tmp}/none member list --workspace ws_1
+group put | group put g_1 --workspace ws_1 --name Crew --members u_1 | group put g_1 --workspace ws_1 --name Crew --members u_1 --json | group put g_1 --workspace ws_1 --members u_1 | 2 group put g_1 --workspace ws_1 --name Crew --members u_9
+group remove | group remove g_1 --workspace ws_1 | group remove g_1 --workspace ws_1 --json | group remove g_1 | 2 --data-dir {tmp}/none group remove g_1 --workspace ws_1
+revoke | revoke --token {r1} | revoke --token {r2} --reason done --json | revoke | 2 revoke tk_nosuch ; 2 revoke --revocation-id zz
+tokens list | tokens list ; tokens list --workspace ws_1 | tokens list --json | tokens list --workspace bad! | 2 --data-dir {tmp}/none tokens list
+audit | audit | audit --json | audit extra | 2 --data-dir {tmp}/none audit
+serve | serve --help | - | serve --listen nope | 2 serve --config {tmp}/missing.toml
+share | share v_1 ; share v_1 --list | share v_1 --preset editor --json ; share v_1 --list --json | share v_1 --preset editor --allow read | 2 share v_9 ; 2 share v_1 --preset owner
+link | link {token} --base https://share.example.com | link {token} --base https://share.example.com --json | link {token} | 2 link tsr_garbage --base https://share.example.com
+policy lint | policy lint | policy lint --json | policy lint --polish x | 2 policy lint --policy {tmp}/missing.dl
+openapi | - | openapi | openapi extra | -
+completions | completions bash | - | completions tcsh | -
+man | man | - | man extra | -
+";
+
+/// One line of [`ROWS`].
+struct Row<'a> {
+    command: &'a str,
+    ok: Vec<&'a str>,
+    json: Vec<&'a str>,
+    usage: &'a str,
+    fails: Vec<(i32, &'a str)>,
 }
 
-/// The table; README.md's exit-code table says the same per command.
-const ROWS: &[Row] = &[
-    Row {
-        command: "init",
-        ok: &["--data-dir {tmp}/fresh init"],
-        json: &["--data-dir {tmp}/fresh2 init --json"],
-        usage: "init --forse",
-        fails: &[("init", 2)],
-    },
-    Row {
-        command: "keys rotate",
-        ok: &["keys rotate"],
-        json: &["keys rotate --json"],
-        usage: "keys rotate 5",
-        fails: &[("--data-dir {tmp}/none keys rotate", 2)],
-    },
-    Row {
-        command: "keys retire",
-        ok: &["keys retire {old1}"],
-        json: &["keys retire {old2} --json"],
-        usage: "keys retire one",
-        fails: &[("keys retire 4294967295", 2), ("keys retire {old1}", 2)],
-    },
-    Row {
-        command: "keys list",
-        ok: &["keys list"],
-        json: &["keys list --json"],
-        usage: "keys list extra",
-        fails: &[("--data-dir {tmp}/none keys list", 2)],
-    },
-    Row {
-        command: "keys export-public",
-        ok: &[
-            "keys export-public",
-            "keys export-public --out {tmp}/bwk.json",
-        ],
-        json: &["keys export-public --json"],
-        usage: "keys export-public --outt x",
-        fails: &[("keys export-public --out {tmp}/no/such/dir/bwk.json", 2)],
-    },
-    Row {
-        command: "issue guest",
-        ok: &["issue guest --workspace ws_1 --view v_1 --allow read"],
-        json: &["issue guest --workspace ws_1 --view v_1 --allow read --json"],
-        usage: "issue guest --workspace ws_1 --view v_1 --allow fly",
-        fails: &[("issue guest --workspace ws_1 --view v_9 --allow read", 2)],
-    },
-    Row {
-        command: "issue api-key",
-        ok: &["issue api-key --workspace ws_1 --read-only"],
-        json: &["issue api-key --workspace ws_1 --table t_1 --json"],
-        usage: "issue api-key --workspace ws_1 --read-only --allow read",
-        fails: &[("issue api-key --workspace ws_1 --table t_9", 2)],
-    },
-    Row {
-        command: "issue admin",
-        ok: &["issue admin --expires 1h"],
-        json: &["issue admin --json"],
-        usage: "issue admin --workspace ws_1",
-        fails: &[("issue admin --expires yesterday", 2)],
-    },
-    Row {
-        command: "issue member",
-        ok: &["issue member --user u_1"],
-        json: &["issue member --user u_1 --json"],
-        usage: "issue member",
-        fails: &[("issue member --user u_9", 2)],
-    },
-    Row {
-        command: "attenuate",
-        ok: &[
-            "attenuate {token} --allow read",
-            "attenuate --explain-preset auditor",
-        ],
-        json: &[
-            "attenuate {token} --preset reviewer --days 7 --json",
-            "attenuate --explain-preset contractor --json",
-        ],
-        usage: "attenuate",
-        fails: &[
-            ("attenuate tsr_garbage --allow read", 2),
-            ("attenuate {token}", 2),
-        ],
-    },
-    Row {
-        command: "inspect",
-        ok: &[
-            "inspect {token}",
-            "inspect {token} --public-keys {data}/public-keys.json",
-        ],
-        json: &["inspect {token} --json"],
-        usage: "inspect",
-        fails: &[
-            ("inspect tsr_garbage", 2),
-            ("inspect {victim} --public-keys {data}/public-keys.json", 1),
-        ],
-    },
-    Row {
-        command: "check",
-        ok: &["check {token} --op read --view v_1"],
-        json: &["check {token} --op read --view v_1 --json"],
-        usage: "check --op read",
-        fails: &[
-            ("check {token} --op delete --view v_1", 1),
-            ("check tsr_garbage --op read --view v_1", 1),
-            (
-                "--data-dir {tmp}/none check {token} --op read --view v_1",
-                2,
-            ),
-        ],
-    },
-    Row {
-        command: "export",
-        ok: &["export {token} --plain", "export --public-key"],
-        json: &["export {token} --plain --public-key --json"],
-        usage: "export {token}",
-        fails: &[("export tsr_garbage --plain", 2)],
-    },
-    Row {
-        command: "view set",
-        ok: &["view set v_1 --exportable true"],
-        json: &["view set v_1 --addable true --json"],
-        usage: "view set v_1 --public maybe",
-        fails: &[("view set v_9 --public true", 2)],
-    },
-    Row {
-        command: "view show",
-        ok: &["view show v_1"],
-        json: &["view show v_1 --json"],
-        usage: "view show",
-        fails: &[("view show v_9", 2)],
-    },
-    Row {
-        command: "table set",
-        ok: &["table set t_2 --workspace ws_1"],
-        json: &["table set t_2 --workspace ws_1 --json"],
-        usage: "table set t_2",
-        fails: &[("table set t_1 --workspace ws_2", 2)],
-    },
-    Row {
-        command: "table access",
-        ok: &["table access t_1 --mode workspace"],
-        json: &["table access t_1 --mode workspace --json"],
-        usage: "table access t_1 --mode everyone",
-        fails: &[("table access t_9 --mode private", 2)],
-    },
-    Row {
-        command: "table permissions",
-        ok: &[],
-        json: &["table permissions t_1 --json {tmp}/permissions.json"],
-        usage: "table permissions t_1",
-        fails: &[("table permissions t_1 --json {tmp}/missing.json", 2)],
-    },
-    Row {
-        command: "workspace set",
-        ok: &["workspace set ws_3"],
-        json: &["workspace set ws_1 --json"],
-        usage: "workspace set bad!id",
-        fails: &[("--data-dir {tmp}/none workspace set ws_3", 2)],
-    },
-    Row {
-        command: "user put",
-        ok: &["user put u_2 --email bo@example.com --name Bo"],
-        json: &["user put u_2 --email bo@example.com --name Bo --json"],
-        usage: "user put u_2 --email bo@example.com",
-        fails: &[("user put u_2 --email bad --name Bo", 2)],
-    },
-    Row {
-        command: "user remove",
-        ok: &["user remove u_2"],
-        json: &["user remove u_3 --json"],
-        usage: "user remove",
-        fails: &[("user remove u_9", 2)],
-    },
-    Row {
-        command: "member set",
-        ok: &["member set --workspace ws_1 --user u_1 --role member"],
-        json: &["member set --workspace ws_1 --user u_1 --role member --json"],
-        usage: "member set --workspace ws_1 --user u_1 --role king",
-        fails: &[("member set --workspace ws_1 --user u_9 --role viewer", 2)],
-    },
-    Row {
-        command: "member remove",
-        ok: &["member remove --workspace ws_1 --user u_4"],
-        json: &["member remove --workspace ws_1 --user u_4 --json"],
-        usage: "member remove --workspace ws_1",
-        fails: &[(
-            "--data-dir {tmp}/none member remove --workspace ws_1 --user u_4",
-            2,
-        )],
-    },
-    Row {
-        command: "member invite",
-        ok: &["member invite --email cy@example.com --role viewer --projects ws_1"],
-        json: &["member invite --email di@example.com --role viewer --projects ws_1 --json"],
-        usage: "member invite --email cy@example.com --role king --projects ws_1",
-        fails: &[("member invite --email bad --role viewer --projects ws_1", 2)],
-    },
-    Row {
-        command: "member projects",
-        ok: &["member projects u_1 ws_1"],
-        json: &["member projects u_1 ws_1 --json"],
-        usage: "member projects u_1",
-        fails: &[("member projects u_9 ws_1", 2)],
-    },
-    Row {
-        command: "member list",
-        ok: &["member list --workspace ws_1"],
-        json: &["member list --workspace ws_1 --json"],
-        usage: "member list",
-        fails: &[("--data-dir {tmp}/none member list --workspace ws_1", 2)],
-    },
-    Row {
-        command: "group put",
-        ok: &["group put g_1 --workspace ws_1 --name Crew --members u_1"],
-        json: &["group put g_1 --workspace ws_1 --name Crew --members u_1 --json"],
-        usage: "group put g_1 --workspace ws_1 --members u_1",
-        fails: &[(
-            "group put g_1 --workspace ws_1 --name Crew --members u_9",
-            2,
-        )],
-    },
-    Row {
-        command: "group remove",
-        ok: &["group remove g_1 --workspace ws_1"],
-        json: &["group remove g_1 --workspace ws_1 --json"],
-        usage: "group remove g_1",
-        fails: &[("--data-dir {tmp}/none group remove g_1 --workspace ws_1", 2)],
-    },
-    Row {
-        command: "revoke",
-        ok: &["revoke --token {r1}"],
-        json: &["revoke --token {r2} --reason done --json"],
-        usage: "revoke",
-        fails: &[("revoke tk_nosuch", 2), ("revoke --revocation-id zz", 2)],
-    },
-    Row {
-        command: "tokens list",
-        ok: &["tokens list", "tokens list --workspace ws_1"],
-        json: &["tokens list --json"],
-        usage: "tokens list --workspace bad!",
-        fails: &[("--data-dir {tmp}/none tokens list", 2)],
-    },
-    Row {
-        command: "audit",
-        ok: &["audit"],
-        json: &["audit --json"],
-        usage: "audit extra",
-        fails: &[("--data-dir {tmp}/none audit", 2)],
-    },
-    Row {
-        // `serve` runs until stopped; its 0 is a graceful shutdown, which
-        // tests/gateway.rs covers. Here: its help, a bad flag, a bad config.
-        command: "serve",
-        ok: &["serve --help"],
-        json: &[],
-        usage: "serve --listen nope",
-        fails: &[("serve --config {tmp}/missing.toml", 2)],
-    },
-    Row {
-        command: "share",
-        ok: &["share v_1", "share v_1 --list"],
-        json: &[
-            "share v_1 --preset editor --json",
-            "share v_1 --list --json",
-        ],
-        usage: "share v_1 --preset editor --allow read",
-        fails: &[("share v_9", 2), ("share v_1 --preset owner", 2)],
-    },
-    Row {
-        command: "link",
-        ok: &["link {token} --base https://share.example.com"],
-        json: &["link {token} --base https://share.example.com --json"],
-        usage: "link {token}",
-        fails: &[("link tsr_garbage --base https://share.example.com", 2)],
-    },
-    Row {
-        command: "policy lint",
-        ok: &["policy lint"],
-        json: &["policy lint --json"],
-        usage: "policy lint --polish x",
-        fails: &[("policy lint --policy {tmp}/missing.dl", 2)],
-    },
-    Row {
-        // Always JSON: the document is the data.
-        command: "openapi",
-        ok: &[],
-        json: &["openapi"],
-        usage: "openapi extra",
-        fails: &[],
-    },
-    Row {
-        command: "completions",
-        ok: &["completions bash"],
-        json: &[],
-        usage: "completions tcsh",
-        fails: &[],
-    },
-    Row {
-        command: "man",
-        ok: &["man"],
-        json: &[],
-        usage: "man extra",
-        fails: &[],
-    },
-];
+fn rows() -> Vec<Row<'static>> {
+    let list = |field: &'static str| -> Vec<&'static str> {
+        match field {
+            "-" => Vec::new(),
+            _ => field.split(" ; ").collect(),
+        }
+    };
+    ROWS.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let fields: Vec<&str> = line.split(" | ").collect();
+            assert_eq!(fields.len(), 5, "five fields: {line}");
+            let fails = list(fields[4])
+                .into_iter()
+                .map(|f| {
+                    let (code, args) = f.split_once(' ').expect("CODE ARGS");
+                    (code.parse().expect("an exit code"), args)
+                })
+                .collect();
+            Row {
+                command: fields[0],
+                ok: list(fields[1]),
+                json: list(fields[2]),
+                usage: fields[3],
+                fails,
+            }
+        })
+        .collect()
+}
 
 /// The command paths `tessera --help` lists, recursively down to the
 /// commands that have no subcommands (`help` left out).
@@ -613,6 +376,17 @@ fn parses_as_json(text: &str) -> bool {
                 .all(|l| serde_json::from_str::<Value>(l).is_ok()))
 }
 
+/// The JSON object a `--json` failure prints on stderr.
+fn json_error(args: &[String], ran: &Ran) -> Value {
+    serde_json::from_str(ran.stderr.trim()).unwrap_or_else(|e| {
+        panic!(
+            "tessera {}: stderr is not JSON: {e}: {}",
+            args.join(" "),
+            ran.stderr
+        )
+    })
+}
+
 /// The shared state the rows run against, and the placeholders they use.
 struct Table {
     env: Env,
@@ -633,16 +407,8 @@ impl Table {
         let old2 = second["id"].to_string();
         ok(&["keys", "rotate"]);
         let guest = |allow: &str| {
-            ok(&[
-                "issue",
-                "guest",
-                "--workspace",
-                "ws_1",
-                "--view",
-                "v_1",
-                "--allow",
-                allow,
-            ])
+            let line = format!("issue guest --workspace ws_1 --view v_1 --allow {allow}");
+            ok(&line.split(' ').collect::<Vec<_>>())
         };
         let token = guest("read,write");
         let victim = guest("read");
@@ -715,10 +481,11 @@ impl Table {
 fn every_listed_command_has_a_row_and_keeps_its_exit_codes() {
     let table = Table::new();
     let listed = listed_commands(&table.env);
-    let mut rows: Vec<String> = ROWS.iter().map(|r| r.command.to_owned()).collect();
-    rows.sort();
+    let rows = rows();
+    let mut commands: Vec<String> = rows.iter().map(|r| r.command.to_owned()).collect();
+    commands.sort();
     assert_eq!(
-        listed, rows,
+        listed, commands,
         "every command `tessera --help` lists has exactly one row in ROWS (and README's exit-code table)"
     );
     let secrets = table.secrets();
@@ -736,16 +503,16 @@ fn every_listed_command_has_a_row_and_keeps_its_exit_codes() {
             );
         }
     };
-    for row in ROWS {
+    for row in &rows {
         let has_json = {
             let (_, help) = table.run(row.command, &["--help"]);
             help.stdout.contains("--json")
         };
-        for line in row.ok {
+        for line in &row.ok {
             let (args, ran) = table.run(line, &[]);
             check("success", &args, &ran, 0);
         }
-        for line in row.json {
+        for line in &row.json {
             let (args, ran) = table.run(line, &[]);
             check("--json success", &args, &ran, 0);
             assert!(
@@ -773,19 +540,13 @@ fn every_listed_command_has_a_row_and_keeps_its_exit_codes() {
         if has_json {
             let (args, ran) = table.run(row.usage, &["--json"]);
             check("usage error with --json", &args, &ran, 2);
-            let error: Value = serde_json::from_str(ran.stderr.trim()).unwrap_or_else(|e| {
-                panic!(
-                    "tessera {}: stderr is not JSON: {e}: {}",
-                    args.join(" "),
-                    ran.stderr
-                )
-            });
+            let error: Value = json_error(&args, &ran);
             assert_eq!(error["reason"], "usage", "tessera {}", args.join(" "));
         }
-        for (line, code) in row.fails {
+        for &(code, line) in &row.fails {
             let (args, ran) = table.run(line, &[]);
-            check("failure", &args, &ran, *code);
-            if *code == 2 {
+            check("failure", &args, &ran, code);
+            if code == 2 {
                 let message = ran.stderr.trim();
                 assert_eq!(message.lines().count(), 1, "one line: {message}");
                 let message = message.strip_prefix("tessera: ").unwrap_or(message);
@@ -795,16 +556,10 @@ fn every_listed_command_has_a_row_and_keeps_its_exit_codes() {
                     args.join(" ")
                 );
             }
-            if has_json && *code == 2 {
+            if has_json && code == 2 {
                 let (args, ran) = table.run(line, &["--json"]);
                 check("failure with --json", &args, &ran, 2);
-                let error: Value = serde_json::from_str(ran.stderr.trim()).unwrap_or_else(|e| {
-                    panic!(
-                        "tessera {}: stderr is not JSON: {e}: {}",
-                        args.join(" "),
-                        ran.stderr
-                    )
-                });
+                let error: Value = json_error(&args, &ran);
                 assert!(
                     error["reason"].is_string() && error["message"].is_string(),
                     "tessera {}: {error}",
