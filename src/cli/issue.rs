@@ -11,14 +11,14 @@ use rand::rngs::OsRng;
 use serde::Serialize;
 
 use crate::model::{
-    expiry_in_days, parse_until, Id, IssueRequest, Operation, Preset, PresetError, Resource,
-    Restriction, TokenKind,
+    expiry_in_days, parse_until, Id, IssueRequest, LedgerEntry, Operation, Preset, PresetError,
+    Resource, Restriction, TokenKind,
 };
 use crate::token::{self, DEFAULT_MAX_TOKEN_BYTES};
 
 use super::backend::Backend;
 use super::input::{parse_expires, TokenArg};
-use super::output::{describe_rights, fmt_time, json_text, print};
+use super::output::{describe_rights, fmt_time, print};
 
 /// Options every issued token takes.
 #[derive(Debug, Args)]
@@ -161,6 +161,17 @@ struct Attenuated<'a> {
     label: Option<&'a str>,
 }
 
+/// What `issue guest|api-key|admin --json` prints: the ledger entry, and
+/// the token in `token`.
+#[derive(Serialize)]
+struct Issued<'a> {
+    /// The ledger entry.
+    #[serde(flatten)]
+    entry: &'a LedgerEntry,
+    /// The token.
+    token: &'a str,
+}
+
 /// What `link --json` prints: the link, and the token it carries.
 #[derive(Serialize)]
 struct Link<'a> {
@@ -211,12 +222,12 @@ pub(crate) fn issue(backend: &Backend, cmd: IssueCommand, now: DateTime<Utc>) ->
     request.expires_at = parse_expires(&common.expires, now)?;
     request.label = common.label.clone();
     let (token, entry) = backend.issue(&request, now)?;
-    if common.json {
-        let mut v = serde_json::to_value(&entry)?;
-        v["token"] = serde_json::Value::String(token.expose().to_owned());
-        println!("{}", json_text(&v, true)?);
-    } else {
-        println!("{}", token.expose());
+    let issued = Issued {
+        entry: &entry,
+        token: token.expose(),
+    };
+    print(common.json, &issued, |issued| {
+        println!("{}", issued.token);
         eprintln!(
             "issued {} token {} ({}){}",
             entry.kind,
@@ -227,8 +238,7 @@ pub(crate) fn issue(backend: &Backend, cmd: IssueCommand, now: DateTime<Utc>) ->
                 .map(|t| format!(", expires {}", fmt_time(t)))
                 .unwrap_or_default()
         );
-    }
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// Issues a member token and prints it (stdout) and what it is (stderr).
@@ -240,9 +250,7 @@ fn member(
     now: DateTime<Utc>,
 ) -> Result<ExitCode> {
     let issued = backend.issue_member(user, expires, now)?;
-    if json {
-        println!("{}", json_text(&issued, true)?);
-    } else {
+    print(json, &issued, |issued| {
         println!("{}", issued.token);
         eprintln!(
             "issued member token {} for user {user}{}",
@@ -252,8 +260,7 @@ fn member(
                 .map(|t| format!(", expires {}", fmt_time(t)))
                 .unwrap_or_default()
         );
-    }
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn parse_preset(s: &str) -> Result<Preset, String> {

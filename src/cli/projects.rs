@@ -99,10 +99,10 @@ impl Backend {
 
 /// Prints the member object: JSON, or one line per assigned project.
 pub(crate) fn print_member(member: &ProjectMember, json: bool) -> Result<()> {
-    if json {
-        println!("{}", super::output::json_text(member, true)?);
-        return Ok(());
-    }
+    super::output::print(json, member, print_assignments).map(drop)
+}
+
+fn print_assignments(member: &ProjectMember) {
     println!("user {} <{}>", member.id, member.email);
     for p in &member.assigned_projects {
         let name = p.name.as_deref().unwrap_or("");
@@ -113,5 +113,4 @@ pub(crate) fn print_member(member: &ProjectMember, json: bool) -> Result<()> {
             .unwrap_or_default();
         println!("{:<24} {:<10} {name}{until}", p.id, role);
     }
-    Ok(())
 }
