@@ -4,19 +4,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = tessera::cli::Cli::parse();
+    let (cli, json) = match tessera::cli::parse() {
+        Ok(parsed) => parsed,
+        Err(e) => return tessera::cli::usage_error(e),
+    };
     match tessera::cli::run(cli) {
         Ok(code) => code,
-        Err(e) => {
-            // An error can quote a file, a server's answer or a token's text.
-            eprintln!(
-                "tessera: {}",
-                tessera::text::terminal_safe(&format!("{e:#}"))
-            );
-            ExitCode::from(2)
-        }
+        Err(e) => tessera::cli::report_error(&e, json),
     }
 }

@@ -199,6 +199,26 @@ pub struct WorkspaceInfo {
     pub tables: Vec<Id>,
 }
 
+impl WorkspaceInfo {
+    /// A registered workspace as `registry` holds it, with its tables.
+    pub fn of(registry: &crate::model::Registry, id: &Id) -> Option<WorkspaceInfo> {
+        if !registry.workspaces.contains(id) {
+            return None;
+        }
+        let tables = registry
+            .tables
+            .iter()
+            .filter(|(_, ws)| *ws == id)
+            .map(|(t, _)| t.clone())
+            .collect();
+        Some(WorkspaceInfo {
+            id: id.clone(),
+            name: registry.workspace_names.get(id).cloned(),
+            tables,
+        })
+    }
+}
+
 /// `PUT /workspaces/{id}` (the body is optional): its display name.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -228,6 +248,24 @@ pub struct TableInfo {
     pub workspace: Id,
     /// Its views.
     pub views: Vec<Id>,
+}
+
+impl TableInfo {
+    /// A registered table as `registry` holds it: its workspace and views.
+    pub fn of(registry: &crate::model::Registry, id: &Id) -> Option<TableInfo> {
+        let workspace = registry.tables.get(id)?.clone();
+        let views = registry
+            .views
+            .iter()
+            .filter(|(_, v)| v.table == *id)
+            .map(|(v, _)| v.clone())
+            .collect();
+        Some(TableInfo {
+            id: id.clone(),
+            workspace,
+            views,
+        })
+    }
 }
 
 /// `PUT /views/{id}`: place a view (`table` and `workspace`) and/or change

@@ -14,9 +14,11 @@ use serde::Serialize;
 
 use crate::api::{
     AuditEvent, AuditLog, DecisionBody, ErrorAnswer, IssueBody, IssuedToken, Operations,
-    ReasonBody, RevocationBody, RevokedAnswer, TableBody, TokenList, ViewBody, WorkspaceInfo,
+    ReasonBody, RevocationBody, RevokedAnswer, TableBody, TableInfo, TokenList, ViewBody,
+    WorkspaceInfo,
 };
 use crate::authorize::{self, Context, Decision, Policy, Request};
+use crate::change::ChangeError;
 use crate::keys::PublicKeyring;
 use crate::model::{Id, IssueRequest, LedgerEntry};
 use crate::store::datadir::DataDir;
@@ -169,25 +171,32 @@ impl Backend {
         }
     }
 
-    pub(crate) fn set_workspace(&self, ws: &Id, now: DateTime<Utc>) -> Result<()> {
+    /// Registers a workspace; the workspace after, as the admin API answers it.
+    pub(crate) fn set_workspace(&self, ws: &Id, now: DateTime<Utc>) -> Result<WorkspaceInfo> {
         match self {
-            Backend::Local { store, .. } => Ok(store.set_workspace(ws, now)?),
-            Backend::Remote(r) => r
-                .send::<WorkspaceInfo>("PUT", &format!("/workspaces/{ws}"), Vec::new())
-                .map(drop),
+            Backend::Local { store, .. } => {
+                store.set_workspace(ws, now)?;
+                WorkspaceInfo::of(&store.registry()?, ws)
+                    .ok_or_else(|| anyhow::Error::from(ChangeError::UnknownWorkspace(ws.clone())))
+            }
+            Backend::Remote(r) => r.send("PUT", &format!("/workspaces/{ws}"), Vec::new()),
         }
     }
 
-    pub(crate) fn set_table(&self, table: &Id, ws: &Id, now: DateTime<Utc>) -> Result<()> {
+    /// Registers a table; the table after, as the admin API answers it.
+    pub(crate) fn set_table(&self, table: &Id, ws: &Id, now: DateTime<Utc>) -> Result<TableInfo> {
         match self {
-            Backend::Local { store, .. } => store.set_table(table, ws, now).map_err(hints::store),
+            Backend::Local { store, .. } => {
+                store.set_table(table, ws, now).map_err(hints::store)?;
+                TableInfo::of(&store.registry()?, table)
+                    .ok_or_else(|| anyhow::Error::from(ChangeError::UnknownTable(table.clone())))
+            }
             Backend::Remote(r) => {
                 let body = TableBody {
                     workspace: ws.clone(),
                     author: None,
                 };
-                r.call::<_, crate::api::TableInfo>("PUT", &format!("/tables/{table}"), &body)
-                    .map(drop)
+                r.call("PUT", &format!("/tables/{table}"), &body)
             }
         }
     }
@@ -234,7 +243,7 @@ impl Backend {
     pub(crate) fn view(&self, view: &Id) -> Result<ViewInfo> {
         match self {
             Backend::Local { store, .. } => ViewInfo::of(&store.registry()?, view)
-                .ok_or_else(|| anyhow!("view {view} is not registered")),
+                .ok_or_else(|| anyhow::Error::from(ChangeError::UnknownView(view.clone()))),
             Backend::Remote(r) => r.get(&format!("/views/{view}")),
         }
     }
@@ -338,6 +347,19 @@ pub(crate) struct Remote {
     client: super::transport::AdminClient,
 }
 
+/// A gateway's error answer to an admin API call: its status, its
+/// `error` code (what `--json` errors show as `reason`) and its message.
+#[derive(Debug, thiserror::Error)]
+#[error("server answered {status}: {code}: {message}")]
+pub(crate) struct ServerAnswered {
+    /// The HTTP status.
+    pub(crate) status: hyper::StatusCode,
+    /// The `error` code.
+    pub(crate) code: String,
+    /// The `message`.
+    pub(crate) message: String,
+}
+
 impl Remote {
     fn new(
         url: &str,
@@ -411,7 +433,12 @@ impl Remote {
                 Ok(e) => (e.error, e.message),
                 Err(_) => ("error".to_owned(), String::new()),
             };
-            bail!("server answered {status}: {code}: {message}");
+            return Err(ServerAnswered {
+                status,
+                code,
+                message,
+            }
+            .into());
         }
         let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
         serde_json::from_slice(bytes)

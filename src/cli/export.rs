@@ -9,11 +9,14 @@ use anyhow::{bail, Context as _, Result};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args};
+use serde::Serialize;
+use zeroize::Zeroizing;
 
 use crate::store::datadir::DataDir;
 use crate::token::{self, DEFAULT_MAX_TOKEN_BYTES};
 
 use super::input::{local_public_keyring, TokenArg};
+use super::output::print;
 
 /// `tessera export …`
 #[derive(Debug, Args)]
@@ -32,12 +35,28 @@ pub struct ExportArgs {
     /// form `biscuit inspect --public-key` takes.
     #[arg(long)]
     pub public_key: bool,
+    /// Print JSON {token, public_key} (each when asked for) instead of one per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `export --json` prints: the standard base64 in `token` (and
+/// nowhere else), the verifying key in `public_key`.
+#[derive(Serialize)]
+struct Exported<'a> {
+    /// The token as standard biscuit base64 (with --plain).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
+    /// The root public key, `ed25519/<hex>` (with --public-key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_key: Option<String>,
 }
 
 /// Prints the token's standard base64 and/or its root public key, one per line.
 pub(crate) fn export(data: &DataDir, args: ExportArgs, now: DateTime<Utc>) -> Result<ExitCode> {
     let text = args.token.as_ref().map(TokenArg::read).transpose()?;
     let text = text.as_ref().map(|t| token_of_share_link(t));
+    let mut plain = None;
     if args.plain {
         let Some(text) = text else {
             bail!("--plain needs a token: give it as text, @FILE, a path or -");
@@ -46,14 +65,22 @@ pub(crate) fn export(data: &DataDir, args: ExportArgs, now: DateTime<Utc>) -> Re
         // next tool.
         token::decode(text, DEFAULT_MAX_TOKEN_BYTES)?;
         let bytes = token::decode_bytes(text, DEFAULT_MAX_TOKEN_BYTES)?;
-        let plain =
-            zeroize::Zeroizing::new(base64::engine::general_purpose::URL_SAFE.encode(bytes));
-        println!("{}", plain.as_str());
+        plain = Some(Zeroizing::new(
+            base64::engine::general_purpose::URL_SAFE.encode(bytes),
+        ));
     }
-    if args.public_key {
-        println!("{}", public_key(data, text, now)?);
-    }
-    Ok(ExitCode::SUCCESS)
+    let exported = Exported {
+        token: plain.as_deref().map(String::as_str),
+        public_key: args
+            .public_key
+            .then(|| public_key(data, text, now))
+            .transpose()?,
+    };
+    print(args.json, &exported, |e| {
+        for line in [e.token, e.public_key.as_deref()].into_iter().flatten() {
+            println!("{line}");
+        }
+    })
 }
 
 /// The root public key for `text`'s root key id, or the active key.

@@ -8,16 +8,17 @@ use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Subcommand};
 use rand::rngs::OsRng;
+use serde::Serialize;
 
 use crate::model::{
-    expiry_in_days, parse_until, Id, IssueRequest, Operation, Preset, PresetError, Resource,
-    Restriction, TokenKind,
+    expiry_in_days, parse_until, Id, IssueRequest, LedgerEntry, Operation, Preset, PresetError,
+    Resource, Restriction, TokenKind,
 };
 use crate::token::{self, DEFAULT_MAX_TOKEN_BYTES};
 
 use super::backend::Backend;
 use super::input::{parse_expires, TokenArg};
-use super::output::{describe_rights, fmt_time, json_text};
+use super::output::{describe_rights, fmt_time, print};
 
 /// Options every issued token takes.
 #[derive(Debug, Args)]
@@ -130,6 +131,54 @@ pub struct AttenuateArgs {
     /// A label for this copy (the same rules as `issue --label`).
     #[arg(long)]
     pub label: Option<String>,
+    /// Print JSON {token, preset, operations, resource, expires_at, label}
+    /// instead of the bare token (with --explain-preset: {preset, block}).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What `attenuate --json` prints: the weaker copy in `token` (and nowhere
+/// else) and what it narrowed, named as the admin API's attenuation answer
+/// names them.
+#[derive(Serialize)]
+struct Attenuated<'a> {
+    /// The weaker copy.
+    token: &'a str,
+    /// The preset applied, when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preset: Option<&'static str>,
+    /// The operations kept, when narrowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    operations: Option<&'a BTreeSet<Operation>>,
+    /// The view or table kept, when narrowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource: Option<&'a Resource>,
+    /// The expiry the copy checks, when narrowed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<DateTime<Utc>>,
+    /// The copy's label, when given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<&'a str>,
+}
+
+/// What `issue guest|api-key|admin --json` prints: the ledger entry, and
+/// the token in `token`.
+#[derive(Serialize)]
+struct Issued<'a> {
+    /// The ledger entry.
+    #[serde(flatten)]
+    entry: &'a LedgerEntry,
+    /// The token.
+    token: &'a str,
+}
+
+/// What `link --json` prints: the link, and the token it carries.
+#[derive(Serialize)]
+struct Link<'a> {
+    /// `{base}/s/{token}`.
+    link: &'a str,
+    /// The token.
+    token: &'a str,
 }
 
 /// Issues a token and prints it (stdout) and what it allows (stderr).
@@ -173,12 +222,12 @@ pub(crate) fn issue(backend: &Backend, cmd: IssueCommand, now: DateTime<Utc>) ->
     request.expires_at = parse_expires(&common.expires, now)?;
     request.label = common.label.clone();
     let (token, entry) = backend.issue(&request, now)?;
-    if common.json {
-        let mut v = serde_json::to_value(&entry)?;
-        v["token"] = serde_json::Value::String(token.expose().to_owned());
-        println!("{}", json_text(&v, true)?);
-    } else {
-        println!("{}", token.expose());
+    let issued = Issued {
+        entry: &entry,
+        token: token.expose(),
+    };
+    print(common.json, &issued, |issued| {
+        println!("{}", issued.token);
         eprintln!(
             "issued {} token {} ({}){}",
             entry.kind,
@@ -189,8 +238,7 @@ pub(crate) fn issue(backend: &Backend, cmd: IssueCommand, now: DateTime<Utc>) ->
                 .map(|t| format!(", expires {}", fmt_time(t)))
                 .unwrap_or_default()
         );
-    }
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// Issues a member token and prints it (stdout) and what it is (stderr).
@@ -202,9 +250,7 @@ fn member(
     now: DateTime<Utc>,
 ) -> Result<ExitCode> {
     let issued = backend.issue_member(user, expires, now)?;
-    if json {
-        println!("{}", json_text(&issued, true)?);
-    } else {
+    print(json, &issued, |issued| {
         println!("{}", issued.token);
         eprintln!(
             "issued member token {} for user {user}{}",
@@ -214,8 +260,7 @@ fn member(
                 .map(|t| format!(", expires {}", fmt_time(t)))
                 .unwrap_or_default()
         );
-    }
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn parse_preset(s: &str) -> Result<Preset, String> {
@@ -229,11 +274,11 @@ fn parse_until_arg(s: &str) -> Result<DateTime<Utc>, String> {
 /// Prints a weaker copy of a token.
 pub(crate) fn attenuate(args: AttenuateArgs, now: DateTime<Utc>) -> Result<ExitCode> {
     if let Some(preset) = args.explain_preset {
-        print!("{}", preset.describe());
-        return Ok(ExitCode::SUCCESS);
+        let explained = serde_json::json!({"preset": preset.as_str(), "block": preset.describe()});
+        return print(args.json, &explained, |_| print!("{}", preset.describe()));
     }
     let Some(token) = &args.token else {
-        bail!("give the token to attenuate");
+        bail!("give the token to attenuate: text, @FILE, a path or -");
     };
     let token = token.read()?;
     let days = args.days.map(|d| expiry_in_days(d, now)).transpose()?;
@@ -264,17 +309,29 @@ pub(crate) fn attenuate(args: AttenuateArgs, now: DateTime<Utc>) -> Result<ExitC
         DEFAULT_MAX_TOKEN_BYTES,
         &mut OsRng,
     )?;
-    println!("{}", child.expose());
-    Ok(ExitCode::SUCCESS)
+    let attenuated = Attenuated {
+        token: child.expose(),
+        preset: args.preset.map(Preset::as_str),
+        operations: restriction.operations.as_ref(),
+        resource: restriction.resource.as_ref(),
+        expires_at: restriction.expires_at,
+        label: restriction.label.as_deref(),
+    };
+    print(args.json, &attenuated, |a| println!("{}", a.token))
 }
 
 /// Prints a share link for a token.
-pub(crate) fn link(token: &TokenArg, base: &str) -> Result<ExitCode> {
+pub(crate) fn link(token: &TokenArg, base: &str, json: bool) -> Result<ExitCode> {
     let token = token.read()?;
     token::decode(&token, DEFAULT_MAX_TOKEN_BYTES)?;
-    println!(
-        "{}",
-        crate::link::share_link(base, &token, DEFAULT_MAX_TOKEN_BYTES)?
-    );
-    Ok(ExitCode::SUCCESS)
+    let link = zeroize::Zeroizing::new(crate::link::share_link(
+        base,
+        &token,
+        DEFAULT_MAX_TOKEN_BYTES,
+    )?);
+    let shown = Link {
+        link: &link,
+        token: &token,
+    };
+    print(json, &shown, |l| println!("{}", l.link))
 }

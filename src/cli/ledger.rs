@@ -7,11 +7,12 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
+use crate::api::TokenRow;
 use crate::model::{Id, LedgerEntry};
 use crate::text::terminal_safe;
 
 use super::backend::Backend;
-use super::output::{describe_rights, fmt_time, json_text};
+use super::output::{describe_rights, fmt_time, json_text, print};
 
 /// `tessera tokens …`
 #[derive(Debug, Subcommand)]
@@ -57,23 +58,19 @@ fn tokens_list(
         .filter(|e| workspace.is_none() || e.workspace == workspace)
         .filter(|e| view.as_ref().is_none_or(|v| e.is_for_view(v)))
         .collect();
-    if json {
-        let rows: Vec<serde_json::Value> = entries
-            .iter()
-            .map(|e| {
-                let mut v = serde_json::to_value(e).unwrap_or_default();
-                v["state"] = serde_json::json!(e.state(now));
-                v
-            })
-            .collect();
-        println!("{}", json_text(&rows, true)?);
-        return Ok(ExitCode::SUCCESS);
-    }
+    let rows: Vec<TokenRow> = entries
+        .into_iter()
+        .map(|entry| TokenRow::new(entry, now))
+        .collect();
+    print(json, &rows, |rows| print_rows(rows, now))
+}
+
+fn print_rows(rows: &[TokenRow], now: DateTime<Utc>) {
     println!(
         "{:<20} {:<8} {:<8} {:<12} {:<20} {:<28} LABEL",
         "TOKEN_ID", "KIND", "STATE", "WORKSPACE", "EXPIRES", "RIGHTS"
     );
-    for e in &entries {
+    for e in rows.iter().map(|r| &r.entry) {
         println!(
             "{:<20} {:<8} {:<8} {:<12} {:<20} {:<28} {}",
             e.token_id,
@@ -85,7 +82,6 @@ fn tokens_list(
             terminal_safe(e.label.as_deref().unwrap_or(""))
         );
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Prints the audit log.

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use chrono::Utc;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::store::datadir::{DataDir, DEFAULT_DATA_DIR};
 
@@ -20,6 +20,7 @@ mod backend;
 mod check;
 mod completions;
 mod export;
+mod failure;
 mod fleet;
 mod hints;
 mod input;
@@ -47,6 +48,7 @@ pub use backend::ServerArgs;
 pub use check::CheckArgs;
 pub use completions::Shell;
 pub use export::ExportArgs;
+pub use failure::{report as report_error, usage as usage_error};
 pub use input::TokenArg;
 pub use inspect::InspectArgs;
 pub use issue::{AttenuateArgs, IssueCommand, IssueCommon};
@@ -90,6 +92,10 @@ pub enum Command {
         /// Replace an existing keyring (tokens signed by the old keys stop verifying).
         #[arg(long)]
         force: bool,
+        /// Print JSON (`data_dir`, `private_keyring`, `public_keyring`,
+        /// `store`, `active_key_id`) instead of the summary.
+        #[arg(long)]
+        json: bool,
     },
     /// Manage root keys: rotate, retire, list, export the public keyring.
     #[command(subcommand)]
@@ -166,6 +172,9 @@ pub enum Command {
         /// The gateway's public base URL, e.g. https://share.example.com.
         #[arg(long)]
         base: String,
+        /// Print JSON {link, token} instead of the link.
+        #[arg(long)]
+        json: bool,
     },
     /// Check a policy and a route table: `tessera policy lint`, `tessera policy test`.
     #[command(subcommand)]
@@ -181,6 +190,23 @@ pub enum Command {
     Man,
 }
 
+/// Parses the command line: the command, and whether it asked for `--json`
+/// (then its errors are JSON too). A `clap::Error` is a usage error (or
+/// help, or the version) for [`usage_error`].
+pub fn parse() -> Result<(Cli, bool), clap::Error> {
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+    let mut leaf = &matches;
+    while let Some((_, sub)) = leaf.subcommand() {
+        leaf = sub;
+    }
+    // `--json` is a flag with the id `json` on every command that prints
+    // data (`table permissions --json FILE` is an input, id `file`).
+    let json = matches!(leaf.try_get_one::<bool>("json"), Ok(Some(true)));
+    Ok((cli, json))
+}
+
 /// Runs the parsed command; `Ok(code)` is the exit code for a command that
 /// ran (check's allowed/denied), `Err` is a usage or I/O error.
 pub fn run(cli: Cli) -> Result<ExitCode> {
@@ -188,7 +214,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let now = Utc::now();
     let backend = || Backend::open(&data, &cli.server);
     match cli.command {
-        Command::Init { force } => keys::init(&data, force, now),
+        Command::Init { force, json } => keys::init(&data, force, json, now),
         Command::Keys(cmd) => keys::keys(&data, cmd, now),
         Command::Issue(cmd) => issue::issue(&backend()?, cmd, now),
         Command::Attenuate(args) => issue::attenuate(args, now),
@@ -205,7 +231,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Tokens(cmd) => ledger::tokens(&backend()?, cmd, now),
         Command::Audit { json } => ledger::audit(&backend()?, json),
         Command::Serve(args) => serve::serve(data.clone(), &args),
-        Command::Link { token, base } => issue::link(&token, &base),
+        Command::Link { token, base, json } => issue::link(&token, &base, json),
         Command::Share(args) => share::share(&backend()?, args, now),
         Command::Policy(cmd) => policy::policy(cmd),
         Command::Openapi => completions::openapi(),

@@ -1,5 +1,6 @@
-//! How the CLI prints: JSON made safe for a terminal, times, a token's
-//! rights in one line, and exit codes.
+//! How the CLI prints: the one path every command's data goes through
+//! ([`print`]: JSON with `--json`, else the command's text), JSON made safe
+//! for a terminal, times, a token's rights in one line, and exit codes.
 
 use std::process::ExitCode;
 
@@ -21,6 +22,24 @@ pub(crate) fn json_text(value: &impl serde::Serialize, pretty: bool) -> Result<S
         serde_json::to_string(value)?
     };
     Ok(json_safe(&text).into_owned())
+}
+
+/// Prints a command's result: with `--json` (`json`), `value` as pretty
+/// JSON on stdout (made safe by [`json_text`]); otherwise the command's
+/// text, written by `text`. Every command that prints data goes through
+/// here, so `--json` means the same everywhere; the JSON shapes use the
+/// admin API's field names for the same things.
+pub(crate) fn print<T: serde::Serialize>(
+    json: bool,
+    value: &T,
+    text: impl FnOnce(&T),
+) -> Result<ExitCode> {
+    if json {
+        println!("{}", json_text(value, true)?);
+    } else {
+        text(value);
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// An instant as RFC 3339, to the second.

@@ -17,7 +17,7 @@ use crate::model::access::{Level, WorkspaceRole};
 use crate::model::Id;
 
 use super::backend::Backend;
-use super::output::json_text;
+use super::output::print;
 
 /// `tessera user …`
 #[derive(Debug, Subcommand)]
@@ -40,6 +40,9 @@ pub enum UserCommand {
     Remove {
         /// The user id.
         user: Id,
+        /// Print JSON ({id, removed}) instead of a sentence.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -69,6 +72,9 @@ pub enum MemberCommand {
         /// The user.
         #[arg(long)]
         user: Id,
+        /// Print JSON ({workspace, user, removed}) instead of a sentence.
+        #[arg(long)]
+        json: bool,
     },
     /// Invite a user (registered if new) with a role on some projects
     /// (workspaces): `--email E --role viewer --projects a,b`.
@@ -150,6 +156,9 @@ pub enum GroupCommand {
         /// The workspace.
         #[arg(long)]
         workspace: Id,
+        /// Print JSON ({id, workspace, removed}) instead of a sentence.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -207,11 +216,6 @@ fn parse_person(s: &str) -> Result<PersonAccess, String> {
     Ok(PersonAccess { person, level })
 }
 
-fn print_json(value: &impl serde::Serialize) -> Result<ExitCode> {
-    println!("{}", json_text(value, true)?);
-    Ok(ExitCode::SUCCESS)
-}
-
 /// Runs a `user` command.
 pub(crate) fn user(backend: &Backend, cmd: UserCommand, now: DateTime<Utc>) -> Result<ExitCode> {
     match cmd {
@@ -222,17 +226,16 @@ pub(crate) fn user(backend: &Backend, cmd: UserCommand, now: DateTime<Utc>) -> R
             json,
         } => {
             let info = backend.put_user(&user, UserBody { email, name }, now)?;
-            if json {
-                return print_json(&info);
-            }
-            println!("user {} <{}> {}", info.id, info.email, info.name);
+            print(json, &info, |info| {
+                println!("user {} <{}> {}", info.id, info.email, info.name);
+            })
         }
-        UserCommand::Remove { user } => {
+        UserCommand::Remove { user, json } => {
             backend.remove_user(&user, now)?;
-            println!("user {user} removed");
+            let removed = serde_json::json!({"id": user, "removed": true});
+            print(json, &removed, |_| println!("user {user} removed"))
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs a `member` command.
@@ -249,14 +252,21 @@ pub(crate) fn member(
             json,
         } => {
             let info = backend.set_member(&workspace, &user, role, now)?;
-            if json {
-                return print_json(&info);
-            }
-            println!("user {user} is {} of workspace {workspace}", info.role);
+            return print(json, &info, |info| {
+                println!("user {user} is {} of workspace {workspace}", info.role);
+            });
         }
-        MemberCommand::Remove { workspace, user } => {
+        MemberCommand::Remove {
+            workspace,
+            user,
+            json,
+        } => {
             backend.remove_member(&workspace, &user, now)?;
-            println!("user {user} removed from workspace {workspace}");
+            let removed =
+                serde_json::json!({"workspace": workspace, "user": user, "removed": true});
+            return print(json, &removed, |_| {
+                println!("user {user} removed from workspace {workspace}");
+            });
         }
         MemberCommand::Invite {
             email,
@@ -293,12 +303,11 @@ pub(crate) fn member(
         }
         MemberCommand::List { workspace, json } => {
             let list = backend.members(&workspace)?;
-            if json {
-                return print_json(&list);
-            }
-            for m in &list.members {
-                println!("{:<24} {}", m.user, m.role);
-            }
+            return print(json, &list, |list| {
+                for m in &list.members {
+                    println!("{:<24} {}", m.user, m.role);
+                }
+            });
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -319,22 +328,27 @@ pub(crate) fn group(backend: &Backend, cmd: GroupCommand, now: DateTime<Utc>) ->
                 members: members.into_iter().collect(),
             };
             let info = backend.put_group(&workspace, &group, body, now)?;
-            if json {
-                return print_json(&info);
-            }
-            let members: Vec<&str> = info.members.iter().map(Id::as_str).collect();
-            println!(
-                "group {group} of workspace {workspace}: {} [{}]",
-                info.name,
-                members.join(", ")
-            );
+            print(json, &info, |info| {
+                let members: Vec<&str> = info.members.iter().map(Id::as_str).collect();
+                println!(
+                    "group {group} of workspace {workspace}: {} [{}]",
+                    info.name,
+                    members.join(", ")
+                );
+            })
         }
-        GroupCommand::Remove { group, workspace } => {
+        GroupCommand::Remove {
+            group,
+            workspace,
+            json,
+        } => {
             backend.remove_group(&workspace, &group, now)?;
-            println!("group {group} removed from workspace {workspace}");
+            let removed = serde_json::json!({"id": group, "workspace": workspace, "removed": true});
+            print(json, &removed, |_| {
+                println!("group {group} removed from workspace {workspace}");
+            })
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `table access`: sets and prints the table's access.
@@ -351,23 +365,21 @@ pub(crate) fn access(
         ..ShareSettings::from_mode(args.mode)
     };
     let info = backend.set_access(&args.table, &settings, now)?;
-    if args.json {
-        return print_json(&info);
-    }
     let mode = serde_json::to_value(info.settings.mode)?;
-    println!(
-        "table {} access: {}",
-        info.table,
-        mode.as_str().unwrap_or("?")
-    );
-    for entry in &info.settings.people {
-        let who = match &entry.person {
-            Person::User(id) => format!("user:{id}"),
-            Person::Group(id) => format!("group:{id}"),
-        };
-        println!("  {who}={}", entry.level);
-    }
-    Ok(ExitCode::SUCCESS)
+    print(args.json, &info, |info| {
+        println!(
+            "table {} access: {}",
+            info.table,
+            mode.as_str().unwrap_or("?")
+        );
+        for entry in &info.settings.people {
+            let who = match &entry.person {
+                Person::User(id) => format!("user:{id}"),
+                Person::Group(id) => format!("group:{id}"),
+            };
+            println!("  {who}={}", entry.level);
+        }
+    })
 }
 
 /// Runs `table permissions`: sets the table's access from a Schema
@@ -388,5 +400,10 @@ pub(crate) fn permissions(
     }
     let permissions = parse_schema_permissions(&text)
         .map_err(|e| anyhow!("--json {}: {e}", args.file.display()))?;
-    print_json(&backend.set_permissions(&args.table, &permissions, now)?)
+    // Always JSON: Schema Builder's body in, the table's access out.
+    print(
+        true,
+        &backend.set_permissions(&args.table, &permissions, now)?,
+        |_| {},
+    )
 }

@@ -10,7 +10,7 @@ use crate::api::{
     AccessInfo, GroupBody, GroupInfo, MemberBody, MemberInfo, MemberList, MemberToken,
     MemberTokenBody, PermissionsInfo, UserBody, UserInfo,
 };
-use crate::change::{Actor, Change};
+use crate::change::{Actor, Change, ChangeError};
 use crate::gateway::config::TokenTtl;
 use crate::model::access::vocab::{SchemaPermissions, ShareSettings};
 use crate::model::access::{TableAccess, TableSharing, WorkspaceRole};
@@ -45,7 +45,7 @@ impl Backend {
                 };
                 let registry = apply(store, change, now)?;
                 UserInfo::of(&registry, user)
-                    .ok_or_else(|| anyhow!("user {user} is not registered"))
+                    .ok_or_else(|| anyhow::Error::from(ChangeError::UnknownUser(user.clone())))
             }
             Backend::Remote(r) => r.call("PUT", &format!("/users/{user}"), &body),
         }
@@ -56,7 +56,7 @@ impl Backend {
         match self {
             Backend::Local { store, .. } => {
                 if !store.registry()?.people.users.contains_key(user) {
-                    return Err(anyhow!("user {user} is not registered"));
+                    return Err(anyhow::Error::from(ChangeError::UnknownUser(user.clone())));
                 }
                 apply(store, Change::RemoveUser { user: user.clone() }, now).map(drop)
             }

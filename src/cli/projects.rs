@@ -11,7 +11,7 @@ use crate::api::projects::{
     Assignment,
 };
 use crate::api::{invitee_id, InviteBody, ProjectMember, ProjectsBody};
-use crate::change::{Actor, Change};
+use crate::change::{Actor, Change, ChangeError};
 use crate::model::access::{Manager, WorkspaceRole};
 use crate::model::Id;
 use crate::store::Store;
@@ -30,7 +30,7 @@ fn commit(
         .apply_all(changes, &Actor::Cli, now)
         .map_err(hints::store)?;
     ProjectMember::of(&store.registry()?, user, now)
-        .ok_or_else(|| anyhow!("user {user} is not registered"))
+        .ok_or_else(|| anyhow::Error::from(ChangeError::UnknownUser(user.clone())))
 }
 
 impl Backend {
@@ -75,7 +75,7 @@ impl Backend {
             Backend::Local { store, .. } => {
                 let registry = store.registry()?;
                 if !registry.people.users.contains_key(user) {
-                    return Err(anyhow!("user {user} is not registered"));
+                    return Err(anyhow::Error::from(ChangeError::UnknownUser(user.clone())));
                 }
                 let registry = registry.as_of(now);
                 let assignment = Assignment {
@@ -99,10 +99,10 @@ impl Backend {
 
 /// Prints the member object: JSON, or one line per assigned project.
 pub(crate) fn print_member(member: &ProjectMember, json: bool) -> Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(member)?);
-        return Ok(());
-    }
+    super::output::print(json, member, print_assignments).map(drop)
+}
+
+fn print_assignments(member: &ProjectMember) {
     println!("user {} <{}>", member.id, member.email);
     for p in &member.assigned_projects {
         let name = p.name.as_deref().unwrap_or("");
@@ -113,5 +113,4 @@ pub(crate) fn print_member(member: &ProjectMember, json: bool) -> Result<()> {
             .unwrap_or_default();
         println!("{:<24} {:<10} {name}{until}", p.id, role);
     }
-    Ok(())
 }

@@ -7,10 +7,11 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args, Subcommand};
 
+use crate::api::ViewInfo;
 use crate::model::{Id, ViewSetting};
 
 use super::backend::Backend;
-use super::output::json_text;
+use super::output::print;
 
 /// The settings flags of `view set`.
 #[derive(Debug, Args)]
@@ -68,6 +69,9 @@ pub enum ViewCommand {
         /// The view's creator (a registered user).
         #[arg(long)]
         creator: Option<Id>,
+        /// Print the view as JSON (as `view show --json`).
+        #[arg(long)]
+        json: bool,
     },
     /// Show a view: its table, workspace and settings.
     Show {
@@ -89,6 +93,9 @@ pub enum TableCommand {
         /// Its workspace.
         #[arg(long)]
         workspace: Id,
+        /// Print the table as JSON (`id`, `workspace`, `views`: the admin API's table).
+        #[arg(long)]
+        json: bool,
     },
     /// Set a table's access in TinyTables' words (private, workspace, specific people).
     Access(super::people::TableAccessArgs),
@@ -103,6 +110,9 @@ pub enum WorkspaceCommand {
     Set {
         /// The workspace.
         workspace: Id,
+        /// Print the workspace as JSON (`id`, `name`, `tables`: the admin API's workspace).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -116,34 +126,27 @@ pub(crate) fn view(backend: &Backend, cmd: ViewCommand, now: DateTime<Utc>) -> R
             settings,
             visibility,
             creator,
+            json,
         } => {
             let placement = table.as_ref().zip(workspace.as_ref());
             let owner = (creator, visibility);
             let info = backend.set_view(&view, placement, &settings.changes(), owner, now)?;
-            (view, info, false)
+            (view, info, json)
         }
         ViewCommand::Show { view, json } => {
             let info = backend.view(&view)?;
             (view, info, json)
         }
     };
-    if json {
-        println!(
-            "{}",
-            json_text(
-                &serde_json::json!({
-                    "view": view,
-                    "table": info.table,
-                    "workspace": info.workspace,
-                    "settings": info.settings,
-                    "visibility": info.visibility,
-                    "creator": info.creator,
-                }),
-                true
-            )?
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
+    // The admin API's view (`id`, …), with `view` (the same id) and
+    // `creator` (null when none) as `view show --json` always printed them.
+    let mut shown = serde_json::to_value(&info)?;
+    shown["view"] = serde_json::json!(view);
+    shown["creator"] = serde_json::json!(info.creator);
+    print(json, &shown, |_| print_view(&view, &info))
+}
+
+fn print_view(view: &Id, info: &ViewInfo) {
     println!("view        {view}");
     println!("table       {}", info.table);
     println!(
@@ -157,19 +160,23 @@ pub(crate) fn view(backend: &Backend, cmd: ViewCommand, now: DateTime<Utc>) -> R
     if let Some(creator) = &info.creator {
         println!("creator     {creator}");
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Registers a table.
 pub(crate) fn table(backend: &Backend, cmd: TableCommand, now: DateTime<Utc>) -> Result<ExitCode> {
-    let (table, workspace) = match cmd {
-        TableCommand::Set { table, workspace } => (table, workspace),
+    let (table, workspace, json) = match cmd {
+        TableCommand::Set {
+            table,
+            workspace,
+            json,
+        } => (table, workspace, json),
         TableCommand::Access(args) => return super::people::access(backend, args, now),
         TableCommand::Permissions(args) => return super::people::permissions(backend, args, now),
     };
-    backend.set_table(&table, &workspace, now)?;
-    println!("table {table} registered in workspace {workspace}");
-    Ok(ExitCode::SUCCESS)
+    let info = backend.set_table(&table, &workspace, now)?;
+    print(json, &info, |_| {
+        println!("table {table} registered in workspace {workspace}");
+    })
 }
 
 /// Registers a workspace.
@@ -178,10 +185,11 @@ pub(crate) fn workspace(
     cmd: WorkspaceCommand,
     now: DateTime<Utc>,
 ) -> Result<ExitCode> {
-    let WorkspaceCommand::Set { workspace } = cmd;
-    backend.set_workspace(&workspace, now)?;
-    println!("workspace {workspace} registered");
-    Ok(ExitCode::SUCCESS)
+    let WorkspaceCommand::Set { workspace, json } = cmd;
+    let info = backend.set_workspace(&workspace, now)?;
+    print(json, &info, |_| {
+        println!("workspace {workspace} registered")
+    })
 }
 
 #[cfg(test)]

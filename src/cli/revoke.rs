@@ -6,11 +6,13 @@ use anyhow::{anyhow, bail, Result};
 use chrono::{DateTime, Utc};
 use clap::{ArgGroup, Args};
 
+use crate::api::RevokedAnswer;
 use crate::model::Id;
 use crate::token::{self, DEFAULT_MAX_TOKEN_BYTES};
 
 use super::backend::{Backend, Revocation};
 use super::input::TokenArg;
+use super::output::print;
 
 /// `tessera revoke …`
 #[derive(Debug, Args)]
@@ -30,6 +32,9 @@ pub struct RevokeArgs {
     /// Why, for the audit log.
     #[arg(long)]
     pub reason: Option<String>,
+    /// Print JSON {revoked_ids, token_ids} (the admin API's answer) instead of a summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Revokes and prints what was revoked.
@@ -39,16 +44,15 @@ pub(crate) fn revoke(backend: &Backend, args: RevokeArgs, now: DateTime<Utc>) ->
     } else if let Some(t) = &args.token {
         let text = t.read()?;
         let ids = token::decode(&text, DEFAULT_MAX_TOKEN_BYTES)?.revocation_identifiers();
-        let last = ids
-            .last()
-            .cloned()
-            .ok_or_else(|| anyhow!("token has no blocks"))?;
+        let last = ids.last().cloned().ok_or_else(|| {
+            anyhow!("--token has no blocks; give a token as `tessera issue` printed it")
+        })?;
         Revocation::Ids(vec![last])
     } else if let Some(h) = &args.revocation_id {
         let id = hex::decode(h.trim())
             .map_err(|_| anyhow!("--revocation-id must be hex, as `tessera inspect` prints it"))?;
         if id.is_empty() {
-            bail!("--revocation-id is empty");
+            bail!("--revocation-id is empty; give the hex `tessera inspect` prints");
         }
         Revocation::Ids(vec![id])
     } else if let Some(v) = &args.view {
@@ -56,10 +60,14 @@ pub(crate) fn revoke(backend: &Backend, args: RevokeArgs, now: DateTime<Utc>) ->
     } else {
         bail!("say what to revoke: TOKEN_ID, --token, --revocation-id or --view");
     };
-    let revoked = backend.revoke(what, args.reason.as_deref(), now)?;
+    let revoked = RevokedAnswer::from(backend.revoke(what, args.reason.as_deref(), now)?);
+    print(args.json, &revoked, print_revoked)
+}
+
+fn print_revoked(revoked: &RevokedAnswer) {
     println!(
         "revoked {} revocation id(s){}",
-        revoked.revocation_ids.len(),
+        revoked.revoked_ids.len(),
         if revoked.token_ids.is_empty() {
             String::new()
         } else {
@@ -74,5 +82,4 @@ pub(crate) fn revoke(backend: &Backend, args: RevokeArgs, now: DateTime<Utc>) ->
             )
         }
     );
-    Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use rand::rngs::OsRng;
@@ -19,7 +19,7 @@ use crate::token::{self, DEFAULT_MAX_TOKEN_BYTES};
 
 use super::backend::Backend;
 use super::hints;
-use super::output::{fmt_time, json_text};
+use super::output::{fmt_time, print};
 
 /// Where a local share link points when `--base` is not given: `tessera
 /// serve`'s default listen address.
@@ -76,22 +76,12 @@ impl ShareArgs {
 pub(crate) fn share(backend: &Backend, args: ShareArgs, now: DateTime<Utc>) -> Result<ExitCode> {
     if args.list {
         let list = list(backend, &args.view, now)?;
-        if args.json {
-            println!("{}", json_text(&list, true)?);
-        } else {
-            for row in &list.shares {
-                print_row(row);
-            }
-        }
-        return Ok(ExitCode::SUCCESS);
+        return print(args.json, &list, |list| {
+            list.shares.iter().for_each(print_row)
+        });
     }
     let link = make(backend, &args, now)?;
-    if args.json {
-        println!("{}", json_text(&link, true)?);
-    } else {
-        println!("{}", link.link);
-    }
-    Ok(ExitCode::SUCCESS)
+    print(args.json, &link, |link| println!("{}", link.link))
 }
 
 fn print_row(row: &ShareRow) {
@@ -130,7 +120,7 @@ fn make(backend: &Backend, args: &ShareArgs, now: DateTime<Utc>) -> Result<Share
             let registry = store.registry()?;
             let workspace = registry
                 .workspace_of(&Resource::view(args.view.clone()))
-                .with_context(|| format!("view {} is not registered", args.view))?;
+                .ok_or_else(|| crate::change::ChangeError::UnknownView(args.view.clone()))?;
             let mut grant = Grant::guest(workspace, args.view.clone(), &operations)
                 .expires_at(expires_at)
                 .label(args.label.clone());

@@ -21,18 +21,9 @@ pub(super) async fn get_workspace(
     State(gw): State<Gateway>,
     Ids(id): Ids<Id>,
 ) -> Result<Json<WorkspaceInfo>, ApiError> {
-    let registry = gw.registry();
-    if !registry.workspaces.contains(&id) {
-        return Err(ApiError::Missing(Missing::Workspace(id)));
-    }
-    let tables = registry
-        .tables
-        .iter()
-        .filter(|(_, ws)| **ws == id)
-        .map(|(t, _)| t.clone())
-        .collect();
-    let name = registry.workspace_names.get(&id).cloned();
-    Ok(Json(WorkspaceInfo { id, name, tables }))
+    WorkspaceInfo::of(&gw.registry(), &id)
+        .map(Json)
+        .ok_or(ApiError::Missing(Missing::Workspace(id)))
 }
 
 /// `PUT /workspaces/{id}` (body optional: `{"name": "Client A"}`):
@@ -68,23 +59,9 @@ pub(super) async fn get_table(
     State(gw): State<Gateway>,
     Ids(id): Ids<Id>,
 ) -> Result<Json<TableInfo>, ApiError> {
-    let registry = gw.registry();
-    let workspace = registry
-        .tables
-        .get(&id)
-        .ok_or_else(|| ApiError::Missing(Missing::Table(id.clone())))?
-        .clone();
-    let views = registry
-        .views
-        .iter()
-        .filter(|(_, v)| v.table == id)
-        .map(|(v, _)| v.clone())
-        .collect();
-    Ok(Json(TableInfo {
-        id,
-        workspace,
-        views,
-    }))
+    TableInfo::of(&gw.registry(), &id)
+        .map(Json)
+        .ok_or(ApiError::Missing(Missing::Table(id)))
 }
 
 /// `PUT /tables/{id}` `{workspace, author?}`: registers a table in a
