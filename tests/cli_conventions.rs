@@ -284,6 +284,7 @@ serve | serve --help | - | serve --listen nope | 2 serve --config {tmp}/missing.
 share | share v_1 ; share v_1 --list | share v_1 --preset editor --json ; share v_1 --list --json | share v_1 --preset editor --allow read | 2 share v_9 ; 2 share v_1 --preset owner
 link | link {token} --base https://share.example.com | link {token} --base https://share.example.com --json | link {token} | 2 link tsr_garbage --base https://share.example.com
 policy lint | policy lint | policy lint --json | policy lint --polish x | 2 policy lint --policy {tmp}/missing.dl
+policy test | policy test {fixtures} | policy test {fixtures} --json | policy test | 2 policy test {tmp}/missing.toml
 openapi | - | openapi | openapi extra | -
 completions | completions bash | - | completions tcsh | -
 man | man | - | man extra | -
@@ -443,6 +444,10 @@ impl Table {
             ("{old2}", old2),
             ("{tmp}", tmp),
             ("{data}", data),
+            (
+                "{fixtures}",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/policies/fixtures").to_string(),
+            ),
         ];
         Table { env, vars }
     }
