@@ -1,4 +1,5 @@
 use super::*;
+use crate::change::{Actor, AuditRecord, Change};
 use crate::model::{Operation, Resource, Right};
 
 fn id(s: &str) -> Id {
