@@ -589,14 +589,20 @@ fn stdout_json(output: &Output, file: &str) -> Value {
         .unwrap_or_else(|e| panic!("{file}: stdout is not JSON ({e}): {output:?}"))
 }
 
-/// Asserts exit code 2 and the one-line `tessera: malformed token: {why}`.
-fn assert_malformed(output: &Output, why: &str, file: &str) {
+/// Asserts exit code 2 and, as `--json` asks, one JSON line on stderr: the reason
+/// `malformed` and a message that names why, then the hint.
+fn assert_malformed_json(output: &Output, why: &str, file: &str) {
     assert_eq!(output.status.code(), Some(2), "{file}: {output:?}");
     assert!(output.stdout.is_empty(), "{file}: {output:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        format!("tessera: malformed token: {why}\n"),
-        "{file}"
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{file}: one line: {stderr}");
+    let v: Value = serde_json::from_str(&stderr)
+        .unwrap_or_else(|e| panic!("{file}: stderr is not JSON ({e}): {stderr}"));
+    assert_eq!(v["reason"], "malformed", "{file}: {v}");
+    let message = v["message"].as_str().expect("message is a string");
+    assert!(
+        message.starts_with(&format!("malformed token: {why}; ")),
+        "{file}: {message}"
     );
 }
 
@@ -629,7 +635,7 @@ fn inspect_json_reads_every_readable_sample_and_refuses_the_rest() {
                     );
                 }
             }
-            Reads::NotABiscuit => assert_malformed(&output, NOT_A_BISCUIT, sample.file),
+            Reads::NotABiscuit => assert_malformed_json(&output, NOT_A_BISCUIT, sample.file),
         }
     }
 }
@@ -657,7 +663,7 @@ fn inspect_with_public_keys_reports_each_samples_signature() {
                 assert_eq!(v["signature"], "unknown_key", "{}", sample.file);
                 assert_eq!(v["revoked"], Value::Null, "{}: no store", sample.file);
             }
-            Reads::NotABiscuit => assert_malformed(&output, NOT_A_BISCUIT, sample.file),
+            Reads::NotABiscuit => assert_malformed_json(&output, NOT_A_BISCUIT, sample.file),
         }
 
         // Naming the samples' key: the signature verdict itself.
@@ -681,7 +687,7 @@ fn inspect_with_public_keys_reports_each_samples_signature() {
                 let v = stdout_json(&output, sample.file);
                 assert_eq!(v["signature"], "bad_signature", "{}", sample.file);
             }
-            Verdict::Malformed(why) => assert_malformed(&output, why, sample.file),
+            Verdict::Malformed(why) => assert_malformed_json(&output, why, sample.file),
         }
     }
 }
