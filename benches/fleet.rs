@@ -3,8 +3,11 @@
 //! gateways, p50/p99, for N = 1, 3, 5 (a real nats-server and real
 //! `tessera serve --fleet` processes on loopback). `cargo bench --bench
 //! fleet` runs 100 revocations per N; `cargo test --benches` a short smoke
-//! run (N = 1, 3 revocations). Then bootstrap: a gateway from an empty data
-//! directory with 10⁵ revocations in the stream (200 in the smoke run).
+//! run (N = 1, 3 revocations). Then the `bootstrap` group: a gateway from an
+//! empty data directory with 10⁵ revocations in the stream (200 in the
+//! smoke run; `TESSERA_BENCH_REVOCATIONS` sets the count), once replaying
+//! the whole stream and once from a snapshot. `cargo bench --bench fleet --
+//! bootstrap` runs only that group.
 
 #[path = "../tests/server/mod.rs"]
 mod server;
@@ -30,6 +33,8 @@ fn fleet(data: &std::path::Path, nats: &Nats) -> Server {
             "250",
             "--log",
             "warn",
+            "--fleet-snapshot-every",
+            "0",
         ],
         None,
     )
@@ -185,16 +190,66 @@ async fn bootstrap(revocations: usize) {
         ack.await.expect("ack");
     }
     let start = Instant::now();
-    let fresh = fleet(&root.path().join("fresh"), &nats);
+    let fresh = fleet(&root.path().join("replay"), &nats);
     ready(&fresh).await;
     println!(
-        "fleet/bootstrap {revocations} revocations (one message each): ready in {:.2} s",
+        "fleet/bootstrap/replay {revocations} revocations (one message each): ready in {:.2} s",
         start.elapsed().as_secs_f64()
     );
+    drop(fresh);
+    // The signer has applied everything the fresh gateway did: snapshot it.
+    let admin = gw0.admin_token();
+    let started = Instant::now();
+    let written = write(
+        &gw0,
+        &admin,
+        reqwest::Method::POST,
+        "/admin/v1/fleet/snapshot",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(written["written"], true, "{written}");
+    let wrote = started.elapsed();
+    let size = snapshot_size(&js).await;
+    let start = Instant::now();
+    let fresh = fleet(&root.path().join("snapshot"), &nats);
+    ready(&fresh).await;
+    println!(
+        "fleet/bootstrap/snapshot {revocations} revocations: ready in {:.2} s (snapshot of {:.1} MB written in {:.2} s)",
+        start.elapsed().as_secs_f64(),
+        size as f64 / 1e6,
+        wrote.as_secs_f64()
+    );
+}
+
+/// The size in bytes of the snapshot the `latest` pointer names.
+async fn snapshot_size(js: &async_nats::jetstream::Context) -> usize {
+    use tessera::fleet::snapshot::{LATEST, OBJECTS, POINTER};
+    let pointer = js
+        .get_key_value(POINTER)
+        .await
+        .expect("pointer bucket")
+        .get(LATEST)
+        .await
+        .expect("pointer")
+        .expect("a pointer");
+    let pointer: Value = serde_json::from_slice(&pointer).expect("pointer json");
+    let name = pointer["object"].as_str().expect("object name");
+    let objects = js.get_object_store(OBJECTS).await.expect("objects");
+    objects.info(name).await.expect("object info").size
+}
+
+/// The bootstrap's revocation count: `TESSERA_BENCH_REVOCATIONS`, else `default`.
+fn revocations(default: usize) -> usize {
+    std::env::var("TESSERA_BENCH_REVOCATIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
+    let only_bootstrap = std::env::args().skip(1).any(|a| a == "bootstrap");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -202,13 +257,15 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         if full {
-            for n in [1, 3, 5] {
-                run(n, 100).await;
+            if !only_bootstrap {
+                for n in [1, 3, 5] {
+                    run(n, 100).await;
+                }
             }
-            bootstrap(100_000).await;
+            bootstrap(revocations(100_000)).await;
         } else {
             run(1, 3).await;
-            bootstrap(200).await;
+            bootstrap(revocations(200)).await;
         }
     });
 }

@@ -22,3 +22,6 @@ mod convergence;
 
 #[path = "fleet/recreated.rs"]
 mod recreated;
+
+#[path = "fleet/snapshots.rs"]
+mod snapshots;

@@ -36,7 +36,7 @@ const EXCLUDED_CHECKS: [(&str, &str); 4] = [
 
 /// Documented statuses this run cannot provoke, with why (any other
 /// documented status must occur).
-const NOT_PROVOKED: [(Option<&str>, u16, &str); 12] = [
+const NOT_PROVOKED: [(Option<&str>, u16, &str); 14] = [
     (None, 403, "the run calls with the admin token, which the guard never refuses; member tokens' 403s are tests/members_api.rs'"),
     (None, 408, "the request timeout (tests/limits.rs)"),
     (None, 500, "an internal failure"),
@@ -44,6 +44,8 @@ const NOT_PROVOKED: [(Option<&str>, u16, &str); 12] = [
     (Some("POST /admin/v1/members/{user}/tokens"), 409, "no_signing_key needs a verify-only gateway"),
     (Some("GET /v1/me"), 401, "anyone may ask without a token; a token that is not valid is the 401 (tests/scoped_viewers.rs)"),
     (Some("GET /admin/v1/fleet"), 200, "fleet mode needs a nats-server (tests/fleet.rs covers the 200)"),
+    (Some("POST /admin/v1/fleet/snapshot"), 200, "fleet mode needs a nats-server (tests/fleet.rs covers the 200)"),
+    (Some("POST /admin/v1/fleet/snapshot"), 503, "fleet mode needs a nats-server that then refuses"),
     (Some("GET /admin/v1/users/{user}"), 404, "with seed 1 every well-formed id generated names a user an earlier PUT registered"),
     (Some("PUT /admin/v1/tables/{id}/access"), 404, "with seed 1 every well-formed id generated names a table an earlier PUT registered"),
     (Some("PUT /admin/v1/tables/{id}/permissions"), 404, "with seed 1 every well-formed id generated names a table an earlier PUT registered"),

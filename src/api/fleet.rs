@@ -18,4 +18,18 @@ pub struct FleetStatus {
     pub staleness_seconds: Option<f64>,
     /// The stream's last sequence, as last seen.
     pub stream_last: u64,
+    /// The revision of the latest snapshot of the replicated state this
+    /// gateway has seen (written or loaded; none: none seen yet).
+    #[serde(default)]
+    pub snapshot_revision: Option<u64>,
+}
+
+/// `POST /admin/v1/fleet/snapshot`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SnapshotWritten {
+    /// The revision of the latest snapshot after this request.
+    pub snapshot_revision: u64,
+    /// True when this request wrote it (false: one at this revision or
+    /// later was already there).
+    pub written: bool,
 }

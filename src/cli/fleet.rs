@@ -23,6 +23,22 @@ pub struct FleetArgs {
     /// `behind` (`2s`, `500ms`) [default: 2s].
     #[arg(long, env = "TESSERA_MIN_REVISION_WAIT", value_parser = parse_duration)]
     pub min_revision_wait: Option<Duration>,
+    /// Fleet mode: write a snapshot of the replicated state after this many
+    /// applied changes (0: only through the admin API) [default: 10000].
+    ///
+    /// The snapshot goes to the JetStream Object Store bucket
+    /// TESSERA_SNAPSHOTS and the pointer to it to the KV bucket
+    /// TESSERA_SNAPSHOT; a gateway starting empty loads it and replays only
+    /// what came after.
+    #[arg(long, env = "TESSERA_FLEET_SNAPSHOT_EVERY")]
+    pub fleet_snapshot_every: Option<u64>,
+    /// Fleet mode: after a snapshot at revision R, purge the change stream
+    /// below R + 1.
+    ///
+    /// Keeps the stream short however long the history; a gateway whose
+    /// position was purged starts from the snapshot.
+    #[arg(long, env = "TESSERA_FLEET_COMPACT")]
+    pub fleet_compact: bool,
 }
 
 /// `500ms`, `5s`, `2m`, or plain seconds.
@@ -60,6 +76,12 @@ impl FleetArgs {
         }
         if let Some(d) = self.min_revision_wait {
             config.min_revision_wait_ms = millis(d);
+        }
+        if let Some(n) = self.fleet_snapshot_every {
+            config.fleet_snapshot_every = n;
+        }
+        if self.fleet_compact {
+            config.fleet_compact = true;
         }
     }
 }

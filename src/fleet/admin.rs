@@ -31,6 +31,7 @@ pub async fn status(State(gw): State<Gateway>) -> Result<Json<FleetStatus>, ApiE
         lag: fleet.lag(),
         staleness_seconds: fleet.staleness().map(|s| s.as_secs_f64()),
         stream_last: fleet.stream_last(),
+        snapshot_revision: fleet.snapshot_revision(),
     }))
 }
 
@@ -53,7 +54,7 @@ pub fn metrics(gw: &Gateway) -> String {
 fn render(fleet: &Fleet) -> String {
     let mut out = String::new();
     let staleness = fleet.staleness().map_or(-1.0, |s| s.as_secs_f64());
-    let lines: [(&str, &str, &str, String); 5] = [
+    let lines: [(&str, &str, &str, String); 6] = [
         (
             "tessera_fleet_applied_revision",
             "gauge",
@@ -84,6 +85,12 @@ fn render(fleet: &Fleet) -> String {
             "Requests refused as stale.",
             fleet.stale_refusals.load(Ordering::Relaxed).to_string(),
         ),
+        (
+            "tessera_fleet_snapshots_written_total",
+            "counter",
+            "Snapshots of the replicated state this gateway wrote.",
+            fleet.snapshots_written.load(Ordering::Relaxed).to_string(),
+        ),
     ];
     for (name, kind, help, value) in lines {
         let _ = writeln!(
@@ -97,6 +104,9 @@ fn render(fleet: &Fleet) -> String {
             out,
             "tessera_fleet_changes_applied_total{{kind=\"{kind}\"}} {count}"
         );
+    }
+    if let Some(source) = fleet.bootstrap_source() {
+        let _ = writeln!(out, "# HELP tessera_fleet_bootstrap Where the state came from at the last fresh start (1: this source).\n# TYPE tessera_fleet_bootstrap gauge\ntessera_fleet_bootstrap{{source=\"{}\"}} 1", source.as_str());
     }
     out
 }

@@ -20,7 +20,7 @@ use crate::gateway::Gateway;
 use crate::store::StoreError;
 
 use super::message::{kind, FleetMessage, STREAM, SUBJECT};
-use super::Fleet;
+use super::{snapshot, Bootstrap, Fleet};
 
 /// The stream's configuration: file storage, one subject, two minutes of
 /// deduplication by message id.
@@ -40,9 +40,16 @@ const STALL: Duration = Duration::from_millis(500);
 /// Follows the stream forever, starting again after any interruption
 /// (NATS down, the consumer lost) from the position applied.
 pub async fn run(gw: Gateway, fleet: Arc<Fleet>) {
+    let mut said = String::new();
     loop {
         if let Err(e) = follow(&gw, &fleet).await {
-            tracing::debug!(error = %e, "fleet: following the stream stopped; starting again");
+            // A new reason is worth a warning; the same one again is not.
+            if e != said {
+                tracing::warn!(error = %e, "fleet: following the stream stopped; starting again");
+                said = e;
+            } else {
+                tracing::debug!(error = %e, "fleet: following the stream stopped; starting again");
+            }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -65,44 +72,7 @@ async fn follow(gw: &Gateway, fleet: &Arc<Fleet>) -> Result<(), String> {
     let info = stream.cached_info();
     let created = info.created.unix_timestamp_nanos().to_string();
     let (first, last) = (info.state.first_sequence, info.state.last_sequence);
-    let worker = gw.clone();
-    let position = fleet.applied();
-    let fresh = blocking(move || {
-        let store = worker.store();
-        let stored = store.fleet_state().map_err(|e| e.to_string())?;
-        let recreated = stored.stream.as_deref().is_some_and(|s| s != created);
-        let gone = position > last || first > position + 1;
-        if recreated || (gone && position > 0) {
-            store.reset_fleet().map_err(|e| e.to_string())?;
-            worker.reload_memory();
-        }
-        if recreated || stored.stream.is_none() || gone {
-            store
-                .set_fleet_stream(&created)
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(recreated || (gone && position > 0))
-    })
-    .await?;
-    if fresh {
-        tracing::warn!(
-            position,
-            first,
-            last,
-            "fleet: the stream no longer holds this gateway's position; starting afresh from it"
-        );
-        fleet.set_applied(0);
-        if fleet.is_follower() {
-            gw.decider().keys().replace(Default::default());
-            gw.bump_epoch();
-        } else {
-            // The fresh stream needs this signer's public keys again.
-            fleet
-                .keys_published
-                .store(false, std::sync::atomic::Ordering::Relaxed);
-            tokio::spawn(super::publish::publish_keys(gw.clone(), fleet.clone()));
-        }
-    }
+    start_point(gw, fleet, &created, first, last).await?;
     let config = pull::OrderedConfig {
         deliver_policy: DeliverPolicy::ByStartSequence {
             start_sequence: fleet.applied() + 1,
@@ -156,6 +126,107 @@ async fn follow(gw: &Gateway, fleet: &Arc<Fleet>) -> Result<(), String> {
     }
 }
 
+/// Where to follow the stream from: the stored position when the stream
+/// still holds what follows it; otherwise (an empty data directory, a
+/// purged or recreated stream) the latest snapshot of this stream, then
+/// what follows it; without a usable snapshot, the whole stream — or,
+/// when the stream was compacted, nothing: the gateway stays not ready
+/// (fail closed) and says why, rather than start from a partial history.
+async fn start_point(
+    gw: &Gateway,
+    fleet: &Arc<Fleet>,
+    created: &str,
+    first: u64,
+    last: u64,
+) -> Result<(), String> {
+    let position = fleet.applied();
+    let stored = {
+        let worker = gw.clone();
+        blocking(move || worker.store().fleet_state().map_err(|e| e.to_string())).await?
+    };
+    let recreated = stored.stream.as_deref().is_some_and(|s| s != created);
+    let gone = position > last || first > position + 1;
+    if !(recreated || gone || position == 0) {
+        if stored.stream.is_none() {
+            let (worker, created) = (gw.clone(), created.to_owned());
+            blocking(move || {
+                worker
+                    .store()
+                    .set_fleet_stream(&created)
+                    .map_err(|e| e.to_string())
+            })
+            .await?;
+        }
+        return Ok(());
+    }
+    let snapshot = match snapshot::load(fleet, created, first).await {
+        Ok(found) => found,
+        Err(reason) => {
+            tracing::error!(%reason, "fleet: the latest snapshot is refused");
+            None
+        }
+    };
+    let source = match snapshot {
+        Some(state) if state.revision >= position || recreated || gone => {
+            let revision = state.revision;
+            let worker = gw.clone();
+            blocking(move || {
+                worker
+                    .store()
+                    .import_snapshot(&state)
+                    .map_err(|e| e.to_string())?;
+                worker.reload_memory();
+                Ok(())
+            })
+            .await?;
+            tracing::info!(revision, "fleet: state loaded from the latest snapshot");
+            fleet.set_applied(revision);
+            Bootstrap::Snapshot
+        }
+        _ if first > 1 && first > position + 1 => {
+            return Err(format!(
+                "the stream starts at revision {first} (compacted) and no usable snapshot covers what came before; not starting from a partial history"
+            ));
+        }
+        _ => {
+            let fresh = recreated || (gone && position > 0);
+            let (worker, created) = (gw.clone(), created.to_owned());
+            blocking(move || {
+                let store = worker.store();
+                if fresh {
+                    store.reset_fleet().map_err(|e| e.to_string())?;
+                    worker.reload_memory();
+                }
+                store.set_fleet_stream(&created).map_err(|e| e.to_string())
+            })
+            .await?;
+            if fresh {
+                tracing::warn!(
+                    position,
+                    first,
+                    last,
+                    "fleet: the stream no longer holds this gateway's position; starting afresh from it"
+                );
+                fleet.set_applied(0);
+            }
+            Bootstrap::Replay
+        }
+    };
+    *super::lock(&fleet.bootstrap) = Some(source);
+    if fleet.is_follower() {
+        let state = gw.store().fleet_state().map_err(|e| e.to_string())?;
+        gw.decider().keys().replace(super::start::keyring(&state));
+        gw.bump_epoch();
+    } else if source == Bootstrap::Snapshot || recreated || gone {
+        // The state now may lack this signer's public keys.
+        fleet
+            .keys_published
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        tokio::spawn(super::publish::publish_keys(gw.clone(), fleet.clone()));
+    }
+    Ok(())
+}
+
 /// Most messages committed in one transaction while catching up.
 const BATCH: usize = 512;
 
@@ -205,6 +276,7 @@ async fn apply_batch(gw: &Gateway, fleet: &Arc<Fleet>, batch: Vec<Pending>) -> R
             for change in applied.changes() {
                 fleet.count(kind(change));
             }
+            snapshot::maybe_periodic(gw, fleet, applied.changes().count() as u64);
             if keys && fleet.is_follower() {
                 let state = gw.store().fleet_state().map_err(|e| e.to_string())?;
                 gw.decider().keys().replace(super::start::keyring(&state));
@@ -262,6 +334,7 @@ async fn apply_one(
         for change in applied.changes() {
             fleet.count(kind(change));
         }
+        snapshot::maybe_periodic(gw, fleet, applied.changes().count() as u64);
     }
     if changes_keys(&message.changes) && fleet.is_follower() {
         let state = gw.store().fleet_state().map_err(|e| e.to_string())?;

@@ -17,6 +17,7 @@ pub mod gate;
 pub mod message;
 pub mod publish;
 pub mod revision;
+pub mod snapshot;
 pub mod staleness;
 pub mod start;
 
@@ -50,6 +51,40 @@ pub struct Fleet {
     behind_logged: AtomicBool,
     stale_refusals: AtomicU64,
     keys_published: AtomicBool,
+    snapshots: SnapshotPolicy,
+    since_snapshot: AtomicU64,
+    snapshot_running: AtomicBool,
+    snapshots_written: AtomicU64,
+    snapshot_revision: AtomicU64,
+    bootstrap: Mutex<Option<Bootstrap>>,
+}
+
+/// When this gateway writes snapshots, and whether it compacts after.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SnapshotPolicy {
+    /// Applied changes between two snapshots (0: never on its own).
+    pub every: u64,
+    /// Purge the change stream below a snapshot once it is written.
+    pub compact: bool,
+}
+
+/// Where this gateway's state came from when it last started afresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// A snapshot, then the stream after it.
+    Snapshot,
+    /// The whole stream.
+    Replay,
+}
+
+impl Bootstrap {
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bootstrap::Snapshot => "snapshot",
+            Bootstrap::Replay => "replay",
+        }
+    }
 }
 
 impl std::fmt::Debug for Fleet {
@@ -70,6 +105,7 @@ impl Fleet {
         position: u64,
         max_staleness: Duration,
         follower: bool,
+        snapshots: SnapshotPolicy,
     ) -> Fleet {
         Fleet {
             id: hex::encode(rand::random::<[u8; 8]>()),
@@ -85,6 +121,12 @@ impl Fleet {
             behind_logged: AtomicBool::new(false),
             stale_refusals: AtomicU64::new(0),
             keys_published: AtomicBool::new(follower),
+            snapshots,
+            since_snapshot: AtomicU64::new(0),
+            snapshot_running: AtomicBool::new(false),
+            snapshots_written: AtomicU64::new(0),
+            snapshot_revision: AtomicU64::new(0),
+            bootstrap: Mutex::new(None),
         }
     }
 
@@ -142,6 +184,22 @@ impl Fleet {
     /// Counts a request refused as `stale`.
     pub fn refused_stale(&self) {
         self.stale_refusals.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The latest snapshot's revision, as last seen (none: none seen).
+    pub fn snapshot_revision(&self) -> Option<u64> {
+        Some(self.snapshot_revision.load(Ordering::Relaxed)).filter(|r| *r > 0)
+    }
+
+    /// Where the state came from at the last fresh start (none: resumed
+    /// from the stored position).
+    pub fn bootstrap_source(&self) -> Option<Bootstrap> {
+        *lock(&self.bootstrap)
+    }
+
+    fn saw_snapshot(&self, revision: u64) {
+        self.snapshot_revision
+            .fetch_max(revision, Ordering::Relaxed);
     }
 
     fn set_applied(&self, seq: u64) {

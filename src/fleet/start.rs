@@ -56,6 +56,10 @@ pub async fn attach(gw: &Gateway) -> Result<(), GatewayError> {
         state.position,
         Duration::from_millis(gw.config().max_staleness_ms),
         follower,
+        super::SnapshotPolicy {
+            every: gw.config().fleet_snapshot_every,
+            compact: gw.config().fleet_compact,
+        },
     ));
     gw.set_fleet(fleet.clone());
     tracing::info!(%url, position = state.position, follower, "fleet: joining");

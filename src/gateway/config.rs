@@ -127,6 +127,12 @@ pub struct GatewayConfig {
     /// Fleet mode: the longest a request with `X-Tessera-Min-Revision` waits
     /// for that revision, in milliseconds (then 503 `behind`).
     pub min_revision_wait_ms: u64,
+    /// Fleet mode: after this many applied changes a gateway writes a
+    /// snapshot of the replicated state to JetStream (0: never on its own).
+    pub fleet_snapshot_every: u64,
+    /// Fleet mode: after writing a snapshot at revision R, purge the change
+    /// stream below R + 1 (new gateways then start from the snapshot).
+    pub fleet_compact: bool,
     /// The most candidates (workspaces and views) one `GET /v1/me` answer
     /// decides on; each costs one decision per operation. `?limit=` asks
     /// for fewer, a cursor for the next page.
@@ -227,6 +233,8 @@ impl Default for GatewayConfig {
             fleet: None,
             max_staleness_ms: 5000,
             min_revision_wait_ms: 2000,
+            fleet_snapshot_every: 10_000,
+            fleet_compact: false,
             me_page_size: 100,
         }
     }

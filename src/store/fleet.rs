@@ -13,6 +13,9 @@ use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use sha2::{Digest, Sha256};
 
 use crate::change::{self, Actor, Applied, Change};
+use crate::model::revocation_key;
+
+use super::snapshot::SnapshotState;
 
 use super::apply::TxnTarget;
 use super::audit;
@@ -167,6 +170,10 @@ impl Store {
     /// What the fleet table holds (all empty on a store that never joined).
     pub fn fleet_state(&self) -> Result<FleetState, StoreError> {
         let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        self.fleet_state_in(&txn)
+    }
+
+    fn fleet_state_in(&self, txn: &redb::ReadTransaction) -> Result<FleetState, StoreError> {
         let t = match txn.open_table(FLEET) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(FleetState::default()),
@@ -204,6 +211,61 @@ impl Store {
             txn.open_table(REVOCATIONS)?;
             txn.open_table(REVOCATION_INDEX)?;
             txn.open_table(FLEET)?;
+            Ok(())
+        })
+    }
+
+    /// The replicated state and its position, read in one transaction: a
+    /// snapshot at that position.
+    pub fn export_snapshot(&self) -> Result<SnapshotState, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.err(e))?;
+        let mut state = SnapshotState::default();
+        let registry = txn.open_table(REGISTRY).map_err(|e| self.err(e))?;
+        for row in registry.iter().map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            state
+                .registry
+                .push((k.value().to_owned(), v.value().to_owned()));
+        }
+        let revocations = txn.open_table(REVOCATIONS).map_err(|e| self.err(e))?;
+        for row in revocations.iter().map_err(|e| self.err(e))? {
+            let (k, v) = row.map_err(|e| self.err(e))?;
+            state
+                .revocations
+                .push((hex::encode(k.value()), v.value().to_owned()));
+        }
+        let fleet = self.fleet_state_in(&txn)?;
+        state.revision = fleet.position;
+        state.stream = fleet.stream.unwrap_or_default();
+        state.keyring = fleet.keyring;
+        Ok(state)
+    }
+
+    /// Replaces the replicated state with a snapshot's, its position and
+    /// stream included, in one transaction (the audit log is kept: it is
+    /// this gateway's own record).
+    pub fn import_snapshot(&self, state: &SnapshotState) -> Result<(), StoreError> {
+        self.write(|txn| {
+            for def in [REGISTRY, FLEET] {
+                txn.delete_table(def)?;
+            }
+            txn.delete_table(REVOCATIONS)?;
+            txn.delete_table(REVOCATION_INDEX)?;
+            let mut registry = txn.open_table(REGISTRY)?;
+            for (k, v) in &state.registry {
+                registry.insert(k.as_str(), v.as_str())?;
+            }
+            let mut revocations = txn.open_table(REVOCATIONS)?;
+            let mut index = txn.open_table(REVOCATION_INDEX)?;
+            for (id, record) in &state.revocations {
+                let id = hex::decode(id).map_err(|_| TxnError::Corrupt("snapshot"))?;
+                revocations.insert(id.as_slice(), record.as_str())?;
+                index.insert(revocation_key(&id), ())?;
+            }
+            let mut fleet = txn.open_table(FLEET)?;
+            fleet.insert(POSITION, state.revision.to_string().as_str())?;
+            fleet.insert(STREAM, state.stream.as_str())?;
+            fleet.insert(KEYRING, serde_json::to_string(&state.keyring)?.as_str())?;
             Ok(())
         })
     }

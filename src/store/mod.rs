@@ -12,6 +12,7 @@ mod apply;
 mod audit;
 pub mod datadir;
 mod fleet;
+pub mod snapshot;
 mod tables;
 
 use std::fmt;

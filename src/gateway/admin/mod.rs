@@ -118,6 +118,10 @@ pub fn router(gateway: Gateway) -> Router<Gateway> {
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/attenuations", post(attenuations::attenuate))
         .route("/fleet", get(crate::fleet::admin::status))
+        .route(
+            "/fleet/snapshot",
+            post(crate::fleet::snapshot::snapshot_now),
+        )
         .layer(axum::middleware::from_fn(crate::fleet::revision::annotate))
         .layer(axum::middleware::from_fn_with_state(gateway, guard))
 }

@@ -81,6 +81,7 @@ pub struct ErrorBody {
         super::workspace_lists::list_workspace_shares,
         super::workspace_lists::workspace_audit,
         crate::fleet::admin::status,
+        crate::fleet::snapshot::snapshot_now,
         crate::gateway::me::me,
     ),
     components(schemas(ErrorBody)),
