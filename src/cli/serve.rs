@@ -240,9 +240,14 @@ pub(crate) fn serve(data: DataDir, args: &ServeArgs) -> Result<ExitCode> {
     // Requests never wait on stderr; `_log_guard` writes what is left on return.
     let (log_writer, _log_guard) = crate::gateway::log_writer::NonBlocking::new(std::io::stderr())
         .context("cannot start the log writer")?;
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !no_color();
+    if !ansi && !config.log_json {
+        // The same bytes as the plain format, without tracing's formatting.
+        crate::gateway::access_log::write_directly_to(log_writer.clone());
+    }
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && !no_color())
+        .with_ansi(ansi)
         .with_writer(log_writer)
         .with_timer(crate::gateway::log_time::CachedUtcTime);
     if config.log_json {

@@ -25,6 +25,7 @@ use super::metrics::Metrics;
 use super::startup::GatewayError;
 
 mod asked;
+mod local;
 
 /// The decision core. Cheap to clone (one shared part).
 #[derive(Clone)]
@@ -46,6 +47,8 @@ struct Inner {
     tokens: quick_cache::sync::Cache<[u8; 32], Arc<VerifiedToken>>,
     decisions: quick_cache::sync::Cache<DecisionKey, CachedDecision>,
     epoch: AtomicU64,
+    /// This decider's id for the per-thread copies of cache hits.
+    owner: u64,
     metrics: Metrics,
     /// How long a decision is cached (zero: not at all).
     decision_ttl: Duration,
@@ -109,6 +112,7 @@ impl Decider {
             tokens: quick_cache::sync::Cache::new(config.token_cache_capacity.max(1)),
             decisions: quick_cache::sync::Cache::new(config.decision_cache_capacity.max(1)),
             epoch: AtomicU64::new(0),
+            owner: local::new_owner(),
             metrics: parts.metrics,
             decision_ttl: Duration::from_millis(config.decision_cache_ms),
             max_token_bytes: config.max_token_bytes,
@@ -278,28 +282,38 @@ impl Decider {
         raw_path: &str,
         now: DateTime<Utc>,
     ) -> Outcome {
+        let token_key = credential.map(|c| self.token_key(c)).transpose();
+        // Read the epoch before deciding: a decision made while a change
+        // lands is stored under the old epoch and never served.
+        let epoch = self.0.epoch.load(Ordering::Acquire);
+        let ttl = self.0.decision_ttl;
+        let usable = |hit: &CachedDecision| {
+            hit.epoch == epoch
+                && hit.until > Instant::now()
+                && hit.token_expires.is_none_or(|at| now < at)
+        };
+        let (owner, cached) = (self.0.owner, !ttl.is_zero());
+        if let (true, Ok(token)) = (cached, &token_key) {
+            let token = token.as_ref();
+            if let Some(outcome) = local::get(owner, epoch, token, method, raw_path, usable) {
+                self.0.metrics.decision_cache_hit();
+                return outcome;
+            }
+        }
         let request = self
             .0
             .routes
             .resolve(method, raw_path)
             .map_err(Reason::from)?;
-        let token_key = credential
-            .map(|c| self.token_key(c))
-            .transpose()
-            .map_err(|e| Reason::from(&e))?;
-        // Read the epoch before deciding: a decision made while a change
-        // lands is stored under the old epoch and never served.
-        let epoch = self.0.epoch.load(Ordering::Acquire);
-        let ttl = self.0.decision_ttl;
+        let token_key = token_key.map_err(|e| Reason::from(&e))?;
         let key = (token_key, request);
-        if !ttl.is_zero() {
+        if cached {
             if let Some(hit) = self.0.decisions.get(&key) {
-                if hit.epoch == epoch
-                    && hit.until > Instant::now()
-                    && hit.token_expires.is_none_or(|at| now < at)
-                {
+                if usable(&hit) {
                     self.0.metrics.decision_cache_hit();
-                    return hit.outcome;
+                    let outcome = hit.outcome.clone();
+                    local::put(owner, epoch, key.0.as_ref(), method, raw_path, hit);
+                    return outcome;
                 }
             }
         }

@@ -1,21 +1,24 @@
 //! The envelope every request passes: a request id, the header size
 //! limit, the request timeout, error bodies completed with the request id,
-//! and one access-log line without any credential.
+//! and one access-log line without any credential. One hand-written tower
+//! [`Service`] around the router, its future a plain state machine (no box,
+//! no extractor, no `Next`): it runs for every request the gateway answers.
 
-use std::net::SocketAddr;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
-use axum::middleware::Next;
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
+use tower::{Layer, Service};
 
+use super::access_log;
 use super::error::{ApiError, ErrorBody};
 use super::state::Gateway;
-
-/// The request id of the current request.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
 
 /// The request id header, read from trusted peers and set on every response.
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -45,76 +48,209 @@ fn new_id() -> HeaderValue {
     HeaderValue::from_bytes(&text).unwrap_or(HeaderValue::from_static("0"))
 }
 
-/// Every request: a request id (kept from a trusted peer's `X-Request-Id`,
-/// otherwise new), the header size limit, error bodies completed with the
-/// request id, and one access-log line without any credential.
-pub async fn envelope(
-    State(gw): State<Gateway>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let start = Instant::now();
-    let id_value = forwarded_id(request.headers())
-        .filter(|_| gw.is_trusted(peer.ip()))
-        .cloned()
-        .unwrap_or_else(new_id);
-    // Only visible ASCII made it here (checked above, or hex).
-    let request_id = id_value.to_str().unwrap_or_default();
-    let method = request.method().clone();
-    // A cheap copy (shared bytes) for the log line once the request is gone.
-    let uri = request.uri().clone();
-    let header_bytes: usize = request
-        .headers()
-        .iter()
-        .map(|(n, v)| n.as_str().len() + v.len() + 4)
-        .sum();
-    let mut response = if header_bytes > gw.config().max_header_bytes {
-        ApiError::HeadersTooLarge(gw.config().max_header_bytes).into_response()
-    } else {
-        request
-            .extensions_mut()
-            .insert(RequestId(request_id.to_owned()));
-        let limit = gw.config().request_timeout_ms;
-        match tokio::time::timeout(Duration::from_millis(limit), next.run(request)).await {
-            Ok(response) => response,
-            Err(_) => ApiError::Timeout(limit).into_response(),
-        }
-    };
-    let error = response.extensions_mut().remove::<ErrorBody>();
-    if let Some(body) = &error {
-        let status = response.status();
-        let headers = response.headers().clone();
-        response = (
-            status,
-            axum::Json(serde_json::json!({
-                "error": body.code,
-                "message": body.message,
-                "request_id": request_id,
-            })),
-        )
-            .into_response();
-        for (name, value) in &headers {
-            if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
-                response.headers_mut().insert(name.clone(), value.clone());
-            }
+/// The envelope as a layer, for `Router::layer`.
+#[derive(Clone)]
+pub(crate) struct EnvelopeLayer(pub Gateway);
+
+impl<S> Layer<S> for EnvelopeLayer {
+    type Service = Envelope<S>;
+    fn layer(&self, inner: S) -> Envelope<S> {
+        Envelope {
+            gw: self.0.clone(),
+            inner,
         }
     }
-    response
-        .headers_mut()
-        .insert(X_REQUEST_ID.clone(), id_value.clone());
-    let log_path = loggable_path(uri.path());
-    tracing::info!(
-        request_id = %request_id,
-        peer = %peer.ip(),
-        method = %method,
-        path = %log_path,
-        status = response.status().as_u16(),
-        error = error.as_ref().map_or("", |e| e.code),
-        micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX),
-        "request"
-    );
-    response
+}
+
+/// Every request: a request id (kept from a trusted peer's `X-Request-Id`,
+/// otherwise new), the header size limit, the timeout, error bodies
+/// completed with the request id, and one access-log line without any
+/// credential.
+#[derive(Clone)]
+pub(crate) struct Envelope<S> {
+    gw: Gateway,
+    inner: S,
+}
+
+impl<S> Service<Request> for Envelope<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = EnvelopeFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let start = Instant::now();
+        // Served through `into_make_service_with_connect_info`; without it
+        // (a test's `oneshot`), an address that is never trusted.
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        let id = forwarded_id(request.headers())
+            .filter(|_| self.gw.is_trusted(peer))
+            .cloned()
+            .unwrap_or_else(new_id);
+        let config = self.gw.config();
+        let header_bytes: usize = request
+            .headers()
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 4)
+            .sum();
+        let limit = config.request_timeout_ms;
+        let done = Done {
+            start,
+            peer,
+            id,
+            // Cheap copies (shared bytes) for the log line once the request is gone.
+            method: request.method().clone(),
+            uri: request.uri().clone(),
+            limit,
+        };
+        let state = if header_bytes > config.max_header_bytes {
+            let too_large = ApiError::HeadersTooLarge(config.max_header_bytes).into_response();
+            State::Answered {
+                response: Some(too_large),
+            }
+        } else {
+            let inner = self.inner.call(request);
+            State::Running {
+                inner: tokio::time::timeout(Duration::from_millis(limit), inner),
+            }
+        };
+        EnvelopeFuture {
+            state,
+            done: Some(done),
+        }
+    }
+}
+
+/// What the envelope needs once the answer is there.
+struct Done {
+    start: Instant,
+    peer: IpAddr,
+    id: HeaderValue,
+    method: Method,
+    uri: Uri,
+    limit: u64,
+}
+
+pin_project_lite::pin_project! {
+    #[project = StateProj]
+    enum State<F> {
+        Running { #[pin] inner: tokio::time::Timeout<F> },
+        Answered { response: Option<Response> },
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The envelope's future: the inner answer (or the timeout's), finished
+    /// by [`Done::finish`].
+    pub(crate) struct EnvelopeFuture<F> {
+        #[pin]
+        state: State<F>,
+        done: Option<Done>,
+    }
+}
+
+impl<F> Future for EnvelopeFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let response = match this.state.project() {
+            StateProj::Running { inner } => match inner.poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(Ok(response))) => Some(response),
+                Poll::Ready(Ok(Err(never))) => match never {},
+                Poll::Ready(Err(_elapsed)) => None,
+            },
+            StateProj::Answered { response } => response.take(),
+        };
+        match this.done.take() {
+            Some(done) => {
+                let response =
+                    response.unwrap_or_else(|| ApiError::Timeout(done.limit).into_response());
+                Poll::Ready(Ok(done.finish(response)))
+            }
+            // Polled again after it answered: a bug of the caller's.
+            None => Poll::Ready(Ok(
+                ApiError::Internal("polled after completion".into()).into_response()
+            )),
+        }
+    }
+}
+
+impl Done {
+    /// The error body completed with the request id, the id header, and the
+    /// access-log line.
+    fn finish(self, mut response: Response) -> Response {
+        // Only visible ASCII made it here (checked, or hex).
+        let request_id = self.id.to_str().unwrap_or_default();
+        let error = response.extensions_mut().remove::<ErrorBody>();
+        if let Some(body) = &error {
+            response = with_request_id(response, body, request_id);
+        }
+        let status = response.status().as_u16();
+        response
+            .headers_mut()
+            .insert(X_REQUEST_ID.clone(), self.id.clone());
+        if tracing::enabled!(target: access_log::TARGET, tracing::Level::INFO) {
+            let log_path = loggable_path(self.uri.path());
+            let line = access_log::Line {
+                request_id,
+                peer: self.peer,
+                method: self.method.as_str(),
+                path: &log_path,
+                status,
+                error: error.as_ref().map_or("", |e| e.code),
+                micros: u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX),
+            };
+            if !line.write_directly() {
+                tracing::info!(
+                    request_id = %line.request_id,
+                    peer = %line.peer,
+                    method = %line.method,
+                    path = %log_path,
+                    status = line.status,
+                    error = line.error,
+                    micros = line.micros,
+                    "request"
+                );
+            }
+        }
+        response
+    }
+}
+
+/// An error answer rebuilt as the JSON error body with the request id, its
+/// other headers kept.
+fn with_request_id(response: Response, body: &ErrorBody, request_id: &str) -> Response {
+    let status = response.status();
+    let headers = response.headers();
+    let mut rebuilt = (
+        status,
+        axum::Json(serde_json::json!({
+            "error": body.code,
+            "message": body.message,
+            "request_id": request_id,
+        })),
+    )
+        .into_response();
+    for (name, value) in headers {
+        if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
+            rebuilt.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    rebuilt
 }
 
 /// The path as logged: everything after a share-link segment (`/s/`) is

@@ -2,8 +2,8 @@
 //! style), Envoy ext_authz (`/auth/<path>`) and the reverse proxy. Handlers
 //! are thin: they extract, call [`Gateway::decide`] through one sequence
 //! ([`decide_request`]: method overrides, decision, cross-site check), and
-//! map the result. The share links, the probes and the envelope have files
-//! of their own, re-exported here.
+//! map the result. The share links and the probes have files of their own,
+//! re-exported here (the envelope is `gateway::envelope`).
 
 use std::net::SocketAddr;
 
@@ -28,7 +28,6 @@ use super::state::Gateway;
 pub use super::credential::{
     borrowed_credential, credential, credential_with_source, CredentialSource, SESSION_COOKIE,
 };
-pub use super::envelope::{envelope, RequestId};
 pub use super::probes::{healthz, metrics, public_keys, readyz};
 pub use super::share::{share_link, switch_share};
 

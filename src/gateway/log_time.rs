@@ -22,7 +22,7 @@ thread_local! {
 
 impl CachedUtcTime {
     /// The timestamp of `at`, written to `out`.
-    fn write_at(out: &mut impl std::fmt::Write, at: SystemTime) -> std::fmt::Result {
+    pub(crate) fn write_at(out: &mut impl std::fmt::Write, at: SystemTime) -> std::fmt::Result {
         let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
         let secs = since.as_secs();
         SECOND.with(|cached| {

@@ -99,6 +99,13 @@ impl NonBlocking {
         })
     }
 
+    /// Appends one whole line (the access log's direct path), as a write
+    /// through `tracing` would; a failed write of the output is dropped
+    /// like tracing drops it.
+    pub fn append_line(&self, line: &[u8]) {
+        let _ = self.append(line);
+    }
+
     fn append(&self, bytes: &[u8]) -> io::Result<()> {
         if self.direct || self.shared.stopped.load(SeqCst) {
             // This thread's earlier lines first: its lines stay in order.

@@ -5,6 +5,7 @@
 //! the in-memory registry, the policy.
 
 pub mod accept;
+pub mod access_log;
 pub mod admin;
 mod apply;
 pub mod background;
@@ -47,7 +48,7 @@ pub use error::ApiError;
 pub use state::{Gateway, GatewayError};
 
 /// Builds the application: every route, and the operational layer
-/// ([`front::envelope`]: request id, header limit, timeout, access log) set
+/// ([`envelope::Envelope`]: request id, header limit, timeout, access log) set
 /// up in this one place. The decision front doors (forward-auth, Envoy,
 /// share links, the reverse proxy as the fallback) share one in-flight
 /// limit that sheds past `max_in_flight_decisions`; the admin API's bodies
@@ -97,16 +98,19 @@ pub fn ops_app(gateway: Gateway) -> Router {
 }
 
 fn with_envelope(routes: Router<Gateway>, gateway: Gateway) -> Router {
-    routes
-        .layer(axum::middleware::from_fn_with_state(
+    // The fleet's gate only in fleet mode (attached before the app is
+    // built): a single node's requests skip a middleware that would pass
+    // them on untouched.
+    let routes = match gateway.fleet() {
+        Some(_) => routes.layer(axum::middleware::from_fn_with_state(
             gateway.clone(),
             crate::fleet::gate::gate,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            gateway.clone(),
-            front::envelope,
-        ))
-        .with_state(gateway)
+        )),
+        None => routes,
+    };
+    routes
+        .with_state(gateway.clone())
+        .layer(envelope::EnvelopeLayer(gateway))
 }
 
 /// Runs the gateway until SIGTERM or Ctrl-C; in-flight requests finish
