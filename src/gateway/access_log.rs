@@ -69,9 +69,9 @@ impl Line<'_> {
     /// The line as tracing's plain format writes it.
     fn format(&self, out: &mut String, at: SystemTime) -> std::fmt::Result {
         CachedUtcTime::write_at(out, at)?;
-        write!(
+        writeln!(
             out,
-            "  INFO {TARGET}: request request_id={} peer={} method={} path={} status={} error={:?} micros={}\n",
+            "  INFO {TARGET}: request request_id={} peer={} method={} path={} status={} error={:?} micros={}",
             self.request_id, self.peer, self.method, self.path, self.status, self.error, self.micros
         )
     }
