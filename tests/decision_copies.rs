@@ -27,18 +27,7 @@ async fn forward_auth(c: &reqwest::Client, s: &Server, token: &str) -> (u16, Val
 }
 
 async fn decision_cache_hits(s: &Server) -> u64 {
-    let text = client()
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .find_map(|l| l.strip_prefix("tessera_decision_cache_hits_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("the decision-cache hit counter")
+    server::metric(s, "tessera_decision_cache_hits_total").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

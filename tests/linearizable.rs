@@ -182,18 +182,7 @@ async fn register_view(s: &Server, view: &str) {
 }
 
 async fn cache_hits(s: &Server) -> u64 {
-    let text = server::client()
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .find_map(|l| l.strip_prefix("tessera_decision_cache_hits_total "))
-        .and_then(|v| v.trim().parse().ok())
-        .expect("tessera_decision_cache_hits_total")
+    server::metric(s, "tessera_decision_cache_hits_total").await
 }
 
 /// One client: repeats the targets round robin until `stop`.

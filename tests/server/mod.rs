@@ -145,6 +145,28 @@ impl Drop for Server {
     }
 }
 
+/// The value of one series of the server's Prometheus text, e.g.
+/// `tessera_decision_cache_hits_total`.
+pub async fn metric(server: &Server, series: &str) -> u64 {
+    let text = client()
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("the metrics text");
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no series {series} in:\n{text}"))
+}
+
 /// A reqwest client that does not follow redirects.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()

@@ -42,6 +42,20 @@ struct Copies {
     entries: HashMap<u64, Entry>,
 }
 
+impl Copies {
+    /// Drops every copy unless they were made for `owner` at `epoch`;
+    /// answers whether they were.
+    fn align(&mut self, owner: u64, epoch: u64) -> bool {
+        let current = self.owner == owner && self.epoch == epoch;
+        if !current {
+            self.entries.clear();
+            self.owner = owner;
+            self.epoch = epoch;
+        }
+        current
+    }
+}
+
 thread_local! {
     static COPIES: RefCell<Copies> = RefCell::new(Copies::default());
 }
@@ -69,10 +83,7 @@ pub(super) fn get(
 ) -> Option<Outcome> {
     COPIES.with(|copies| {
         let mut copies = copies.borrow_mut();
-        if copies.owner != owner || copies.epoch != epoch {
-            copies.entries.clear();
-            copies.owner = owner;
-            copies.epoch = epoch;
+        if !copies.align(owner, epoch) {
             return None;
         }
         let entry = copies.entries.get(&key(token, method, raw_path))?;
@@ -94,11 +105,7 @@ pub(super) fn put(
 ) {
     COPIES.with(|copies| {
         let mut copies = copies.borrow_mut();
-        if copies.owner != owner || copies.epoch != epoch {
-            copies.entries.clear();
-            copies.owner = owner;
-            copies.epoch = epoch;
-        }
+        copies.align(owner, epoch);
         if copies.entries.len() >= CAPACITY {
             copies.entries.clear();
         }
