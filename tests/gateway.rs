@@ -21,7 +21,7 @@ use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use server::{client, issue, seed_registry, tessera_bin, Server};
+use server::{client, issue, metric_in, seed_registry, tessera_bin, Server};
 
 const WWW_AUTHENTICATE: &str = "Bearer error=\"invalid_token\"";
 
@@ -200,18 +200,6 @@ fn encode_token(bytes: &[u8]) -> String {
 async fn metric(s: &Server, series: &str) -> u64 {
     let text = scrape(s).await;
     metric_in(&text, series)
-}
-
-fn metric_in(text: &str, series: &str) -> u64 {
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(series)?
-                .strip_prefix(' ')?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no series {series} in:\n{text}"))
 }
 
 async fn scrape(s: &Server) -> String {

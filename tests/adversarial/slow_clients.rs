@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::server::{client, issue, seed_registry, tessera_bin, Server};
+use crate::server::{client, issue, metric_in, seed_registry, tessera_bin, Server};
 
 /// Headroom for a loaded machine on every "within the timeout" bound.
 const MARGIN: Duration = Duration::from_secs(4);
@@ -188,18 +188,6 @@ async fn metrics_text(base: &str) -> String {
         .expect("metrics");
     assert_eq!(r.status(), 200);
     r.text().await.expect("metrics text")
-}
-
-fn metric_in(text: &str, series: &str) -> u64 {
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(series)?
-                .strip_prefix(' ')?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or_else(|| panic!("no series {series} in:\n{text}"))
 }
 
 /// Open file descriptors of process `pid`.

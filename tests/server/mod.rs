@@ -156,6 +156,11 @@ pub async fn metric(server: &Server, series: &str) -> u64 {
         .text()
         .await
         .expect("the metrics text");
+    metric_in(&text, series)
+}
+
+/// The value of one series in a Prometheus text.
+pub fn metric_in(text: &str, series: &str) -> u64 {
     text.lines()
         .find_map(|l| {
             l.strip_prefix(series)?
