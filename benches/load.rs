@@ -33,6 +33,8 @@
 //!
 //! `TESSERA_LOAD_BIN=PATH` runs that `tessera` binary instead of the one
 //! cargo built (e.g. a copy, or an older build to compare with).
+//! `TESSERA_LOAD_ONLY=b,e` runs only those scenarios besides (a) and the
+//! baseline each one is compared with (e.g. to profile one of them).
 //!
 //! Run with `cargo bench --bench load` (cargo passes `--bench`; without it,
 //! e.g. under `cargo test --benches`, the harness does nothing).
@@ -74,7 +76,6 @@ struct Server {
     child: Child,
     addr: SocketAddr,
     data: PathBuf,
-    stderr: Arc<Mutex<String>>,
 }
 
 impl Server {
@@ -83,6 +84,14 @@ impl Server {
         // shared target dir's may be rebuilt by someone else meanwhile).
         let bin = std::env::var("TESSERA_LOAD_BIN")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_tessera").to_owned());
+        // The log (access log on, as by default) goes to a file, as it
+        // would to journald or a file in production: a reader in this
+        // process would take CPU from the load generator on shared cores.
+        DataDir::new(data)
+            .create()
+            .map_err(|e| format!("cannot create {data:?}: {e}"))?;
+        let log_file = std::fs::File::create(data.join("serve.log"))
+            .map_err(|e| format!("cannot create serve.log: {e}"))?;
         let mut child = Command::new(bin)
             .arg("--data-dir")
             .arg(data)
@@ -90,22 +99,9 @@ impl Server {
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(log_file)
             .spawn()
             .map_err(|e| format!("cannot start tessera serve: {e}"))?;
-        let stderr = Arc::new(Mutex::new(String::new()));
-        if let Some(pipe) = child.stderr.take() {
-            let sink = stderr.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    let mut s = sink.lock().unwrap_or_else(|p| p.into_inner());
-                    if s.len() < 64 * 1024 {
-                        s.push_str(&line);
-                        s.push('\n');
-                    }
-                }
-            });
-        }
         let (tx, rx) = std::sync::mpsc::channel();
         if let Some(pipe) = child.stdout.take() {
             // Keeps draining stdout for the life of the process.
@@ -122,7 +118,6 @@ impl Server {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             data: data.to_owned(),
-            stderr,
         };
         loop {
             if let Ok(addr) = rx.recv_timeout(Duration::from_millis(50)) {
@@ -154,11 +149,14 @@ impl Server {
             .to_owned()
     }
 
+    /// The last 64 KiB of the gateway's log.
     fn logs(&self) -> String {
-        self.stderr
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        let text = std::fs::read_to_string(self.data.join("serve.log")).unwrap_or_default();
+        let start = text.len().saturating_sub(64 * 1024);
+        let start = (start..text.len())
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
+        text[start..].to_owned()
     }
 }
 
@@ -727,6 +725,13 @@ fn main() {
         next: Arc::new(AtomicUsize::new(0)),
     };
 
+    // Scenario letters to run (TESSERA_LOAD_ONLY), all by default; (a) and
+    // the baselines always run.
+    let only = std::env::var("TESSERA_LOAD_ONLY").ok();
+    let wanted = |letter: &str| {
+        only.as_deref()
+            .is_none_or(|list| list.split(',').any(|l| l.trim() == letter))
+    };
     let mut outcomes = Vec::new();
     outcomes.push(rt.block_on(drive(
         "(a) bare axum, 200 to everything",
@@ -744,51 +749,61 @@ fn main() {
             o
         })
     };
-    outcomes.push(run_gateway(
-        "(b) /auth warm (same token), defaults",
-        &gateway,
-        target(gateway.addr, "/auth", true, header(&warm_token)),
-    ));
-    if let (Some(server), Some(token)) = (&no_decision_cache, &other_token) {
+    // (b) is the baseline of (b'); (d) of (e).
+    if wanted("b") || wanted("b'") {
+        outcomes.push(run_gateway(
+            "(b) /auth warm (same token), defaults",
+            &gateway,
+            target(gateway.addr, "/auth", true, header(&warm_token)),
+        ));
+    }
+    if let (true, Some(server), Some(token)) = (wanted("b'"), &no_decision_cache, &other_token) {
         outcomes.push(run_gateway(
             "(b') /auth warm, decision cache off",
             server,
             target(server.addr, "/auth", true, header(token)),
         ));
     }
-    outcomes.push(run_gateway(
-        "(b'') Envoy /auth/<path> warm, defaults",
-        &gateway,
-        target(gateway.addr, ENVOY_PATH, false, header(&warm_token)),
-    ));
-    outcomes.push(run_gateway(
-        "(c) /auth cold (fresh token each request)",
-        &gateway,
-        target(gateway.addr, "/auth", true, pool.clone()),
-    ));
-    let cold_index = outcomes.len() - 1;
-    outcomes.push(rt.block_on(drive(
-        "(d) bare axum reverse proxy -> upstream",
-        target(bare_proxy.addr, PATH, false, Arc::new(Vec::new())),
-        connections,
-        duration,
-    )));
-    outcomes.push(run_gateway(
-        "(e) gateway reverse proxy -> upstream, warm",
-        &proxy_gateway,
-        target(proxy_gateway.addr, PATH, false, header(&proxy_token)),
-    ));
+    if wanted("b''") {
+        outcomes.push(run_gateway(
+            "(b'') Envoy /auth/<path> warm, defaults",
+            &gateway,
+            target(gateway.addr, ENVOY_PATH, false, header(&warm_token)),
+        ));
+    }
+    if wanted("c") {
+        let cold = run_gateway(
+            "(c) /auth cold (fresh token each request)",
+            &gateway,
+            target(gateway.addr, "/auth", true, pool.clone()),
+        );
+        if cold.latencies_us.len() > pool.len() {
+            eprintln!(
+                "note: (c) sent {} requests with a pool of {}: tokens repeated (set TESSERA_LOAD_POOL higher)",
+                cold.latencies_us.len(),
+                pool.len()
+            );
+        }
+        outcomes.push(cold);
+    }
+    if wanted("d") || wanted("e") {
+        outcomes.push(rt.block_on(drive(
+            "(d) bare axum reverse proxy -> upstream",
+            target(bare_proxy.addr, PATH, false, Arc::new(Vec::new())),
+            connections,
+            duration,
+        )));
+    }
+    if wanted("e") {
+        outcomes.push(run_gateway(
+            "(e) gateway reverse proxy -> upstream, warm",
+            &proxy_gateway,
+            target(proxy_gateway.addr, PATH, false, header(&proxy_token)),
+        ));
+    }
 
     print_table(&outcomes);
     print_ratios(&outcomes);
-    let cold = &outcomes[cold_index];
-    if cold.latencies_us.len() > pool.len() {
-        eprintln!(
-            "note: (c) sent {} requests with a pool of {}: tokens repeated (set TESSERA_LOAD_POOL higher)",
-            cold.latencies_us.len(),
-            pool.len()
-        );
-    }
 
     drop(rt);
     drop(bare_proxy);

@@ -1,8 +1,9 @@
 //! The envelope every request passes: a request id, the header size
 //! limit, the request timeout, error bodies completed with the request id,
 //! and one access-log line without any credential. One hand-written tower
-//! [`Service`] around the router, its future a plain state machine (no box,
-//! no extractor, no `Next`): it runs for every request the gateway answers.
+//! [`Service`] around the whole application (not a layer on each route),
+//! its future a plain state machine (no box, no extractor, no `Next`): it
+//! runs for every request the gateway answers.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -11,12 +12,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use axum::body::{Bytes, HttpBody};
+use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use axum::response::{IntoResponse, Response};
-use tower::{Layer, Service};
+use tower::Service;
 
 use super::access_log;
+use super::doors::{Doors, DoorsFuture};
 use super::error::{ApiError, ErrorBody};
 use super::state::Gateway;
 
@@ -48,52 +51,72 @@ fn new_id() -> HeaderValue {
     HeaderValue::from_bytes(&text).unwrap_or(HeaderValue::from_static("0"))
 }
 
-/// The envelope as a layer, for `Router::layer`.
+/// Every request: a request id (kept from a trusted peer's `X-Request-Id`,
+/// otherwise new), the header size limit, the timeout, error bodies
+/// completed with the request id, and one access-log line without any
+/// credential; the answer from [`Doors`]. The whole application as one
+/// tower [`Service`]: the listener serves one per connection
+/// ([`Envelope::for_peer`]); without a peer (a test's `oneshot`) the
+/// request's `ConnectInfo`, else an address that is never trusted.
 #[derive(Clone)]
-pub(crate) struct EnvelopeLayer(pub Gateway);
+pub struct Envelope {
+    gw: Gateway,
+    doors: Doors,
+    peer: Option<SocketAddr>,
+}
 
-impl<S> Layer<S> for EnvelopeLayer {
-    type Service = Envelope<S>;
-    fn layer(&self, inner: S) -> Envelope<S> {
+impl Envelope {
+    pub(super) fn new(gw: Gateway, doors: Doors) -> Envelope {
         Envelope {
-            gw: self.0.clone(),
-            inner,
+            gw,
+            doors,
+            peer: None,
+        }
+    }
+
+    /// This application serving one connection from `peer`.
+    pub fn for_peer(&self, peer: SocketAddr) -> Envelope {
+        Envelope {
+            peer: Some(peer),
+            ..self.clone()
         }
     }
 }
 
-/// Every request: a request id (kept from a trusted peer's `X-Request-Id`,
-/// otherwise new), the header size limit, the timeout, error bodies
-/// completed with the request id, and one access-log line without any
-/// credential.
-#[derive(Clone)]
-pub(crate) struct Envelope<S> {
-    gw: Gateway,
-    inner: S,
-}
-
-impl<S> Service<Request> for Envelope<S>
+impl<B> Service<Request<B>> for Envelope
 where
-    S: Service<Request, Response = Response, Error = Infallible>,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = EnvelopeFuture<S::Future>;
+    type Future = EnvelopeFuture<DoorsFuture>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        self.inner.poll_ready(cx)
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request) -> Self::Future {
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        self.answer(request)
+    }
+}
+
+impl Envelope {
+    /// Answers `request` (what [`Service::call`] does, from a shared reference).
+    pub fn answer<B>(&self, request: Request<B>) -> EnvelopeFuture<DoorsFuture>
+    where
+        B: HttpBody<Data = Bytes> + Send + 'static,
+        B::Error: Into<axum::BoxError>,
+    {
         let start = Instant::now();
-        // Served through `into_make_service_with_connect_info`; without it
-        // (a test's `oneshot`), an address that is never trusted.
-        let peer = request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        let peer = self.peer.unwrap_or_else(|| {
+            request
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), |c| c.0)
+        });
         let id = forwarded_id(request.headers())
-            .filter(|_| self.gw.is_trusted(peer))
+            .filter(|_| self.gw.is_trusted(peer.ip()))
             .cloned()
             .unwrap_or_else(new_id);
         let config = self.gw.config();
@@ -105,7 +128,7 @@ where
         let limit = config.request_timeout_ms;
         let done = Done {
             start,
-            peer,
+            peer: peer.ip(),
             id,
             // Cheap copies (shared bytes) for the log line once the request is gone.
             method: request.method().clone(),
@@ -118,7 +141,7 @@ where
                 response: Some(too_large),
             }
         } else {
-            let inner = self.inner.call(request);
+            let inner = self.doors.call(peer, request);
             State::Running {
                 inner: tokio::time::timeout(Duration::from_millis(limit), inner),
             }
@@ -151,7 +174,7 @@ pin_project_lite::pin_project! {
 pin_project_lite::pin_project! {
     /// The envelope's future: the inner answer (or the timeout's), finished
     /// by [`Done::finish`].
-    pub(crate) struct EnvelopeFuture<F> {
+    pub struct EnvelopeFuture<F> {
         #[pin]
         state: State<F>,
         done: Option<Done>,

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use axum::http::header::AsHeaderName;
-use axum::http::{HeaderMap, HeaderName, Uri};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
 
 use crate::authorize::Reason;
 
@@ -43,25 +43,25 @@ pub(super) fn forwarded_request_borrowed(
     headers: &HeaderMap,
     trust: ForwardedUriHeader,
 ) -> Result<(Option<Cow<'_, str>>, Cow<'_, str>), ApiError> {
-    let (method_name, uri_name) = match trust.headers() {
-        Some((m, u)) => (forwarding_header(m), forwarding_header(u)),
-        None => present_forwarding_pair(headers),
+    let found = Forwarding::scan(headers);
+    let (method_at, uri_at) = match trust.headers() {
+        Some((m, u)) => (forwarding_index(m), forwarding_index(u)),
+        None => found.present_pair(),
     };
-    if FORWARDING
-        .iter()
-        .any(|n| n != method_name && n != uri_name && headers.contains_key(n))
-    {
+    if (0..FORWARDING.len()).any(|i| i != method_at && i != uri_at && found.first[i].is_some()) {
         return Err(ApiError::Denied(Reason::AmbiguousForward));
     }
-    let method = single_header(headers, method_name)?.map(|m| {
+    let method = found.single(method_at)?.map(|m| {
         if m.bytes().any(|b| b.is_ascii_lowercase()) {
             Cow::Owned(m.to_ascii_uppercase())
         } else {
             Cow::Borrowed(m)
         }
     });
-    let uri = single_header(headers, uri_name)?.ok_or(ApiError::Denied(Reason::BadPath))?;
-    let uri = if *uri_name == "x-original-url" {
+    let uri = found
+        .single(uri_at)?
+        .ok_or(ApiError::Denied(Reason::BadPath))?;
+    let uri = if uri_at == ORIGINAL_URL {
         Cow::Owned(
             uri.parse::<Uri>()
                 .ok()
@@ -74,24 +74,68 @@ pub(super) fn forwarded_request_borrowed(
     Ok((method, uri))
 }
 
-/// The forwarding header named `name` (one of [`FORWARDING`]).
-fn forwarding_header(name: &str) -> &'static HeaderName {
+/// Where `X-Original-URI` and `X-Original-URL` are in [`FORWARDING`].
+const ORIGINAL_URI: usize = 3;
+const ORIGINAL_URL: usize = 4;
+
+/// Where the forwarding header named `name` is in [`FORWARDING`].
+fn forwarding_index(name: &str) -> usize {
     FORWARDING
         .iter()
-        .find(|n| n.as_str() == name)
-        .unwrap_or(&FORWARDING[3])
+        .position(|n| n.as_str() == name)
+        .unwrap_or(ORIGINAL_URI)
 }
 
-/// Under `auto`: the (method, URI) header pair this request uses.
-fn present_forwarding_pair(headers: &HeaderMap) -> (&'static HeaderName, &'static HeaderName) {
-    let [fwd_method, fwd_uri, orig_method, orig_uri, orig_url] = &FORWARDING;
-    let present = |name: &HeaderName| headers.contains_key(name);
-    if present(fwd_method) || present(fwd_uri) {
-        (fwd_method, fwd_uri)
-    } else if present(orig_url) && !present(orig_uri) {
-        (orig_method, orig_url)
-    } else {
-        (orig_method, orig_uri)
+/// The forwarding headers of a request, found in one pass over its headers
+/// (a lookup by name hashes the name; a request carries a handful of
+/// headers and there are five names to ask about).
+struct Forwarding<'a> {
+    /// Each of [`FORWARDING`]'s first value.
+    first: [Option<&'a HeaderValue>; 5],
+    /// Whether it came more than once.
+    repeated: [bool; 5],
+}
+
+impl<'a> Forwarding<'a> {
+    fn scan(headers: &'a HeaderMap) -> Forwarding<'a> {
+        let mut found = Forwarding {
+            first: [None; 5],
+            repeated: [false; 5],
+        };
+        // Every value, a repeated header's too.
+        for (name, value) in headers {
+            if let Some(i) = FORWARDING.iter().position(|f| f == name) {
+                match found.first[i] {
+                    Some(_) => found.repeated[i] = true,
+                    None => found.first[i] = Some(value),
+                }
+            }
+        }
+        found
+    }
+
+    /// Under `auto`: the (method, URI) pair this request uses.
+    fn present_pair(&self) -> (usize, usize) {
+        let present = |i: usize| self.first[i].is_some();
+        if present(0) || present(1) {
+            (0, 1)
+        } else if present(ORIGINAL_URL) && !present(ORIGINAL_URI) {
+            (2, ORIGINAL_URL)
+        } else {
+            (2, ORIGINAL_URI)
+        }
+    }
+
+    /// The header at `i`: absent, or present once and readable.
+    fn single(&self, i: usize) -> Result<Option<&'a str>, ApiError> {
+        match (self.first[i], self.repeated[i]) {
+            (None, _) => Ok(None),
+            (Some(_), true) => Err(ApiError::Denied(Reason::AmbiguousForward)),
+            (Some(v), false) => v
+                .to_str()
+                .map(Some)
+                .map_err(|_| ApiError::Denied(Reason::BadPath)),
+        }
     }
 }
 
@@ -130,9 +174,8 @@ static METHOD_OVERRIDE_NAMES: [HeaderName; 3] = [
 /// a method-override header, or a `_method` query parameter (its name
 /// percent-decoded, any case) in `uri`.
 pub(super) fn carries_method_override(headers: &HeaderMap, uri: &str) -> bool {
-    METHOD_OVERRIDE_NAMES
-        .iter()
-        .any(|n| headers.contains_key(n))
+    // One pass over the request's names (a lookup would hash each of ours).
+    headers.keys().any(|n| METHOD_OVERRIDE_NAMES.contains(n))
         || query_names(uri).any(|name| name.trim().eq_ignore_ascii_case("_method"))
 }
 

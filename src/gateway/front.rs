@@ -61,9 +61,7 @@ async fn decide_request(
 /// the grant, for the upstream.
 fn allow_response(allowed: &Allowed) -> Response {
     let mut response = StatusCode::OK.into_response();
-    // Room for the identity headers and the envelope's request id at once.
-    response.headers_mut().reserve(allowed.headers.len() + 2);
-    set_identity_headers(response.headers_mut(), allowed);
+    *response.headers_mut() = allowed.answer_headers();
     response
 }
 
@@ -101,7 +99,7 @@ pub async fn forward_auth_request(
     forward_auth_for(&gw, peer, request.method(), request.headers()).await
 }
 
-async fn forward_auth_for(
+pub(super) async fn forward_auth_for(
     gw: &Gateway,
     peer: SocketAddr,
     method: &Method,
@@ -146,7 +144,7 @@ pub async fn envoy_auth_request(
     .await
 }
 
-async fn envoy_auth_for(
+pub(super) async fn envoy_auth_for(
     gw: &Gateway,
     peer: SocketAddr,
     method: &Method,

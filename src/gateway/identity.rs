@@ -42,6 +42,10 @@ pub struct Allowed {
     pub decision: Decision,
     /// The `X-Tessera-*` headers for the upstream, built once per decision.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// The same headers as a forward-auth answer's header map, with room
+    /// for the request id: a copy per answer, where inserting them one by
+    /// one hashed every name again.
+    answer_headers: HeaderMap,
     /// When this decision's token use was last noted for the ledger (unix
     /// seconds): repeats within the granularity skip the shared map.
     last_noted: AtomicI64,
@@ -50,8 +54,14 @@ pub struct Allowed {
 impl Allowed {
     /// An allowed decision for `request`, with its identity headers.
     pub fn new(request: Request, decision: Decision) -> Self {
+        let headers = identity_headers(&request, &decision);
+        let mut answer_headers = HeaderMap::with_capacity(headers.len() + 1);
+        for (name, value) in &headers {
+            answer_headers.insert(name.clone(), value.clone());
+        }
         Allowed {
-            headers: identity_headers(&request, &decision),
+            headers,
+            answer_headers,
             request,
             decision,
             last_noted: AtomicI64::new(i64::MIN),
@@ -67,6 +77,17 @@ impl Allowed {
             return true;
         }
         false
+    }
+}
+
+impl Allowed {
+    /// The identity headers as an answer's header map (a copy).
+    pub fn answer_headers(&self) -> HeaderMap {
+        let mut copy = self.answer_headers.clone();
+        // A clone keeps only as many entries as there are: room for the
+        // request id the envelope adds.
+        copy.reserve(1);
+        copy
     }
 }
 

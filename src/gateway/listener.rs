@@ -14,7 +14,8 @@
 //!   soon as the timeouts above free a slot. (Accept-and-close would turn
 //!   honest clients away exactly while slow ones hold every slot.)
 //!
-//! Handlers get the peer as `ConnectInfo<SocketAddr>`. On shutdown the loop
+//! Each connection is served by the application for its peer
+//! ([`Envelope::for_peer`]); routed handlers get it as `ConnectInfo<SocketAddr>`. On shutdown the loop
 //! stops accepting, closes idle connections, lets in-flight requests finish
 //! and waits for them at most the drain time.
 
@@ -26,8 +27,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
-use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -35,8 +34,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
-use tower_service::Service;
 
+use super::envelope::Envelope;
 use super::metrics::{ConnectionMetrics, ConnectionTimeout};
 use super::{Gateway, GatewayConfig, GatewayError};
 
@@ -138,29 +137,28 @@ fn fitting_cap(wanted: usize, reserved: u64, per: u64, soft: u64) -> usize {
         .clamp(1, wanted.max(1))
 }
 
-/// A bound socket, the router it serves, and its connection slots.
-#[derive(Debug)]
+/// A bound socket, the application it serves, and its connection slots.
 pub struct Listener {
     tcp: TcpListener,
-    router: Router,
+    app: Envelope,
     limits: ConnectionLimits,
     slots: Arc<Semaphore>,
     gateway: Gateway,
 }
 
 impl Listener {
-    /// A listener serving `router` on `tcp` within `limits`; connections
+    /// A listener serving `app` on `tcp` within `limits`; connections
     /// are counted in `gateway`'s metrics.
     pub fn new(
         tcp: TcpListener,
-        router: Router,
+        app: Envelope,
         limits: ConnectionLimits,
         gateway: Gateway,
     ) -> Listener {
         let slots = Arc::new(Semaphore::new(limits.max_connections));
         Listener {
             tcp,
-            router,
+            app,
             limits,
             slots,
             gateway,
@@ -178,7 +176,7 @@ impl Listener {
             match accepted {
                 Ok((stream, peer)) => {
                     let connection = Connection {
-                        router: self.router.clone(),
+                        app: self.app.for_peer(peer),
                         limits: self.limits,
                         gateway: self.gateway.clone(),
                         slot: Slot::take(slot, self.gateway.clone()),
@@ -258,7 +256,8 @@ impl Drop for Slot {
 
 /// One accepted connection, about to be served.
 struct Connection {
-    router: Router,
+    /// The application, for this connection's peer.
+    app: Envelope,
     limits: ConnectionLimits,
     gateway: Gateway,
     slot: Slot,
@@ -274,12 +273,11 @@ impl Connection {
             stream,
             activity: activity.clone(),
         });
-        let router = self.router;
+        let app = self.app;
         let handled = activity.clone();
-        let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(peer));
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let handling = handled.handling();
-            let response = router.clone().call(request);
+            let response = app.answer(request);
             async move {
                 let response = response.await;
                 drop(handling);

@@ -13,6 +13,7 @@ pub mod config;
 mod console;
 pub mod credential;
 pub mod decider;
+mod doors;
 pub(crate) mod embed;
 mod envelope;
 pub mod error;
@@ -44,18 +45,20 @@ use tokio::net::TcpListener;
 use listener::{ConnectionLimits, Listener};
 
 pub use config::GatewayConfig;
+pub use envelope::Envelope;
 pub use error::ApiError;
 pub use state::{Gateway, GatewayError};
 
-/// Builds the application: every route, and the operational layer
-/// ([`envelope::Envelope`]: request id, header limit, timeout, access log) set
-/// up in this one place. The decision front doors (forward-auth, Envoy,
+/// Builds the application: every route, and the operational envelope
+/// ([`Envelope`]: request id, header limit, timeout, access log) around
+/// all of them, set up in this one place; forward-auth and Envoy's doors are
+/// answered before the router ([`doors`]). The decision front doors (forward-auth, Envoy,
 /// share links, the reverse proxy as the fallback) share one in-flight
 /// limit that sheds past `max_in_flight_decisions`; the admin API's bodies
 /// are limited to `max_admin_body_bytes`. The operational endpoints
 /// ([`ops::routes`]) are here, never shed, unless they have a listener of
 /// their own ([`ops_app`]).
-pub fn app(gateway: Gateway) -> Router {
+pub fn app(gateway: Gateway) -> Envelope {
     let config = gateway.config();
     // The busiest doors take their in-flight permit as an extractor
     // (`shed::Admission`); the others through the shed layer, from the same
@@ -86,18 +89,24 @@ pub fn app(gateway: Gateway) -> Router {
         Some(_) => routes,
         None => routes.merge(ops::routes(gateway.clone())),
     };
-    with_envelope(routes, gateway)
-}
-
-/// The ops listener's application: the operational endpoints only.
-pub fn ops_app(gateway: Gateway) -> Router {
-    with_envelope(
-        ops::routes(gateway.clone()).fallback(ops::not_found),
-        gateway,
+    let router = gated(routes, &gateway);
+    Envelope::new(
+        gateway.clone(),
+        doors::Doors::with_busy_doors(gateway, router),
     )
 }
 
-fn with_envelope(routes: Router<Gateway>, gateway: Gateway) -> Router {
+/// The ops listener's application: the operational endpoints only.
+pub fn ops_app(gateway: Gateway) -> Envelope {
+    let router = gated(
+        ops::routes(gateway.clone()).fallback(ops::not_found),
+        &gateway,
+    );
+    Envelope::new(gateway.clone(), doors::Doors::routed(gateway, router))
+}
+
+/// The routes with their state, behind the fleet's gate in fleet mode.
+fn gated(routes: Router<Gateway>, gateway: &Gateway) -> Router {
     // The fleet's gate only in fleet mode (attached before the app is
     // built): a single node's requests skip a middleware that would pass
     // them on untouched.
@@ -108,9 +117,7 @@ fn with_envelope(routes: Router<Gateway>, gateway: Gateway) -> Router {
         )),
         None => routes,
     };
-    routes
-        .with_state(gateway.clone())
-        .layer(envelope::EnvelopeLayer(gateway))
+    routes.with_state(gateway.clone())
 }
 
 /// Runs the gateway until SIGTERM or Ctrl-C; in-flight requests finish

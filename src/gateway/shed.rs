@@ -45,6 +45,13 @@ impl FromRequestParts<Gateway> for Admission {
     type Rejection = ApiError;
 
     async fn from_request_parts(_: &mut Parts, gw: &Gateway) -> Result<Self, ApiError> {
+        Admission::take(gw)
+    }
+}
+
+impl Admission {
+    /// One of `gw`'s in-flight permits, or `overloaded` without a free one.
+    pub(super) fn take(gw: &Gateway) -> Result<Admission, ApiError> {
         Arc::clone(gw.decider().in_flight_permits())
             .try_acquire_owned()
             .map(Admission)
