@@ -6,25 +6,11 @@
 
 mod server;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use server::{client, issue, seed_registry, Server};
+use server::{ask_forward_auth, client, issue, seed_registry, Server};
 
 const CONNECTIONS: usize = 32;
-
-async fn forward_auth(c: &reqwest::Client, s: &Server, token: &str) -> (u16, Value) {
-    let r = c
-        .get(s.url("/auth"))
-        .header("X-Forwarded-Method", "GET")
-        .header("X-Forwarded-Uri", "/api/v1/views/v_1/rows")
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("GET /auth");
-    let status = r.status().as_u16();
-    let body = r.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
 
 async fn decision_cache_hits(s: &Server) -> u64 {
     server::metric(s, "tessera_decision_cache_hits_total").await
@@ -49,7 +35,7 @@ async fn a_revocation_applies_on_the_next_request_of_every_warm_connection() {
         let (s, token) = (&s, &token);
         async move {
             for _ in 0..40 {
-                let (status, body) = forward_auth(c, s, token).await;
+                let (status, body) = ask_forward_auth(c, s, "/auth", token).await;
                 assert_eq!(status, 200, "{body}");
             }
         }
@@ -68,7 +54,9 @@ async fn a_revocation_applies_on_the_next_request_of_every_warm_connection() {
     assert_eq!(r.status(), 200);
 
     // No pause: every connection's very next request.
-    let next = clients.iter().map(|c| forward_auth(c, &s, &token));
+    let next = clients
+        .iter()
+        .map(|c| ask_forward_auth(c, &s, "/auth", &token));
     for (status, body) in futures_util::future::join_all(next).await {
         assert_eq!(status, 401, "{body}");
         assert_eq!(body["error"], "revoked", "{body}");

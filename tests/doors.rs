@@ -5,23 +5,9 @@
 
 mod server;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use server::{client, issue, seed_registry, Server};
-
-async fn ask(c: &reqwest::Client, s: &Server, path: &str, token: &str) -> (u16, Value) {
-    let r = c
-        .get(s.url(path))
-        .header("X-Forwarded-Method", "GET")
-        .header("X-Forwarded-Uri", "/api/v1/views/v_1/rows")
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("request answers");
-    let status = r.status().as_u16();
-    let body = r.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
+use server::{ask_forward_auth, client, issue, seed_registry, Server};
 
 #[tokio::test]
 async fn only_the_exact_auth_paths_are_the_decision_doors() {
@@ -36,16 +22,18 @@ async fn only_the_exact_auth_paths_are_the_decision_doors() {
     let c = client();
 
     // The doors themselves: forward-auth, and Envoy asking about the same path.
-    assert_eq!(ask(&c, &s, "/auth", token).await.0, 200);
-    assert_eq!(ask(&c, &s, "/auth?x=1", token).await.0, 200);
+    assert_eq!(ask_forward_auth(&c, &s, "/auth", token).await.0, 200);
+    assert_eq!(ask_forward_auth(&c, &s, "/auth?x=1", token).await.0, 200);
     assert_eq!(
-        ask(&c, &s, "/auth/api/v1/views/v_1/rows", token).await.0,
+        ask_forward_auth(&c, &s, "/auth/api/v1/views/v_1/rows", token)
+            .await
+            .0,
         200
     );
 
     // Look-alikes go to the router: with no upstream, no such endpoint.
     for path in ["/authx", "/auth2/api/v1/views/v_1/rows", "//auth", "/AUTH"] {
-        let (status, body) = ask(&c, &s, path, token).await;
+        let (status, body) = ask_forward_auth(&c, &s, path, token).await;
         assert_eq!(status, 404, "{path}: {body}");
         assert_eq!(body["error"], "not_found", "{path}: {body}");
     }

@@ -180,6 +180,27 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
+/// Asks forward-auth at `path` whether `token` may `GET
+/// /api/v1/views/v_1/rows` (Traefik's headers): the status and JSON body.
+pub async fn ask_forward_auth(
+    c: &reqwest::Client,
+    server: &Server,
+    path: &str,
+    token: &str,
+) -> (u16, serde_json::Value) {
+    let r = c
+        .get(server.url(path))
+        .header("X-Forwarded-Method", "GET")
+        .header("X-Forwarded-Uri", "/api/v1/views/v_1/rows")
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("forward-auth answers");
+    let status = r.status().as_u16();
+    let body = r.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
 /// Registers ws_1/t_1/{v_1,v_2} and ws_2/t_2/v_3 through the admin API.
 pub async fn seed_registry(server: &Server) {
     let admin = server.admin_token();
