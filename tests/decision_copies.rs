@@ -8,7 +8,7 @@ mod server;
 
 use serde_json::json;
 
-use server::{ask_forward_auth, client, issue, seed_registry, Server};
+use server::{ask_forward_auth, client, issue_guest_reader, seed_registry, Server};
 
 const CONNECTIONS: usize = 32;
 
@@ -20,11 +20,7 @@ async fn decision_cache_hits(s: &Server) -> u64 {
 async fn a_revocation_applies_on_the_next_request_of_every_warm_connection() {
     let s = Server::start(&[]);
     seed_registry(&s).await;
-    let issued = issue(
-        &s,
-        json!({ "kind": "guest", "workspace": "ws_1", "view": "v_1", "allow": "read", "expires": "1d" }),
-    )
-    .await;
+    let issued = issue_guest_reader(&s).await;
     let token = issued["token"].as_str().expect("token").to_owned();
     let token_id = issued["token_id"].as_str().expect("token id").to_owned();
 

@@ -5,19 +5,13 @@
 
 mod server;
 
-use serde_json::json;
-
-use server::{ask_forward_auth, client, issue, seed_registry, Server};
+use server::{ask_forward_auth, client, issue_guest_reader, seed_registry, Server};
 
 #[tokio::test]
 async fn only_the_exact_auth_paths_are_the_decision_doors() {
     let s = Server::start(&[]);
     seed_registry(&s).await;
-    let issued = issue(
-        &s,
-        json!({ "kind": "guest", "workspace": "ws_1", "view": "v_1", "allow": "read", "expires": "1d" }),
-    )
-    .await;
+    let issued = issue_guest_reader(&s).await;
     let token = issued["token"].as_str().expect("token");
     let c = client();
 

@@ -74,7 +74,10 @@ pub(super) fn forwarded_request_borrowed(
     Ok((method, uri))
 }
 
-/// Where `X-Original-URI` and `X-Original-URL` are in [`FORWARDING`].
+/// Where each header is in [`FORWARDING`].
+const FORWARDED_METHOD: usize = 0;
+const FORWARDED_URI: usize = 1;
+const ORIGINAL_METHOD: usize = 2;
 const ORIGINAL_URI: usize = 3;
 const ORIGINAL_URL: usize = 4;
 
@@ -91,16 +94,16 @@ fn forwarding_index(name: &str) -> usize {
 /// headers and there are five names to ask about).
 struct Forwarding<'a> {
     /// Each of [`FORWARDING`]'s first value.
-    first: [Option<&'a HeaderValue>; 5],
+    first: [Option<&'a HeaderValue>; FORWARDING.len()],
     /// Whether it came more than once.
-    repeated: [bool; 5],
+    repeated: [bool; FORWARDING.len()],
 }
 
 impl<'a> Forwarding<'a> {
     fn scan(headers: &'a HeaderMap) -> Forwarding<'a> {
         let mut found = Forwarding {
-            first: [None; 5],
-            repeated: [false; 5],
+            first: [None; FORWARDING.len()],
+            repeated: [false; FORWARDING.len()],
         };
         // Every value, a repeated header's too.
         for (name, value) in headers {
@@ -117,12 +120,12 @@ impl<'a> Forwarding<'a> {
     /// Under `auto`: the (method, URI) pair this request uses.
     fn present_pair(&self) -> (usize, usize) {
         let present = |i: usize| self.first[i].is_some();
-        if present(0) || present(1) {
-            (0, 1)
+        if present(FORWARDED_METHOD) || present(FORWARDED_URI) {
+            (FORWARDED_METHOD, FORWARDED_URI)
         } else if present(ORIGINAL_URL) && !present(ORIGINAL_URI) {
-            (2, ORIGINAL_URL)
+            (ORIGINAL_METHOD, ORIGINAL_URL)
         } else {
-            (2, ORIGINAL_URI)
+            (ORIGINAL_METHOD, ORIGINAL_URI)
         }
     }
 

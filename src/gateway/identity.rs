@@ -42,9 +42,8 @@ pub struct Allowed {
     pub decision: Decision,
     /// The `X-Tessera-*` headers for the upstream, built once per decision.
     pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// The same headers as a forward-auth answer's header map, with room
-    /// for the request id: a copy per answer, where inserting them one by
-    /// one hashed every name again.
+    /// The same headers as a forward-auth answer's header map, copied per
+    /// answer (inserting them one by one hashed every name again).
     answer_headers: HeaderMap,
     /// When this decision's token use was last noted for the ledger (unix
     /// seconds): repeats within the granularity skip the shared map.
@@ -78,9 +77,7 @@ impl Allowed {
         }
         false
     }
-}
 
-impl Allowed {
     /// The identity headers as an answer's header map (a copy).
     pub fn answer_headers(&self) -> HeaderMap {
         let mut copy = self.answer_headers.clone();

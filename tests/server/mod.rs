@@ -201,6 +201,16 @@ pub async fn ask_forward_auth(
     (status, body)
 }
 
+/// A guest token that may read v_1 (ws_1) for a day, as the admin API
+/// answers its issue (`token`, `token_id`, …).
+pub async fn issue_guest_reader(server: &Server) -> serde_json::Value {
+    issue(
+        server,
+        serde_json::json!({ "kind": "guest", "workspace": "ws_1", "view": "v_1", "allow": "read", "expires": "1d" }),
+    )
+    .await
+}
+
 /// Registers ws_1/t_1/{v_1,v_2} and ws_2/t_2/v_3 through the admin API.
 pub async fn seed_registry(server: &Server) {
     let admin = server.admin_token();
