@@ -33,6 +33,29 @@ async fn find(c: &Client, css: &str) -> Step<fantoccini::elements::Element> {
         .await?)
 }
 
+/// Clicks what submits a form or follows a link, and waits until the browser
+/// has left the page it was on. Without the wait, a later `find` can match
+/// the old page's element (a `.notice` from the last change, say), which the
+/// new page then makes stale.
+async fn click_away(c: &Client, css: &str) -> Step<()> {
+    c.execute("window.tesseraLeft = false;", vec![]).await?;
+    find(c, css).await?.click().await?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        // While the browser navigates a script may fail; ask again.
+        let here = c
+            .execute("return window.tesseraLeft === false;", vec![])
+            .await;
+        if matches!(here, Ok(Value::Bool(false))) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("clicking {css} never left the page").into());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn body_text(c: &Client) -> Step<String> {
     Ok(find(c, "body").await?.text().await?)
 }
@@ -95,14 +118,8 @@ async fn story(s: &Server, admin: &Client, guest: &Client, elsewhere: &Origin) -
     let field = find(admin, "#token").await?;
     field.send_keys(&token).await?;
     field.send_keys("\u{E007}").await?;
-    find(admin, "a[href='/console/workspaces/ws_1']")
-        .await?
-        .click()
-        .await?;
-    find(admin, "a[href='/console/views/v_1']")
-        .await?
-        .click()
-        .await?;
+    click_away(admin, "a[href='/console/workspaces/ws_1']").await?;
+    click_away(admin, "a[href='/console/views/v_1']").await?;
     find(admin, "#share-form").await?;
     // The token is in no page, no storage, no script-readable cookie.
     assert!(!admin.source().await?.contains(&token));
@@ -128,7 +145,7 @@ async fn story(s: &Server, admin: &Client, guest: &Client, elsewhere: &Origin) -
     find(admin, "#label").await?.send_keys(label).await?;
     let dialog = find(admin, "#share-dialog").await?.screenshot().await?;
     std::fs::write(screenshots().join("share-dialog.png"), dialog)?;
-    find(admin, "#create-share").await?.click().await?;
+    click_away(admin, "#create-share").await?;
     let link = find(admin, "#share-link")
         .await?
         .prop("value")
@@ -192,11 +209,8 @@ async fn story(s: &Server, admin: &Client, guest: &Client, elsewhere: &Origin) -
     );
     let list = find(admin, "#shares").await?.screenshot().await?;
     std::fs::write(screenshots().join("active-shares.png"), list)?;
-    find(admin, &format!("{row} a.revoke"))
-        .await?
-        .click()
-        .await?;
-    find(admin, "#confirm").await?.click().await?;
+    click_away(admin, &format!("{row} a.revoke")).await?;
+    click_away(admin, "#confirm").await?;
     find(admin, ".notice").await?;
     assert_eq!(
         find(admin, &format!("{row} .state")).await?.text().await?,
@@ -217,7 +231,7 @@ async fn story(s: &Server, admin: &Client, guest: &Client, elsewhere: &Origin) -
     // An auditor link exports until exportable is turned off.
     admin.goto(&s.url("/console/views/v_1")).await?;
     find(admin, "#preset-auditor").await?.click().await?;
-    find(admin, "#create-share").await?.click().await?;
+    click_away(admin, "#create-share").await?;
     let auditor = find(admin, "#share-link")
         .await?
         .prop("value")
@@ -228,7 +242,7 @@ async fn story(s: &Server, admin: &Client, guest: &Client, elsewhere: &Origin) -
     guest.goto(&s.url("/api/v1/views/v_1/export")).await?;
     assert_eq!(body_text(guest).await?, "export ok");
     admin.goto(&s.url("/console/views/v_1")).await?;
-    find(admin, "#toggle-exportable").await?.click().await?;
+    click_away(admin, "#toggle-exportable").await?;
     find(admin, ".notice").await?;
     assert_eq!(
         find(admin, "tr[data-setting='exportable'] .value")
@@ -242,12 +256,12 @@ async fn story(s: &Server, admin: &Client, guest: &Client, elsewhere: &Origin) -
 
     // The visibility and a table's access, clicked: the admin API holds them.
     find(admin, "#visibility-locked").await?.click().await?;
-    find(admin, "#set-visibility").await?.click().await?;
+    click_away(admin, "#set-visibility").await?;
     find(admin, ".notice").await?;
     assert_eq!(find(admin, "#visibility").await?.text().await?, "locked");
     assert_eq!(admin_view(s).await["visibility"], "locked");
     admin.goto(&s.url("/console/workspaces/ws_1")).await?;
-    find(admin, "#access-t_1-private").await?.click().await?;
+    click_away(admin, "#access-t_1-private").await?;
     find(admin, ".notice").await?;
     let mode = find(admin, "[data-table='t_1'] .access-mode").await?;
     assert_eq!(mode.text().await?, "private");
@@ -271,13 +285,13 @@ async fn story(s: &Server, admin: &Client, guest: &Client, elsewhere: &Origin) -
         )
         .await?;
     let before = admin_view(s).await;
-    find(admin, "#toggle-editable").await?.click().await?;
+    click_away(admin, "#toggle-editable").await?;
     assert_eq!(find(admin, "#reason").await?.text().await?, "csrf_missing");
     assert_eq!(admin_view(s).await, before);
 
     // Sign out: the session cookie is gone, the console asks to sign in.
     admin.goto(&s.url("/console")).await?;
-    find(admin, "nav button").await?.click().await?;
+    click_away(admin, "nav button").await?;
     find(admin, "#sign-in").await?;
     assert!(admin.get_named_cookie("tessera_console").await.is_err());
     Ok(())
