@@ -248,7 +248,7 @@ impl Decider {
     ) -> Outcome {
         let start = Instant::now();
         let outcome = self
-            .decide_uncounted(credential, method, raw_path, now)
+            .decide_uncounted(credential, method, raw_path, now, start)
             .await
             .and_then(|a| {
                 let embed =
@@ -275,12 +275,15 @@ impl Decider {
 
     /// Route, decision cache, then the decision sequence
     /// ([`authorize::decide_with`]) on a verified token from the token cache.
+    /// A cached decision is usable until its time to live has passed at
+    /// `started` (the clock the caller read already; no second reading).
     async fn decide_uncounted(
         &self,
         credential: Option<&str>,
         method: &str,
         raw_path: &str,
         now: DateTime<Utc>,
+        started: Instant,
     ) -> Outcome {
         let token_key = credential.map(|c| self.token_key(c)).transpose();
         // Read the epoch before deciding: a decision made while a change
@@ -288,9 +291,7 @@ impl Decider {
         let epoch = self.0.epoch.load(Ordering::Acquire);
         let ttl = self.0.decision_ttl;
         let usable = |hit: &CachedDecision| {
-            hit.epoch == epoch
-                && hit.until > Instant::now()
-                && hit.token_expires.is_none_or(|at| now < at)
+            hit.epoch == epoch && hit.until > started && hit.token_expires.is_none_or(|at| now < at)
         };
         let (owner, cached) = (self.0.owner, !ttl.is_zero());
         if let (true, Ok(token)) = (cached, &token_key) {

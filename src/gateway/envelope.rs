@@ -14,17 +14,15 @@ use std::time::{Duration, Instant};
 
 use axum::body::{Bytes, HttpBody};
 use axum::extract::ConnectInfo;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Request, Uri};
 use axum::response::{IntoResponse, Response};
 use tower::Service;
 
 use super::access_log;
 use super::doors::{Doors, DoorsFuture};
 use super::error::{ApiError, ErrorBody};
+use super::identity::X_REQUEST_ID;
 use super::state::Gateway;
-
-/// The request id header, read from trusted peers and set on every response.
-static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// A trusted peer's own `X-Request-Id`, when it is a usable one.
 fn forwarded_id(headers: &HeaderMap) -> Option<&HeaderValue> {

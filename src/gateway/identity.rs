@@ -33,6 +33,10 @@ identity_headers!(
     "x-tessera-embed",
 );
 
+/// The request id header, read from trusted peers and set on every response
+/// (by the envelope).
+pub(super) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 /// The result of an allowed decision, for the upstream headers.
 #[derive(Debug)]
 pub struct Allowed {
@@ -43,7 +47,9 @@ pub struct Allowed {
     /// The `X-Tessera-*` headers for the upstream, built once per decision.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// The same headers as a forward-auth answer's header map, copied per
-    /// answer (inserting them one by one hashed every name again).
+    /// answer (inserting them one by one hashed every name again), with a
+    /// slot for the request id that the envelope fills: a copy has room for
+    /// exactly its entries, and adding one more would grow it again.
     answer_headers: HeaderMap,
     /// When this decision's token use was last noted for the ledger (unix
     /// seconds): repeats within the granularity skip the shared map.
@@ -54,10 +60,7 @@ impl Allowed {
     /// An allowed decision for `request`, with its identity headers.
     pub fn new(request: Request, decision: Decision) -> Self {
         let headers = identity_headers(&request, &decision);
-        let mut answer_headers = HeaderMap::with_capacity(headers.len() + 1);
-        for (name, value) in &headers {
-            answer_headers.insert(name.clone(), value.clone());
-        }
+        let answer_headers = answer_map(&headers);
         Allowed {
             headers,
             answer_headers,
@@ -78,14 +81,25 @@ impl Allowed {
         false
     }
 
-    /// The identity headers as an answer's header map (a copy).
+    /// The identity headers as an answer's header map (a copy), with an
+    /// empty `X-Request-Id` that the envelope replaces.
     pub fn answer_headers(&self) -> HeaderMap {
-        let mut copy = self.answer_headers.clone();
-        // A clone keeps only as many entries as there are: room for the
-        // request id the envelope adds.
-        copy.reserve(1);
-        copy
+        self.answer_headers.clone()
     }
+}
+
+/// `headers` as a forward-auth answer's map, with an empty `X-Request-Id`
+/// that the envelope replaces (`Done::finish`). A clone keeps the size of
+/// the map's index table but holds exactly its entries, and even replacing
+/// a value first makes room for one more: twice the room, so that the
+/// copy of every answer takes its request id without growing.
+fn answer_map(headers: &[(HeaderName, HeaderValue)]) -> HeaderMap {
+    let mut map = HeaderMap::with_capacity(2 * (headers.len() + 1));
+    for (name, value) in headers {
+        map.insert(name.clone(), value.clone());
+    }
+    map.insert(X_REQUEST_ID.clone(), HeaderValue::from_static(""));
+    map
 }
 
 /// Sets an allowed request's identity headers on `headers`.
@@ -231,5 +245,22 @@ mod tests {
         assert!(h.get("x-secret").is_none());
         assert!(h.get(header::CONNECTION).is_none());
         assert_eq!(h["x-app"], "kept");
+    }
+
+    #[test]
+    fn an_answer_copy_takes_its_request_id_without_growing() {
+        // A guest's: token id, kind, workspace, operation, resource.
+        let headers: Vec<_> = IDENTITY_HEADER_NAMES[..5]
+            .iter()
+            .map(|n| (n.clone(), HeaderValue::from_static("v")))
+            .collect();
+        let prebuilt = answer_map(&headers);
+        let mut copy = prebuilt.clone();
+        let room = copy.capacity();
+        copy.insert(X_REQUEST_ID.clone(), HeaderValue::from_static("0123abcd"));
+        assert_eq!(copy.capacity(), room);
+        assert_eq!(copy.len(), headers.len() + 1);
+        assert_eq!(copy[&X_REQUEST_ID], "0123abcd");
+        assert_eq!(copy["x-tessera-kind"], "v");
     }
 }

@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{CachedDecision, Outcome};
@@ -35,11 +35,36 @@ struct Entry {
     decision: CachedDecision,
 }
 
+/// The map's keys are already hashes ([`Copies::key`]): each is its own
+/// hash, not hashed again.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (the keys are u64); any other input still
+        // hashes, byte by byte.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 #[derive(Default)]
 struct Copies {
     owner: u64,
     epoch: u64,
-    entries: HashMap<u64, Entry>,
+    /// Keyed at random per thread: nobody can choose requests that collide.
+    hasher: ahash::RandomState,
+    entries: HashMap<u64, Entry, BuildHasherDefault<Prehashed>>,
 }
 
 impl Copies {
@@ -54,20 +79,16 @@ impl Copies {
         }
         current
     }
+
+    /// The asked request's hash, the map's key (a collision is a miss: the
+    /// entry's fields are compared).
+    fn key(&self, token: Option<&[u8; 32]>, method: &str, raw_path: &str) -> u64 {
+        self.hasher.hash_one((token, method, raw_path))
+    }
 }
 
 thread_local! {
     static COPIES: RefCell<Copies> = RefCell::new(Copies::default());
-}
-
-/// The asked request's hash, the map's key (a collision is a miss: the
-/// entry's fields are compared).
-fn key(token: Option<&[u8; 32]>, method: &str, raw_path: &str) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    token.hash(&mut h);
-    method.hash(&mut h);
-    raw_path.hash(&mut h);
-    h.finish()
 }
 
 /// This thread's copy for `owner` at `epoch`, if `usable` says it still is
@@ -86,7 +107,7 @@ pub(super) fn get(
         if !copies.align(owner, epoch) {
             return None;
         }
-        let entry = copies.entries.get(&key(token, method, raw_path))?;
+        let entry = copies.entries.get(&copies.key(token, method, raw_path))?;
         let same = entry.token.as_ref() == token
             && &*entry.method == method
             && &*entry.raw_path == raw_path;
@@ -109,8 +130,9 @@ pub(super) fn put(
         if copies.entries.len() >= CAPACITY {
             copies.entries.clear();
         }
+        let key = copies.key(token, method, raw_path);
         copies.entries.insert(
-            key(token, method, raw_path),
+            key,
             Entry {
                 token: token.copied(),
                 method: method.into(),
