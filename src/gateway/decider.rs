@@ -285,7 +285,6 @@ impl Decider {
         now: DateTime<Utc>,
         started: Instant,
     ) -> Outcome {
-        let token_key = credential.map(|c| self.token_key(c)).transpose();
         // Read the epoch before deciding: a decision made while a change
         // lands is stored under the old epoch and never served.
         let epoch = self.0.epoch.load(Ordering::Acquire);
@@ -294,13 +293,16 @@ impl Decider {
             hit.epoch == epoch && hit.until > started && hit.token_expires.is_none_or(|at| now < at)
         };
         let (owner, cached) = (self.0.owner, !ttl.is_zero());
-        if let (true, Ok(token)) = (cached, &token_key) {
-            let token = token.as_ref();
-            if let Some(outcome) = local::get(owner, epoch, token, method, raw_path, usable) {
+        // Only text that fits the limit is looked up (a copy is made only
+        // of text that did), before anything hashes it.
+        let fits = credential.is_none_or(|c| c.len() <= self.0.max_token_bytes);
+        if cached && fits {
+            if let Some(outcome) = local::get(owner, epoch, credential, method, raw_path, usable) {
                 self.0.metrics.decision_cache_hit();
                 return outcome;
             }
         }
+        let token_key = credential.map(|c| self.token_key(c)).transpose();
         let request = self
             .0
             .routes
@@ -313,7 +315,7 @@ impl Decider {
                 if usable(&hit) {
                     self.0.metrics.decision_cache_hit();
                     let outcome = hit.outcome.clone();
-                    local::put(owner, epoch, key.0.as_ref(), method, raw_path, hit);
+                    local::put(owner, epoch, credential, method, raw_path, hit);
                     return outcome;
                 }
             }
