@@ -3,8 +3,8 @@
 //!
 //! - a client has `header_read_timeout` to send a request's line and
 //!   headers, counted from the connection's start and, on a kept-alive
-//!   connection, from the previous response (hyper starts the timer as soon
-//!   as it waits for a request head), so it also bounds keep-alive waits;
+//!   connection, from the end of the previous request, so it also bounds
+//!   keep-alive waits;
 //! - a connection on which no byte moves either way while no request is
 //!   being handled is closed after `idle_timeout` (a stalled body upload,
 //!   a client that stops reading a response);
@@ -15,28 +15,28 @@
 //!   honest clients away exactly while slow ones hold every slot.)
 //!
 //! Each connection is served by the application for its peer
-//! ([`Envelope::for_peer`]); routed handlers get it as `ConnectInfo<SocketAddr>`. On shutdown the loop
+//! ([`Envelope::for_peer`]); routed handlers get it as `ConnectInfo<SocketAddr>`.
+//! Both timeouts are kept by one watcher per connection over counts the
+//! request path keeps (`activity`): no timer and no clock reading per
+//! request. On shutdown the loop
 //! stops accepting, closes idle connections, lets in-flight requests finish
 //! and waits for them at most the drain time.
 
-use std::io;
+mod activity;
+
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
-use tokio::time::Instant;
 
+use self::activity::{Activity, Tracked};
 use super::envelope::Envelope;
-use super::metrics::{ConnectionMetrics, ConnectionTimeout};
+use super::metrics::ConnectionMetrics;
 use super::{Gateway, GatewayConfig, GatewayError};
 
 /// File descriptors kept free for everything that is not a client
@@ -268,7 +268,7 @@ impl Connection {
     /// passes, or shutdown has let its request finish.
     async fn serve(self, stream: TcpStream, peer: SocketAddr, mut shutdown: watch::Receiver<bool>) {
         let _ = stream.set_nodelay(true);
-        let activity = Arc::new(Activity::new());
+        let activity = Arc::<Activity>::default();
         let io = TokioIo::new(Tracked {
             stream,
             activity: activity.clone(),
@@ -287,19 +287,20 @@ impl Connection {
         let mut builder = auto::Builder::new(TokioExecutor::new()).http1_only();
         builder
             .http1()
-            .timer(TokioTimer::new())
-            .header_read_timeout(self.limits.header_read_timeout)
+            // The watcher keeps the header timeout (hyper's own would arm
+            // a timer for every request).
+            .header_read_timeout(None)
             .max_buf_size(self.limits.read_buffer)
             .keep_alive(true);
         let connection = builder.serve_connection(io, service);
         tokio::pin!(connection);
-        let idle = activity.idle_for(self.limits.idle_timeout);
-        tokio::pin!(idle);
+        let timeouts = activity.watch(&self.limits);
+        tokio::pin!(timeouts);
         let mut draining = false;
         let timeout = loop {
             tokio::select! {
-                result = connection.as_mut() => break header_timeout(&result),
-                () = &mut idle => break Some(ConnectionTimeout::Idle),
+                _ = connection.as_mut() => break None,
+                timeout = &mut timeouts => break Some(timeout),
                 _ = shutdown.wait_for(|&stop| stop), if !draining => {
                     draining = true;
                     connection.as_mut().graceful_shutdown();
@@ -311,141 +312,6 @@ impl Connection {
             tracing::debug!(%peer, ?timeout, "connection closed: timeout");
         }
         drop(self.slot);
-    }
-}
-
-/// `HeaderRead` when hyper ended the connection for its header timeout.
-fn header_timeout(
-    result: &Result<(), Box<dyn std::error::Error + Send + Sync>>,
-) -> Option<ConnectionTimeout> {
-    let error = result.as_ref().err()?;
-    error
-        .downcast_ref::<hyper::Error>()
-        .filter(|e| e.is_timeout())
-        .map(|_| ConnectionTimeout::HeaderRead)
-}
-
-/// What a connection did last: when a byte last moved, and how many
-/// requests are being handled.
-#[derive(Debug)]
-struct Activity {
-    epoch: Instant,
-    last_ms: AtomicU64,
-    handling: AtomicUsize,
-}
-
-impl Activity {
-    fn new() -> Activity {
-        Activity {
-            epoch: Instant::now(),
-            last_ms: AtomicU64::new(0),
-            handling: AtomicUsize::new(0),
-        }
-    }
-
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
-    /// A byte moved.
-    fn touch(&self) {
-        self.last_ms.store(self.now_ms(), Relaxed);
-    }
-
-    /// A request is being handled until the guard drops.
-    fn handling(self: &Arc<Self>) -> Handling {
-        self.handling.fetch_add(1, Relaxed);
-        Handling(self.clone())
-    }
-
-    /// Resolves once no byte has moved for `limit` while no request was
-    /// being handled.
-    async fn idle_for(&self, limit: Duration) {
-        let limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX);
-        loop {
-            let quiet = self.now_ms().saturating_sub(self.last_ms.load(Relaxed));
-            let busy = self.handling.load(Relaxed) > 0;
-            if !busy && quiet >= limit_ms {
-                return;
-            }
-            let wait = if busy { limit_ms } else { limit_ms - quiet };
-            tokio::time::sleep(Duration::from_millis(wait.max(1))).await;
-        }
-    }
-}
-
-/// A request being handled; the idle clock restarts when it ends.
-struct Handling(Arc<Activity>);
-
-impl Drop for Handling {
-    fn drop(&mut self) {
-        self.0.touch();
-        self.0.handling.fetch_sub(1, Relaxed);
-    }
-}
-
-/// A TCP stream that records in its [`Activity`] every time a byte moves.
-struct Tracked {
-    stream: TcpStream,
-    activity: Arc<Activity>,
-}
-
-impl AsyncRead for Tracked {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let poll = Pin::new(&mut this.stream).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            this.activity.touch();
-        }
-        poll
-    }
-}
-
-impl Tracked {
-    fn wrote(&self, poll: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
-        if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
-            self.activity.touch();
-        }
-        poll
-    }
-}
-
-impl AsyncWrite for Tracked {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let poll = Pin::new(&mut this.stream).poll_write(cx, buf);
-        this.wrote(poll)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let poll = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
-        this.wrote(poll)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
 

@@ -43,28 +43,3 @@ fn zero_limits_are_refused_and_the_read_buffer_follows_the_header_limit() {
         assert!(ConnectionLimits::from_config(&broken).is_err());
     }
 }
-
-#[tokio::test]
-async fn idle_means_no_byte_and_no_request_for_the_whole_limit() {
-    let activity = Arc::new(Activity::new());
-    let limit = Duration::from_millis(200);
-    // A request in progress keeps the connection from being idle.
-    let handling = activity.handling();
-    let idle = tokio::time::timeout(Duration::from_millis(600), activity.idle_for(limit));
-    assert!(idle.await.is_err());
-    // The idle clock starts when the request ends.
-    drop(handling);
-    let ended = Instant::now();
-    tokio::time::timeout(Duration::from_secs(5), activity.idle_for(limit))
-        .await
-        .unwrap();
-    assert!(ended.elapsed() >= limit);
-    // A byte moving restarts it.
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    activity.touch();
-    let touched = Instant::now();
-    tokio::time::timeout(Duration::from_secs(5), activity.idle_for(limit))
-        .await
-        .unwrap();
-    assert!(touched.elapsed() >= limit);
-}
