@@ -20,12 +20,14 @@ use crate::token::{self, TermBounds, TokenError, TokenLimits, VerifiedToken};
 use super::config::GatewayConfig;
 use super::identity::Allowed;
 use super::keysource::{Freshness, KeySource};
-use super::last_used::{LastUsed, LAST_USED_GRANULARITY};
 use super::metrics::Metrics;
 use super::startup::GatewayError;
 
 mod asked;
 mod local;
+mod request;
+
+pub use request::Question;
 
 /// The decision core. Cheap to clone (one shared part).
 #[derive(Clone)]
@@ -234,137 +236,6 @@ impl Decider {
             tracing::info!("public keys reloaded");
         }
         Ok(changed)
-    }
-
-    /// The decision for one HTTP request ([`Decider::decide_uncounted`]),
-    /// counted in the metrics, an allowed token's use noted in `uses`.
-    pub async fn decide(
-        &self,
-        uses: &LastUsed,
-        credential: Option<&str>,
-        method: &str,
-        raw_path: &str,
-        now: DateTime<Utc>,
-    ) -> Outcome {
-        let start = Instant::now();
-        let outcome = self
-            .decide_uncounted(credential, method, raw_path, now, start)
-            .await
-            .and_then(|a| {
-                let embed =
-                    super::embed::refusal(&self.0.routes, || self.registry(), method, raw_path, &a);
-                embed.map_or(Ok(a), Err)
-            });
-        self.0
-            .metrics
-            .record(outcome.as_ref().err().copied(), start.elapsed());
-        if let Ok(allowed) = &outcome {
-            if allowed.note_due(now.timestamp(), LAST_USED_GRANULARITY.num_seconds()) {
-                if let Some(id) = allowed
-                    .decision
-                    .claims
-                    .as_ref()
-                    .and_then(|c| c.token_id.clone())
-                {
-                    uses.note_use(id, now);
-                }
-            }
-        }
-        outcome
-    }
-
-    /// Route, decision cache, then the decision sequence
-    /// ([`authorize::decide_with`]) on a verified token from the token cache.
-    /// A cached decision is usable until its time to live has passed at
-    /// `started` (the clock the caller read already; no second reading).
-    async fn decide_uncounted(
-        &self,
-        credential: Option<&str>,
-        method: &str,
-        raw_path: &str,
-        now: DateTime<Utc>,
-        started: Instant,
-    ) -> Outcome {
-        // Read the epoch before deciding: a decision made while a change
-        // lands is stored under the old epoch and never served.
-        let epoch = self.0.epoch.load(Ordering::Acquire);
-        let ttl = self.0.decision_ttl;
-        let usable = |hit: &CachedDecision| {
-            hit.epoch == epoch && hit.until > started && hit.token_expires.is_none_or(|at| now < at)
-        };
-        let (owner, cached) = (self.0.owner, !ttl.is_zero());
-        // Only text that fits the limit is looked up (a copy is made only
-        // of text that did), before anything hashes it.
-        let fits = credential.is_none_or(|c| c.len() <= self.0.max_token_bytes);
-        if cached && fits {
-            if let Some(outcome) = local::get(owner, epoch, credential, method, raw_path, usable) {
-                self.0.metrics.decision_cache_hit();
-                return outcome;
-            }
-        }
-        let token_key = credential.map(|c| self.token_key(c)).transpose();
-        let request = self
-            .0
-            .routes
-            .resolve(method, raw_path)
-            .map_err(Reason::from)?;
-        let token_key = token_key.map_err(|e| Reason::from(&e))?;
-        let key = (token_key, request);
-        if cached {
-            if let Some(hit) = self.0.decisions.get(&key) {
-                if usable(&hit) {
-                    self.0.metrics.decision_cache_hit();
-                    let outcome = hit.outcome.clone();
-                    local::put(owner, epoch, credential, method, raw_path, hit);
-                    return outcome;
-                }
-            }
-        }
-        let verified = self.verify_credential(credential).await;
-        let token_expires = match &verified {
-            Some(Ok(token)) => token.claims().expires_at,
-            _ => None,
-        };
-        let outcome = match authorize::decide_with(verified, |token| {
-            self.authorize_off_workers(token, key.1.clone(), now)
-        }) {
-            Ok(run) => {
-                let decision = run.await;
-                match decision.reason {
-                    None => Ok(Arc::new(Allowed::new(key.1.clone(), decision))),
-                    Some(reason) => Err(reason),
-                }
-            }
-            Err(refused) => Err(refused),
-        };
-        self.remember(key, epoch, ttl, token_expires, &outcome);
-        outcome
-    }
-
-    fn remember(
-        &self,
-        key: DecisionKey,
-        epoch: u64,
-        ttl: Duration,
-        token_expires: Option<DateTime<Utc>>,
-        outcome: &Outcome,
-    ) {
-        // A run-limit denial may be the machine's load (the time budget), not
-        // the token: it is never served again from the cache.
-        // Text that is not a token at all is cheap to refuse again, and
-        // caching it would let junk push real decisions out of the cache.
-        if ttl.is_zero() || matches!(outcome, Err(Reason::Limits | Reason::Malformed)) {
-            return;
-        }
-        self.0.decisions.insert(
-            key,
-            CachedDecision {
-                epoch,
-                until: Instant::now() + ttl,
-                token_expires,
-                outcome: outcome.clone(),
-            },
-        );
     }
 
     /// The decision `tessera check --server` asks for: any operation on any

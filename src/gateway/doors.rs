@@ -26,6 +26,7 @@ use axum::routing::future::RouteFuture;
 use axum::Router;
 use tower::Service;
 
+use super::error::ApiError;
 use super::front;
 use super::shed::Admission;
 use super::state::Gateway;
@@ -98,21 +99,38 @@ impl Doors {
                 inner: self.router.clone().call(request),
             };
         }
+        // Admitted by the in-flight limit as the routed doors are.
+        let admitted = match Admission::take(&self.gw) {
+            Ok(admitted) => admitted,
+            Err(shed) => return DoorsFuture::ready(shed.into_response()),
+        };
+        // A decision that needs no waiting (a cached one) is answered here:
+        // no future to build, box and poll.
+        let (gw, uri, headers) = (&self.gw, request.uri(), request.headers());
+        let at_once = match door {
+            Door::ForwardAuth => front::forward_auth_at_once(gw, peer, request.method(), headers),
+            _ => front::envoy_auth_at_once(gw, peer, request.method(), uri, headers),
+        };
+        if let Some(answered) = at_once {
+            return DoorsFuture::ready(answered.into_response());
+        }
         // Neither door reads a body.
         let (parts, _body) = request.into_parts();
         DoorsFuture::Door {
-            inner: Box::pin(answer(self.gw.clone(), door, peer, parts)),
+            inner: Box::pin(answer(self.gw.clone(), door, peer, parts, admitted)),
         }
     }
 }
 
-/// A busy door's answer, admitted by the in-flight limit as the routed
-/// doors are.
-async fn answer(gw: Gateway, door: Door, peer: SocketAddr, parts: Parts) -> Response {
-    let _admitted = match Admission::take(&gw) {
-        Ok(admitted) => admitted,
-        Err(shed) => return shed.into_response(),
-    };
+/// A busy door's answer when its decision has to wait (the decision
+/// sequence runs), holding its in-flight permit.
+async fn answer(
+    gw: Gateway,
+    door: Door,
+    peer: SocketAddr,
+    parts: Parts,
+    _admitted: Admission,
+) -> Response {
     let answered = match door {
         Door::ForwardAuth => {
             front::forward_auth_for(&gw, peer, &parts.method, &parts.headers).await
@@ -128,6 +146,15 @@ pin_project_lite::pin_project! {
     pub enum DoorsFuture {
         Routed { #[pin] inner: RouteFuture<Infallible> },
         Door { inner: Pin<Box<dyn Future<Output = Response> + Send>> },
+        Ready { response: Option<Response> },
+    }
+}
+
+impl DoorsFuture {
+    fn ready(response: Response) -> DoorsFuture {
+        DoorsFuture::Ready {
+            response: Some(response),
+        }
     }
 }
 
@@ -138,6 +165,11 @@ impl Future for DoorsFuture {
         match self.project() {
             DoorsProjection::Routed { inner } => inner.poll(cx),
             DoorsProjection::Door { inner } => inner.as_mut().poll(cx).map(Ok),
+            DoorsProjection::Ready { response } => {
+                Poll::Ready(Ok(response.take().unwrap_or_else(|| {
+                    ApiError::Internal("polled after completion".into()).into_response()
+                })))
+            }
         }
     }
 }

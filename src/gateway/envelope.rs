@@ -139,9 +139,10 @@ impl Envelope {
                 response: Some(too_large),
             }
         } else {
-            let inner = self.doors.call(peer, request);
             State::Running {
-                inner: tokio::time::timeout(Duration::from_millis(limit), inner),
+                inner: self.doors.call(peer, request),
+                deadline: tokio::time::Instant::from_std(start) + Duration::from_millis(limit),
+                timer: None,
             }
         };
         EnvelopeFuture {
@@ -164,7 +165,13 @@ struct Done {
 pin_project_lite::pin_project! {
     #[project = StateProj]
     enum State<F> {
-        Running { #[pin] inner: tokio::time::Timeout<F> },
+        // The timer is armed only when the answer was not ready at once:
+        // a warm decision never touches the timer wheel.
+        Running {
+            #[pin] inner: F,
+            deadline: tokio::time::Instant,
+            #[pin] timer: Option<tokio::time::Sleep>,
+        },
         Answered { response: Option<Response> },
     }
 }
@@ -188,11 +195,27 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = match this.state.project() {
-            StateProj::Running { inner } => match inner.poll(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(Ok(response))) => Some(response),
-                Poll::Ready(Ok(Err(never))) => match never {},
-                Poll::Ready(Err(_elapsed)) => None,
+            StateProj::Running {
+                inner,
+                deadline,
+                mut timer,
+            } => match inner.poll(cx) {
+                Poll::Ready(Ok(response)) => Some(response),
+                Poll::Ready(Err(never)) => match never {},
+                Poll::Pending => {
+                    if timer.is_none() {
+                        timer.set(Some(tokio::time::sleep_until(*deadline)));
+                    }
+                    // Unconstrained, as tokio's own timeout: an answer that
+                    // used up the task's budget cannot hold the timer off.
+                    let fired = timer
+                        .as_pin_mut()
+                        .map(|t| Pin::new(&mut tokio::task::unconstrained(t)).poll(cx));
+                    match fired {
+                        Some(Poll::Ready(())) => None,
+                        _ => return Poll::Pending,
+                    }
+                }
             },
             StateProj::Answered { response } => response.take(),
         };

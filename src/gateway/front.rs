@@ -5,6 +5,7 @@
 //! map the result. The share links and the probes have files of their own,
 //! re-exported here (the envelope is `gateway::envelope`).
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use axum::body::Body;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use crate::authorize::Reason;
 
+use super::decider::Question;
 use super::error::ApiError;
 use super::forwarding::{
     carries_method_override, forwarded_request_borrowed, from_allowed_origin, is_safe_method,
@@ -31,30 +33,98 @@ pub use super::credential::{
 pub use super::probes::{healthz, metrics, public_keys, readyz};
 pub use super::share::{share_link, switch_share};
 
-/// What every front door runs for one request (`method` and `uri` as
-/// decided: the original ones for forward-auth): method overrides are
-/// refused, the decision is made, and an unsafe request authenticated by the
-/// session cookie must come from an allowed origin (cross-site forgery).
+/// A front door's request as read before its decision (`method` and `uri`
+/// as decided: the original ones for forward-auth): method overrides are
+/// refused, and the credential is found.
+struct Asked<'a> {
+    method: &'a str,
+    uri: &'a str,
+    headers: &'a HeaderMap,
+    credential: Option<(&'a str, CredentialSource)>,
+}
+
+impl<'a> Asked<'a> {
+    fn read(
+        gw: &Gateway,
+        method: &'a str,
+        uri: &'a str,
+        headers: &'a HeaderMap,
+    ) -> Result<Asked<'a>, ApiError> {
+        if carries_method_override(headers, uri) {
+            return Err(gw
+                .metrics()
+                .counted(ApiError::Denied(Reason::MethodOverride)));
+        }
+        Ok(Asked {
+            method,
+            uri,
+            headers,
+            credential: borrowed_credential(headers),
+        })
+    }
+
+    /// The decider's question, asked now.
+    fn question(&self) -> Question<'a> {
+        Question {
+            credential: self.credential.map(|(token, _)| token),
+            method: self.method,
+            raw_path: self.uri,
+            now: Utc::now(),
+        }
+    }
+
+    /// The decision as the door takes it: an unsafe request authenticated
+    /// by the session cookie must come from an allowed origin (cross-site
+    /// forgery).
+    fn settle(
+        &self,
+        gw: &Gateway,
+        decided: Result<Arc<Allowed>, ApiError>,
+    ) -> Result<Arc<Allowed>, ApiError> {
+        let allowed = decided?;
+        let by_cookie = matches!(self.credential, Some((_, CredentialSource::SessionCookie)));
+        if by_cookie
+            && !is_safe_method(self.method)
+            && !from_allowed_origin(gw.config(), self.headers)
+        {
+            return Err(gw.metrics().counted(ApiError::Denied(Reason::CrossSite)));
+        }
+        Ok(allowed)
+    }
+}
+
+/// What every front door runs for one request: [`Asked::read`], the
+/// decision, [`Asked::settle`].
 async fn decide_request(
     gw: &Gateway,
     method: &str,
     uri: &str,
     headers: &HeaderMap,
 ) -> Result<Arc<Allowed>, ApiError> {
-    if carries_method_override(headers, uri) {
-        return Err(gw
-            .metrics()
-            .counted(ApiError::Denied(Reason::MethodOverride)));
-    }
-    let credential = borrowed_credential(headers);
-    let allowed = gw
-        .decide(credential.map(|(token, _)| token), method, uri, Utc::now())
-        .await?;
-    let by_cookie = matches!(credential, Some((_, CredentialSource::SessionCookie)));
-    if by_cookie && !is_safe_method(method) && !from_allowed_origin(gw.config(), headers) {
-        return Err(gw.metrics().counted(ApiError::Denied(Reason::CrossSite)));
-    }
-    Ok(allowed)
+    let asked = Asked::read(gw, method, uri, headers)?;
+    let decided = gw.decide_asked(&asked.question()).await;
+    asked.settle(gw, decided)
+}
+
+/// A decision door's answer when it needs no waiting (see
+/// [`Gateway::decide_at_once`]); `None` leaves the request to the door's
+/// own async path, which reads it again: until the decision, nothing was
+/// counted or changed (a refusal before it is answered here).
+fn answer_at_once(
+    gw: &Gateway,
+    target: Result<(&str, &str), ApiError>,
+    headers: &HeaderMap,
+) -> Option<Result<Response, ApiError>> {
+    let asked = match target.and_then(|(method, uri)| Asked::read(gw, method, uri, headers)) {
+        Ok(asked) => asked,
+        Err(refused) => return Some(Err(refused)),
+    };
+    let decided = gw.decide_at_once(&asked.question())?;
+    Some(
+        asked
+            .settle(gw, decided)
+            .map(|allowed| allow_response(&allowed)),
+    )
 }
 
 /// The 200 answer to an allowed forward-auth request: headers describing
@@ -105,13 +175,41 @@ pub(super) async fn forward_auth_for(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
-    require_trusted(gw, peer)?;
-    let (original_method, uri) =
-        forwarded_request_borrowed(headers, gw.config().forwarded_uri_header)
-            .map_err(|e| gw.metrics().counted(e))?;
+    let (original_method, uri) = forward_auth_target(gw, peer, headers)?;
     let original_method = original_method.as_deref().unwrap_or(method.as_str());
     let allowed = decide_request(gw, original_method, &uri, headers).await?;
     Ok(allow_response(&allowed))
+}
+
+/// [`forward_auth_for`] when its decision needs no waiting.
+pub(super) fn forward_auth_at_once(
+    gw: &Gateway,
+    peer: SocketAddr,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Option<Result<Response, ApiError>> {
+    match forward_auth_target(gw, peer, headers) {
+        Ok((original_method, uri)) => {
+            let original_method = original_method.as_deref().unwrap_or(method.as_str());
+            answer_at_once(gw, Ok((original_method, &uri)), headers)
+        }
+        Err(refused) => Some(Err(refused)),
+    }
+}
+
+/// A forwarded request's original method (when one was forwarded) and URI.
+type ForwardedTarget<'h> = (Option<Cow<'h, str>>, Cow<'h, str>);
+
+/// The original method and URI a trusted peer's forward-auth request asks
+/// about.
+fn forward_auth_target<'h>(
+    gw: &Gateway,
+    peer: SocketAddr,
+    headers: &'h HeaderMap,
+) -> Result<ForwardedTarget<'h>, ApiError> {
+    require_trusted(gw, peer)?;
+    forwarded_request_borrowed(headers, gw.config().forwarded_uri_header)
+        .map_err(|e| gw.metrics().counted(e))
 }
 
 /// `/auth/<original path>` with the original method: Envoy's ext_authz
@@ -151,15 +249,32 @@ pub(super) async fn envoy_auth_for(
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<Response, ApiError> {
+    let original = envoy_target(gw, peer, uri)?;
+    let allowed = decide_request(gw, method.as_str(), original, headers).await?;
+    Ok(allow_response(&allowed))
+}
+
+/// [`envoy_auth_for`] when its decision needs no waiting.
+pub(super) fn envoy_auth_at_once(
+    gw: &Gateway,
+    peer: SocketAddr,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Option<Result<Response, ApiError>> {
+    let target = envoy_target(gw, peer, uri).map(|original| (method.as_str(), original));
+    answer_at_once(gw, target, headers)
+}
+
+/// The original path and query a trusted peer's Envoy request asks about.
+fn envoy_target<'u>(gw: &Gateway, peer: SocketAddr, uri: &'u Uri) -> Result<&'u str, ApiError> {
     require_trusted(gw, peer)?;
-    let original = uri
+    Ok(uri
         .path_and_query()
         .map(|pq| pq.as_str())
         .unwrap_or("/")
         .strip_prefix("/auth")
-        .unwrap_or("/");
-    let allowed = decide_request(gw, method.as_str(), original, headers).await?;
-    Ok(allow_response(&allowed))
+        .unwrap_or("/"))
 }
 
 /// `/auth/` alone: Envoy asking about `/`.

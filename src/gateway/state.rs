@@ -23,7 +23,7 @@ use crate::store::Store;
 use crate::token::{self, SecretToken, TokenError, VerifiedToken};
 
 use super::config::GatewayConfig;
-use super::decider::{Decider, Parts};
+use super::decider::{Decider, Parts, Question};
 use super::error::ApiError;
 use super::keysource::{Freshness, KeyOrigin, KeySource};
 use super::last_used::LastUsed;
@@ -241,11 +241,29 @@ impl Gateway {
         raw_path: &str,
         now: DateTime<Utc>,
     ) -> Result<Arc<Allowed>, ApiError> {
+        let asked = Question {
+            credential,
+            method,
+            raw_path,
+            now,
+        };
+        self.decide_asked(&asked).await
+    }
+
+    /// [`Gateway::decide`] for a front door's [`Question`].
+    pub async fn decide_asked(&self, asked: &Question<'_>) -> Result<Arc<Allowed>, ApiError> {
         self.0
             .decider
-            .decide(&self.0.last_used, credential, method, raw_path, now)
+            .decide(&self.0.last_used, asked)
             .await
             .map_err(ApiError::Denied)
+    }
+
+    /// [`Gateway::decide`] when it needs no waiting (a cached decision, a
+    /// refusal before any token work); `None`, nothing counted, otherwise.
+    pub fn decide_at_once(&self, asked: &Question<'_>) -> Option<Result<Arc<Allowed>, ApiError>> {
+        let outcome = self.0.decider.decide_at_once(&self.0.last_used, asked)?;
+        Some(outcome.map_err(ApiError::Denied))
     }
 
     /// Issues a token with the signing keyring and records it, by `actor`.
