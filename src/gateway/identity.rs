@@ -164,6 +164,22 @@ static HOP_BY_HOP: [HeaderName; 9] = [
 
 /// Removes hop-by-hop headers (and those the Connection header names).
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    remove_connection_named(headers);
+    remove_where(headers, |name| HOP_BY_HOP.contains(name));
+}
+
+/// Removes every header whose name `strip` picks: one pass over the names
+/// the map holds (a few), and a removal (a hash) only for those present,
+/// instead of a removal per name that might be there.
+fn remove_where(headers: &mut HeaderMap, strip: impl Fn(&HeaderName) -> bool) {
+    let present: Vec<HeaderName> = headers.keys().filter(|n| strip(n)).cloned().collect();
+    for name in present {
+        headers.remove(name);
+    }
+}
+
+/// Removes the headers the Connection header names.
+fn remove_connection_named(headers: &mut HeaderMap) {
     if headers.contains_key(header::CONNECTION) {
         let named: Vec<String> = headers
             .get_all(header::CONNECTION)
@@ -177,20 +193,18 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) {
             headers.remove(name.as_str());
         }
     }
-    for name in &HOP_BY_HOP {
-        headers.remove(name);
-    }
 }
 
 /// Prepares a client's headers for the upstream: hop-by-hop headers go,
 /// client copies of the identity headers go, and the Tessera credential
 /// (bearer token, session cookie) is not passed on.
 pub fn strip_for_upstream(headers: &mut HeaderMap) {
-    remove_hop_by_hop(headers);
-    for name in &IDENTITY_HEADER_NAMES {
-        headers.remove(name);
-    }
-    headers.remove(header::AUTHORIZATION);
+    remove_connection_named(headers);
+    remove_where(headers, |name| {
+        HOP_BY_HOP.contains(name)
+            || IDENTITY_HEADER_NAMES.contains(name)
+            || name == header::AUTHORIZATION
+    });
     if !headers.contains_key(header::COOKIE) {
         return;
     }
@@ -219,6 +233,27 @@ pub fn strip_for_upstream(headers: &mut HeaderMap) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_stripped_name_goes_with_all_its_values() {
+        let mut h = HeaderMap::new();
+        let stripped: Vec<&HeaderName> = HOP_BY_HOP
+            .iter()
+            .chain(&IDENTITY_HEADER_NAMES)
+            .chain([&header::AUTHORIZATION])
+            .collect();
+        for name in &stripped {
+            h.append(*name, HeaderValue::from_static("one"));
+            h.append(*name, HeaderValue::from_static("two"));
+        }
+        h.append("x-app", HeaderValue::from_static("kept"));
+        strip_for_upstream(&mut h);
+        for name in stripped {
+            assert!(h.get_all(name).iter().next().is_none(), "{name} passed on");
+        }
+        assert_eq!(h.len(), 1);
+        assert_eq!(h["x-app"], "kept");
+    }
 
     #[test]
     fn upstream_never_sees_credentials_or_forged_identity() {
