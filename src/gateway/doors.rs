@@ -151,7 +151,8 @@ pin_project_lite::pin_project! {
 }
 
 impl DoorsFuture {
-    fn ready(response: Response) -> DoorsFuture {
+    /// An answer already made.
+    pub(crate) fn ready(response: Response) -> DoorsFuture {
         DoorsFuture::Ready {
             response: Some(response),
         }

@@ -133,20 +133,15 @@ impl Envelope {
             uri: request.uri().clone(),
             limit,
         };
-        let state = if header_bytes > config.max_header_bytes {
-            let too_large = ApiError::HeadersTooLarge(config.max_header_bytes).into_response();
-            State::Answered {
-                response: Some(too_large),
-            }
+        let inner = if header_bytes > config.max_header_bytes {
+            DoorsFuture::ready(ApiError::HeadersTooLarge(config.max_header_bytes).into_response())
         } else {
-            State::Running {
-                inner: self.doors.call(peer, request),
-                deadline: tokio::time::Instant::from_std(start) + Duration::from_millis(limit),
-                timer: None,
-            }
+            self.doors.call(peer, request)
         };
         EnvelopeFuture {
-            state,
+            inner,
+            deadline: tokio::time::Instant::from_std(start) + Duration::from_millis(limit),
+            timer: None,
             done: Some(done),
         }
     }
@@ -163,25 +158,15 @@ struct Done {
 }
 
 pin_project_lite::pin_project! {
-    #[project = StateProj]
-    enum State<F> {
-        // The timer is armed only when the answer was not ready at once:
-        // a warm decision never touches the timer wheel.
-        Running {
-            #[pin] inner: F,
-            deadline: tokio::time::Instant,
-            #[pin] timer: Option<tokio::time::Sleep>,
-        },
-        Answered { response: Option<Response> },
-    }
-}
-
-pin_project_lite::pin_project! {
     /// The envelope's future: the inner answer (or the timeout's), finished
-    /// by [`Done::finish`].
+    /// by [`Done::finish`]. The timer is armed only when the answer was not
+    /// ready at once: a warm decision never touches the timer wheel.
     pub struct EnvelopeFuture<F> {
         #[pin]
-        state: State<F>,
+        inner: F,
+        deadline: tokio::time::Instant,
+        #[pin]
+        timer: Option<tokio::time::Sleep>,
         done: Option<Done>,
     }
 }
@@ -193,31 +178,26 @@ where
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let response = match this.state.project() {
-            StateProj::Running {
-                inner,
-                deadline,
-                mut timer,
-            } => match inner.poll(cx) {
-                Poll::Ready(Ok(response)) => Some(response),
-                Poll::Ready(Err(never)) => match never {},
-                Poll::Pending => {
-                    if timer.is_none() {
-                        timer.set(Some(tokio::time::sleep_until(*deadline)));
-                    }
-                    // Unconstrained, as tokio's own timeout: an answer that
-                    // used up the task's budget cannot hold the timer off.
-                    let fired = timer
-                        .as_pin_mut()
-                        .map(|t| Pin::new(&mut tokio::task::unconstrained(t)).poll(cx));
-                    match fired {
-                        Some(Poll::Ready(())) => None,
-                        _ => return Poll::Pending,
-                    }
+        let mut this = self.project();
+        let response = match this.inner.poll(cx) {
+            Poll::Ready(Ok(response)) => Some(response),
+            Poll::Ready(Err(never)) => match never {},
+            Poll::Pending => {
+                if this.timer.is_none() {
+                    let deadline = *this.deadline;
+                    this.timer.set(Some(tokio::time::sleep_until(deadline)));
                 }
-            },
-            StateProj::Answered { response } => response.take(),
+                // Unconstrained, as tokio's own timeout: an answer that
+                // used up the task's budget cannot hold the timer off.
+                let fired = this
+                    .timer
+                    .as_pin_mut()
+                    .map(|t| Pin::new(&mut tokio::task::unconstrained(t)).poll(cx));
+                match fired {
+                    Some(Poll::Ready(())) => None,
+                    _ => return Poll::Pending,
+                }
+            }
         };
         match this.done.take() {
             Some(done) => {

@@ -6,7 +6,7 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 
@@ -180,7 +180,7 @@ impl Decider {
             }
             Err(refused) => Err(refused),
         };
-        self.remember(key, epoch, self.0.decision_ttl, token_expires, &outcome);
+        self.remember(key, epoch, token_expires, &outcome);
         outcome
     }
 
@@ -188,10 +188,10 @@ impl Decider {
         &self,
         key: DecisionKey,
         epoch: u64,
-        ttl: Duration,
         token_expires: Option<DateTime<Utc>>,
         outcome: &Outcome,
     ) {
+        let ttl = self.0.decision_ttl;
         // A run-limit denial may be the machine's load (the time budget), not
         // the token: it is never served again from the cache.
         // Text that is not a token at all is cheap to refuse again, and
