@@ -17,8 +17,9 @@ use super::super::last_used::{LastUsed, LAST_USED_GRANULARITY};
 use super::{local, CachedDecision, Decider, DecisionKey, Outcome};
 
 /// What a front door asks: the credential's text (none: anonymous), the
-/// method and raw path as decided, and the time of the decision.
-#[derive(Debug, Clone, Copy)]
+/// method and raw path as decided, and the time of the decision. `Debug`
+/// never shows the credential.
+#[derive(Clone, Copy)]
 pub struct Question<'a> {
     /// The token text, as the request carried it.
     pub credential: Option<&'a str>,
@@ -28,6 +29,17 @@ pub struct Question<'a> {
     pub raw_path: &'a str,
     /// When the decision is made.
     pub now: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Question<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Question")
+            .field("credential", &self.credential.map(|_| "<redacted>"))
+            .field("method", &self.method)
+            .field("raw_path", &self.raw_path)
+            .field("now", &self.now)
+            .finish()
+    }
 }
 
 /// A decision that needs the decision sequence: the epoch read before it
@@ -208,5 +220,23 @@ impl Decider {
                 outcome: outcome.clone(),
             },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_question_never_shows_its_credential() {
+        let asked = Question {
+            credential: Some("tsr_secret_token_text"),
+            method: "GET",
+            raw_path: "/api/v1/views/v_1/rows",
+            now: Utc::now(),
+        };
+        let shown = format!("{asked:?}");
+        assert!(!shown.contains("tsr_secret"), "{shown}");
+        assert!(shown.contains("<redacted>") && shown.contains("/api/v1/views/v_1/rows"));
     }
 }
