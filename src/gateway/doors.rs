@@ -1,16 +1,21 @@
-//! The dispatch behind the envelope: forward-auth (`/auth`) and Envoy's
-//! `/auth/<path>`, the doors every request of a guarded product goes
-//! through, are answered here directly; every other request goes to the
-//! axum router (admin API, console, share links, the reverse proxy as its
-//! fallback, the probes).
+//! The dispatch behind the envelope: forward-auth (`/auth`), Envoy's
+//! `/auth/<path>` and the reverse proxy, the doors every request of a
+//! guarded product goes through, are answered here directly; every other
+//! request goes to the axum router (admin API, console, share links, the
+//! probes, and the reverse proxy again as its fallback).
 //!
 //! Profiled on a warm `/auth` (decision cached), the router's own work was
 //! a large share of the gateway's: per request it cloned each nested
 //! route's boxed service, boxed each layer's future, inserted the matched
 //! path, the original URI and the peer into the request's extensions (one
 //! map, five boxes) and boxed the body. The two paths are fixed strings
-//! with no method routing (`any`), so matching them here is exact; in
-//! fleet mode, whose gate is a router layer, they go through the router.
+//! with no method routing (`any`), so matching them here is exact. The
+//! reverse proxy is the router's fallback: a path under none of the
+//! prefixes the router's routes start with ([`ROUTED_PREFIXES`], checked
+//! against the router's own route table by a test) can only reach it, so
+//! such a request is proxied here; any other path goes through the router,
+//! which proxies it when none of its routes matches. In fleet mode, whose
+//! gate is a router layer, every request goes through the router.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -24,10 +29,11 @@ use axum::http::{request::Parts, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::future::RouteFuture;
 use axum::Router;
+use hyper_util::client::legacy::ResponseFuture;
 use tower::Service;
 
 use super::error::ApiError;
-use super::front;
+use super::front::{self, ProxyStart};
 use super::shed::Admission;
 use super::state::Gateway;
 
@@ -38,18 +44,46 @@ enum Door {
     ForwardAuth,
     /// `/auth/` and `/auth/<path>`: Envoy's ext_authz.
     Envoy,
+    /// A path no route of the router's claims: the reverse proxy.
+    Proxied,
     /// Everything else: the router.
     Routed,
 }
 
+/// What every route of the router starts with (the busy doors' `/auth`
+/// aside): a path under none of these can only reach the router's
+/// fallback, the reverse proxy. Wider than the routes (`/admin` for
+/// `/admin/v1/…`), never narrower: a path they claim but no route matches
+/// still reaches the reverse proxy, through the router.
+const ROUTED_PREFIXES: [&str; 8] = [
+    "/admin",
+    "/console",
+    "/s/",
+    "/v1/me",
+    "/.well-known/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+];
+
 impl Door {
-    fn of(path: &str) -> Door {
+    /// The door for `path`; `proxying` when the reverse proxy is on.
+    fn of(path: &str, proxying: bool) -> Door {
         match path.strip_prefix("/auth") {
             Some("") => Door::ForwardAuth,
             Some(rest) if rest.starts_with('/') => Door::Envoy,
+            _ if proxying && !claimed_by_router(path) => Door::Proxied,
             _ => Door::Routed,
         }
     }
+}
+
+/// Whether some route of the router could match `path`.
+fn claimed_by_router(path: &str) -> bool {
+    path.starts_with("/auth")
+        || ROUTED_PREFIXES
+            .iter()
+            .any(|prefix| path.starts_with(prefix))
 }
 
 /// The router, and whether the busy doors are answered before it.
@@ -89,7 +123,7 @@ impl Doors {
         B::Error: Into<axum::BoxError>,
     {
         let door = match self.busy_doors {
-            true => Door::of(request.uri().path()),
+            true => Door::of(request.uri().path(), self.gw.upstream().is_some()),
             false => Door::Routed,
         };
         if door == Door::Routed {
@@ -104,6 +138,9 @@ impl Doors {
             Ok(admitted) => admitted,
             Err(shed) => return DoorsFuture::ready(shed.into_response()),
         };
+        if door == Door::Proxied {
+            return proxied(&self.gw, request.map(Body::new), admitted);
+        }
         // A decision that needs no waiting (a cached one) is answered here:
         // no future to build, box and poll.
         let (gw, uri, headers) = (&self.gw, request.uri(), request.headers());
@@ -118,6 +155,28 @@ impl Doors {
         let (parts, _body) = request.into_parts();
         DoorsFuture::Door {
             inner: Box::pin(answer(self.gw.clone(), door, peer, parts, admitted)),
+        }
+    }
+}
+
+/// The reverse proxy's answer to `request`: sent upstream at once when its
+/// decision is cached, else decided and sent by the async path. The
+/// in-flight permit is held until the upstream's answer has come.
+fn proxied(gw: &Gateway, request: Request<Body>, admitted: Admission) -> DoorsFuture {
+    match front::proxy_at_once(gw, request) {
+        ProxyStart::Sent(inner) => DoorsFuture::Proxied {
+            inner,
+            _admitted: admitted,
+        },
+        ProxyStart::Answered(response) => DoorsFuture::ready(response),
+        ProxyStart::Waiting(request) => {
+            let gw = gw.clone();
+            DoorsFuture::Door {
+                inner: Box::pin(async move {
+                    let _admitted = admitted;
+                    front::proxy_for(gw, request).await.into_response()
+                }),
+            }
         }
     }
 }
@@ -145,6 +204,7 @@ pin_project_lite::pin_project! {
     #[project = DoorsProjection]
     pub enum DoorsFuture {
         Routed { #[pin] inner: RouteFuture<Infallible> },
+        Proxied { inner: ResponseFuture, _admitted: Admission },
         Door { inner: Pin<Box<dyn Future<Output = Response> + Send>> },
         Ready { response: Option<Response> },
     }
@@ -165,6 +225,9 @@ impl Future for DoorsFuture {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project() {
             DoorsProjection::Routed { inner } => inner.poll(cx),
+            DoorsProjection::Proxied { inner, .. } => Pin::new(inner)
+                .poll(cx)
+                .map(|answered| Ok(front::from_upstream(answered).into_response())),
             DoorsProjection::Door { inner } => inner.as_mut().poll(cx).map(Ok),
             DoorsProjection::Ready { response } => {
                 Poll::Ready(Ok(response.take().unwrap_or_else(|| {
@@ -181,12 +244,84 @@ mod tests {
 
     #[test]
     fn only_the_two_auth_paths_are_busy_doors() {
-        assert_eq!(Door::of("/auth"), Door::ForwardAuth);
-        assert_eq!(Door::of("/auth/"), Door::Envoy);
-        assert_eq!(Door::of("/auth/api/v1/views/v_1/rows"), Door::Envoy);
-        assert_eq!(Door::of("/authx"), Door::Routed);
-        assert_eq!(Door::of("/auth2/x"), Door::Routed);
-        assert_eq!(Door::of("/api/auth"), Door::Routed);
-        assert_eq!(Door::of("/"), Door::Routed);
+        for proxying in [false, true] {
+            assert_eq!(Door::of("/auth", proxying), Door::ForwardAuth);
+            assert_eq!(Door::of("/auth/", proxying), Door::Envoy);
+            let envoy = Door::of("/auth/api/v1/views/v_1/rows", proxying);
+            assert_eq!(envoy, Door::Envoy);
+            assert_eq!(Door::of("/authx", proxying), Door::Routed);
+            assert_eq!(Door::of("/auth2/x", proxying), Door::Routed);
+        }
+        assert_eq!(Door::of("/api/auth", false), Door::Routed);
+        assert_eq!(Door::of("/", false), Door::Routed);
+    }
+
+    #[test]
+    fn the_proxy_door_takes_only_paths_no_route_claims() {
+        for path in ["/", "/api/v1/views/v_1/rows", "/api/auth", "/s", "*"] {
+            assert_eq!(Door::of(path, true), Door::Proxied, "{path}");
+            assert_eq!(Door::of(path, false), Door::Routed, "{path}");
+        }
+        for path in [
+            "/admin/v1/tokens",
+            "/console",
+            "/console/views/v_1",
+            "/s/abc",
+            "/v1/me",
+            "/.well-known/biscuit-web-keys",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+        ] {
+            assert_eq!(Door::of(path, true), Door::Routed, "{path}");
+        }
+    }
+
+    /// The route patterns in the router's own table (its `Debug` lists
+    /// them as `RouteId(n): "/pattern"`, the routes' before the fallback's).
+    fn route_patterns(router: &Router) -> Vec<String> {
+        let table = format!("{router:?}");
+        let routes = table.split("fallback_router").next().unwrap_or_default();
+        routes
+            .split("): \"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn every_route_of_the_router_is_claimed_before_the_proxy_door() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let config = crate::gateway::GatewayConfig {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            upstream: Some("http://127.0.0.1:9".into()),
+            ..Default::default()
+        };
+        let data = crate::store::datadir::DataDir::new(dir.path().join("data"));
+        let gw = Gateway::open(config, data).await.expect("gateway");
+        let patterns = route_patterns(&crate::gateway::router(&gw));
+        // The table was read: the known routes are in it.
+        for known in [
+            "/auth",
+            "/admin/v1/tokens",
+            "/console",
+            "/s/{token}",
+            "/healthz",
+        ] {
+            assert!(
+                patterns.iter().any(|p| p == known),
+                "{known} in {patterns:?}"
+            );
+        }
+        assert!(patterns.len() > 40, "{patterns:?}");
+        for pattern in &patterns {
+            // Every path the pattern matches starts with its literal part.
+            let literal = pattern.split('{').next().unwrap_or_default();
+            assert!(
+                claimed_by_router(literal),
+                "route {pattern} would be taken by the proxy door: add its prefix to ROUTED_PREFIXES"
+            );
+        }
     }
 }

@@ -14,6 +14,8 @@ use axum::http::uri::{PathAndQuery, Scheme};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use hyper::body::Incoming;
+use hyper_util::client::legacy::{Error as LegacyError, ResponseFuture};
 use std::sync::Arc;
 
 use crate::authorize::Reason;
@@ -106,25 +108,35 @@ async fn decide_request(
     asked.settle(gw, decided)
 }
 
-/// A decision door's answer when it needs no waiting (see
+/// [`decide_request`] when its decision needs no waiting (see
 /// [`Gateway::decide_at_once`]); `None` leaves the request to the door's
 /// own async path, which reads it again: until the decision, nothing was
 /// counted or changed (a refusal before it is answered here).
+fn decide_at_once(
+    gw: &Gateway,
+    method: &str,
+    uri: &str,
+    headers: &HeaderMap,
+) -> Option<Result<Arc<Allowed>, ApiError>> {
+    let asked = match Asked::read(gw, method, uri, headers) {
+        Ok(asked) => asked,
+        Err(refused) => return Some(Err(refused)),
+    };
+    let decided = gw.decide_at_once(&asked.question())?;
+    Some(asked.settle(gw, decided))
+}
+
+/// A forward-auth door's answer when its decision needs no waiting.
 fn answer_at_once(
     gw: &Gateway,
     target: Result<(&str, &str), ApiError>,
     headers: &HeaderMap,
 ) -> Option<Result<Response, ApiError>> {
-    let asked = match target.and_then(|(method, uri)| Asked::read(gw, method, uri, headers)) {
-        Ok(asked) => asked,
-        Err(refused) => return Some(Err(refused)),
+    let decided = match target {
+        Ok((method, uri)) => decide_at_once(gw, method, uri, headers)?,
+        Err(refused) => Err(refused),
     };
-    let decided = gw.decide_at_once(&asked.question())?;
-    Some(
-        asked
-            .settle(gw, decided)
-            .map(|allowed| allow_response(&allowed)),
-    )
+    Some(decided.map(|allowed| allow_response(&allowed)))
 }
 
 /// The 200 answer to an allowed forward-auth request: headers describing
@@ -304,24 +316,82 @@ pub async fn proxy_request(
     proxy_for(gw, request).await
 }
 
-async fn proxy_for(gw: Gateway, request: Request) -> Result<Response, ApiError> {
-    let Some(upstream) = gw.upstream().cloned() else {
-        return Err(ApiError::NotFound("no such endpoint".into()));
+pub(super) async fn proxy_for(gw: Gateway, request: Request) -> Result<Response, ApiError> {
+    let Some(upstream) = gw.upstream() else {
+        return Err(no_upstream());
     };
-    // A shared copy, not a new string: the target URI reuses its bytes.
-    let path_and_query = request
-        .uri()
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
     let allowed = decide_request(
         &gw,
         request.method().as_str(),
-        path_and_query.as_str(),
+        proxied_target(&request),
         request.headers(),
     )
     .await?;
+    let upstream_request = upstream_request(upstream, request, &allowed)?;
+    from_upstream(gw.http().request(upstream_request).await)
+}
+
+/// The reverse proxy's request, by how far it got without waiting.
+pub(super) enum ProxyStart {
+    /// Decided at once and sent: the upstream's answer is to come
+    /// ([`from_upstream`] maps it).
+    Sent(ResponseFuture),
+    /// Answered at once: refused, or no upstream.
+    Answered(Response),
+    /// The decision has to wait: [`proxy`]'s async path takes the request.
+    Waiting(Request),
+}
+
+/// [`proxy`] as far as it goes without waiting: a cached decision sends the
+/// request upstream here, with no future of its own to build and poll.
+pub(super) fn proxy_at_once(gw: &Gateway, request: Request) -> ProxyStart {
+    let Some(upstream) = gw.upstream() else {
+        return ProxyStart::Answered(no_upstream().into_response());
+    };
+    let decided = decide_at_once(
+        gw,
+        request.method().as_str(),
+        proxied_target(&request),
+        request.headers(),
+    );
+    let sent = match decided {
+        None => return ProxyStart::Waiting(request),
+        Some(decided) => decided.and_then(|allowed| upstream_request(upstream, request, &allowed)),
+    };
+    match sent {
+        Ok(upstream_request) => ProxyStart::Sent(gw.http().request(upstream_request)),
+        Err(refused) => ProxyStart::Answered(refused.into_response()),
+    }
+}
+
+/// The reverse proxy without an upstream: no such endpoint.
+fn no_upstream() -> ApiError {
+    ApiError::NotFound("no such endpoint".into())
+}
+
+/// The path and query a proxied request is decided on (and sent with).
+fn proxied_target(request: &Request) -> &str {
+    request
+        .uri()
+        .path_and_query()
+        .map_or("/", PathAndQuery::as_str)
+}
+
+/// `request` as it goes to `upstream`: the upstream's scheme and authority
+/// with the request's path and query, HTTP/1.1, the headers the upstream
+/// must not see stripped and the `allowed` identity set.
+fn upstream_request(
+    upstream: &Uri,
+    request: Request,
+    allowed: &Allowed,
+) -> Result<Request, ApiError> {
     let (mut parts, body) = request.into_parts();
+    // A shared copy, not a new string: the target URI reuses its bytes.
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
     let mut target = Uri::builder()
         .scheme(upstream.scheme().cloned().unwrap_or(Scheme::HTTP))
         .path_and_query(path_and_query);
@@ -333,13 +403,16 @@ async fn proxy_for(gw: Gateway, request: Request) -> Result<Response, ApiError> 
         .map_err(|_| ApiError::Internal("upstream URI".into()))?;
     parts.version = axum::http::Version::HTTP_11;
     strip_for_upstream(&mut parts.headers);
-    set_identity_headers(&mut parts.headers, &allowed);
-    let upstream_request = axum::http::Request::from_parts(parts, body);
-    let response = gw
-        .http()
-        .request(upstream_request)
-        .await
-        .map_err(|e| ApiError::BadGateway(e.to_string()))?;
+    set_identity_headers(&mut parts.headers, allowed);
+    Ok(Request::from_parts(parts, body))
+}
+
+/// The upstream's answer as the client gets it: hop-by-hop headers
+/// removed; no answer is a bad gateway.
+pub(super) fn from_upstream(
+    answered: Result<axum::http::Response<Incoming>, LegacyError>,
+) -> Result<Response, ApiError> {
+    let response = answered.map_err(|e| ApiError::BadGateway(e.to_string()))?;
     let (mut parts, body) = response.into_parts();
     remove_hop_by_hop(&mut parts.headers);
     Ok(Response::from_parts(parts, Body::new(body)))

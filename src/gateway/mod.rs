@@ -59,6 +59,16 @@ pub use state::{Gateway, GatewayError};
 /// ([`ops::routes`]) are here, never shed, unless they have a listener of
 /// their own ([`ops_app`]).
 pub fn app(gateway: Gateway) -> Envelope {
+    let router = router(&gateway);
+    Envelope::new(
+        gateway.clone(),
+        doors::Doors::with_busy_doors(gateway, router),
+    )
+}
+
+/// The main listener's router: every route of [`app`], the reverse proxy
+/// as its fallback.
+fn router(gateway: &Gateway) -> Router {
     let config = gateway.config();
     // The busiest doors take their in-flight permit as an extractor
     // (`shed::Admission`); the others through the shed layer, from the same
@@ -89,11 +99,7 @@ pub fn app(gateway: Gateway) -> Envelope {
         Some(_) => routes,
         None => routes.merge(ops::routes(gateway.clone())),
     };
-    let router = gated(routes, &gateway);
-    Envelope::new(
-        gateway.clone(),
-        doors::Doors::with_busy_doors(gateway, router),
-    )
+    gated(routes, gateway)
 }
 
 /// The ops listener's application: the operational endpoints only.

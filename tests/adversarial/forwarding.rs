@@ -8,14 +8,13 @@
 //! `auth_request` (and ingress-nginx's auth location) passes them on: every
 //! header the client sent, with the proxy's own forwarding headers added.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use reqwest::header::HeaderMap;
 use serde_json::{json, Value};
 
+use crate::server::upstream::Upstream;
 use crate::server::{client, issue, seed_registry, tessera_bin, Server};
 
 // ------------------------------------------------------------------ helpers
@@ -103,60 +102,6 @@ async fn denials(s: &Server, reason: &str) -> u64 {
         .find_map(|l| l.strip_prefix(series.as_str()))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no series for {reason}:\n{text}"))
-}
-
-/// A tiny upstream that counts hits and records each request's method,
-/// URI and header names.
-struct Upstream {
-    url: String,
-    hits: Arc<AtomicUsize>,
-    seen: Arc<Mutex<Vec<Value>>>,
-}
-
-impl Upstream {
-    async fn start() -> Upstream {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind upstream");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let hits = Arc::new(AtomicUsize::new(0));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (h, s) = (hits.clone(), seen.clone());
-        let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
-            let (h, s) = (h.clone(), s.clone());
-            async move {
-                h.fetch_add(1, Ordering::SeqCst);
-                let names: Vec<String> = request
-                    .headers()
-                    .keys()
-                    .map(|n| n.as_str().to_owned())
-                    .collect();
-                s.lock().expect("lock").push(json!({
-                    "method": request.method().as_str(),
-                    "uri": request.uri().to_string(),
-                    "headers": names,
-                }));
-                "upstream"
-            }
-        });
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Upstream { url, hits, seen }
-    }
-
-    fn hits(&self) -> usize {
-        self.hits.load(Ordering::SeqCst)
-    }
-
-    fn last(&self) -> Value {
-        self.seen
-            .lock()
-            .expect("lock")
-            .last()
-            .cloned()
-            .expect("a request")
-    }
 }
 
 fn cookie(token: &str) -> String {

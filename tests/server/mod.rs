@@ -2,6 +2,8 @@
 //! that go over HTTP. Dropping the handle kills the process.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod upstream;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
