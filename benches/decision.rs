@@ -133,6 +133,17 @@ fn compared(group: &mut Group<'_>) {
         .sample_size(80);
 }
 
+/// The Datalog run's limits, the same on both sides: the defaults, but
+/// with 10 s of time in `TESSERA_DECISION_LOOP`'s runs, which callgrind
+/// slows some fifty times past the default's time limit.
+fn run_limits() -> RunLimits {
+    let mut limits = RunLimits::default();
+    if std::env::var_os("TESSERA_DECISION_LOOP").is_some() {
+        limits.max_time = Duration::from_secs(10);
+    }
+    limits
+}
+
 /// Everything the pure-library decisions need.
 struct Fixture {
     now: DateTime<Utc>,
@@ -154,7 +165,7 @@ impl Fixture {
             now,
             public: ring.public(),
             registry: registry(),
-            policy: Policy::default_with_limits(RunLimits::default()).expect("default policy"),
+            policy: Policy::default_with_limits(run_limits()).expect("default policy"),
             tokens: chain(&first, now, &mut rng),
         }
     }
@@ -193,7 +204,7 @@ struct Baseline {
 
 impl Baseline {
     fn new(public: PublicKeyring) -> Baseline {
-        let limits = RunLimits::default();
+        let limits = run_limits();
         let template = AuthorizerBuilder::new()
             .code(DEFAULT_POLICY)
             .expect("default policy parses")
@@ -674,7 +685,47 @@ fn print_paired_ratios() {
     }
 }
 
+/// `TESSERA_DECISION_LOOP=cold|baseline` (with `TESSERA_DECISION_BLOCKS`
+/// and `TESSERA_DECISION_N`): only N decisions of that side on that token,
+/// no criterion, for `benches/callgrind_decision.sh` to count instructions.
+fn decision_loop(side: &str) {
+    let var = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (blocks, n) = (
+        var("TESSERA_DECISION_BLOCKS", 1),
+        var("TESSERA_DECISION_N", 100),
+    );
+    let fx = Fixture::new();
+    let empty = RevocationSet::default();
+    let ctx = fx.context(&empty);
+    let request = request();
+    let baseline = Baseline::new(fx.public.clone());
+    let now = SystemTime::from(fx.now);
+    let at = BLOCKS
+        .iter()
+        .position(|b| *b == blocks)
+        .expect("1, 2 or 4 blocks");
+    let text = fx.tokens[at].expose();
+    let bytes = token::decode_bytes(text, DEFAULT_MAX_TOKEN_BYTES).expect("bytes");
+    for _ in 0..n {
+        let allowed = match side {
+            "cold" => authorize::decide(&ctx, Some(black_box(text)), &request, fx.now).allowed,
+            "baseline" => baseline.decide(black_box(&bytes), now),
+            other => panic!("TESSERA_DECISION_LOOP is cold or baseline, not {other}"),
+        };
+        assert!(allowed, "{side} {blocks} block(s) must allow");
+    }
+}
+
 fn main() {
+    if let Ok(side) = std::env::var("TESSERA_DECISION_LOOP") {
+        decision_loop(&side);
+        return;
+    }
     let since = SystemTime::now();
     benches();
     Criterion::default().configure_from_args().final_summary();
