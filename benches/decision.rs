@@ -127,7 +127,7 @@ fn quick(group: &mut Group<'_>) {
         .sample_size(60);
 }
 
-/// Longer for the two groups the 1.10× target compares: this machine is noisy.
+/// Longer for the two groups the 1.05× target compares: this machine is noisy.
 fn compared(group: &mut Group<'_>) {
     group
         .warm_up_time(Duration::from_millis(1000))
@@ -583,7 +583,7 @@ fn median_ns(group: &str, function: &str, since: SystemTime) -> Option<f64> {
 fn print_summary(since: SystemTime) {
     let fmt = |ns: Option<f64>| ns.map_or("      -".to_owned(), |v| format!("{:7.1}", v / 1e3));
     eprintln!();
-    eprintln!("summary (medians, µs)      cold   baseline  cold/baseline (target <= 1.10)  warm  warm/cold");
+    eprintln!("summary (medians, µs)      cold   baseline  cold/baseline (target <= 1.05)  warm  warm/cold");
     for blocks in BLOCKS {
         let name = format!("{blocks}_blocks");
         let cold = median_ns("decision/cold", &name, since);
