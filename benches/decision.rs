@@ -625,8 +625,8 @@ fn print_summary(since: SystemTime) {
 }
 
 /// Rounds of the paired comparison, and decisions of each kind per round.
-const PAIRED_ROUNDS: usize = 21;
-const PAIRED_BATCH: u32 = 200;
+const PAIRED_ROUNDS: usize = 101;
+const PAIRED_BATCH: u32 = 50;
 
 /// cold/baseline measured in pairs: each round times a batch of Tessera's
 /// cold decisions and a batch of the raw biscuit-auth baseline back to back

@@ -30,39 +30,42 @@ pub(super) struct DecodedBlock {
     pub(super) external_key: Option<biscuit_auth::PublicKey>,
 }
 
-/// Every block of a token, and the symbols first-party blocks share. Read
-/// once per verification, straight from the protobuf: claims, admission and
-/// expiry checks work on symbol indexes, so nothing is converted, copied
-/// or printed (that happens only to describe a token). biscuit-auth has
-/// already parsed and validated the same bytes; its parsed blocks are not
-/// public.
+/// Every block of a token. Read once per verification, straight from the
+/// protobuf: claims, admission and expiry checks work on symbol indexes, so
+/// nothing is converted, copied or printed (that happens only to describe a
+/// token); the symbols first-party blocks share are looked up in the blocks
+/// that define them, never gathered into a table of their own. biscuit-auth
+/// has already parsed and validated the same bytes; its parsed blocks are
+/// not public.
 pub(super) struct DecodedToken {
     pub(super) blocks: Vec<DecodedBlock>,
-    pub(super) shared: Vec<String>,
 }
 
 /// Symbol indexes below this are biscuit's default symbols.
 const FIRST_BLOCK_SYMBOL: u64 = 1024;
 
 impl DecodedToken {
-    fn symbols_of<'a>(&'a self, block: &'a DecodedBlock) -> &'a [String] {
-        if block.external_key.is_some() {
-            &block.proto.symbols
-        } else {
-            &self.shared
-        }
-    }
-
     /// The text of a symbol of `block` ("" for an unknown index, which
-    /// biscuit has already refused when it parsed the token).
+    /// biscuit has already refused when it parsed the token). A third-party
+    /// block has symbols of its own; the first-party blocks share theirs,
+    /// numbered on from one block to the next.
     pub(super) fn symbol<'a>(&'a self, block: &'a DecodedBlock, index: u64) -> &'a str {
-        match index.checked_sub(FIRST_BLOCK_SYMBOL) {
-            None => DEFAULT_SYMBOLS.get_symbol(index).unwrap_or_default(),
-            Some(i) => usize::try_from(i)
-                .ok()
-                .and_then(|i| self.symbols_of(block).get(i))
-                .map_or("", String::as_str),
+        let Some(offset) = index.checked_sub(FIRST_BLOCK_SYMBOL) else {
+            return DEFAULT_SYMBOLS.get_symbol(index).unwrap_or_default();
+        };
+        let Ok(mut offset) = usize::try_from(offset) else {
+            return "";
+        };
+        if block.external_key.is_some() {
+            return block.proto.symbols.get(offset).map_or("", String::as_str);
         }
+        for first_party in self.blocks.iter().filter(|b| b.external_key.is_none()) {
+            match first_party.proto.symbols.get(offset) {
+                Some(symbol) => return symbol,
+                None => offset -= first_party.proto.symbols.len(),
+            }
+        }
+        ""
     }
 
     /// Every block's statements, printed (facts, rules, checks). A
@@ -103,10 +106,37 @@ impl DecodedToken {
     }
 }
 
+/// The fields of biscuit's container read here: each signed block's bytes
+/// and, for a third-party block, its key (same tags as biscuit's schema).
+/// Signatures, next keys and the proof are skipped, not copied out:
+/// biscuit-auth has checked them.
+#[derive(Clone, PartialEq, prost::Message)]
+struct Container {
+    #[prost(message, required, tag = "2")]
+    authority: SignedBlock,
+    #[prost(message, repeated, tag = "3")]
+    blocks: Vec<SignedBlock>,
+}
+
+/// A signed block as [`Container`] reads it.
+#[derive(Clone, PartialEq, prost::Message)]
+struct SignedBlock {
+    #[prost(bytes = "vec", required, tag = "1")]
+    block: Vec<u8>,
+    #[prost(message, optional, tag = "4")]
+    external_signature: Option<ExternalKey>,
+}
+
+/// A third-party signature as [`Container`] reads it: the key only.
+#[derive(Clone, PartialEq, prost::Message)]
+struct ExternalKey {
+    #[prost(message, required, tag = "2")]
+    public_key: schema::PublicKey,
+}
+
 pub(super) fn decode_blocks(bytes: &[u8]) -> Result<DecodedToken, TokenError> {
     let container =
-        schema::Biscuit::decode(bytes).map_err(|_| TokenError::Malformed("unreadable token"))?;
-    let mut shared = Vec::new();
+        Container::decode(bytes).map_err(|_| TokenError::Malformed("unreadable token"))?;
     let mut blocks = Vec::with_capacity(1 + container.blocks.len());
     for signed in std::iter::once(&container.authority).chain(&container.blocks) {
         let proto = schema::Block::decode(signed.block.as_slice())
@@ -117,17 +147,78 @@ pub(super) fn decode_blocks(bytes: &[u8]) -> Result<DecodedToken, TokenError> {
             .map(|s| biscuit_auth::PublicKey::from_proto(&s.public_key))
             .transpose()
             .map_err(|_| TokenError::Malformed("unreadable block"))?;
-        if external_key.is_none() {
-            shared.extend(proto.symbols.iter().cloned());
-        }
         blocks.push(DecodedBlock {
             proto,
             external_key,
         });
     }
-    Ok(DecodedToken { blocks, shared })
+    Ok(DecodedToken { blocks })
 }
 
 /// biscuit's default symbols (an empty table resolves them).
 static DEFAULT_SYMBOLS: std::sync::LazyLock<SymbolTable> =
     std::sync::LazyLock::new(SymbolTable::new);
+
+#[cfg(test)]
+mod tests {
+    use biscuit_auth::builder::{fact, string, BlockBuilder};
+    use biscuit_auth::{Biscuit, KeyPair};
+
+    use super::*;
+
+    /// The strings of every fact's terms in `block`, by symbol lookup.
+    fn fact_strings(token: &DecodedToken, block: &DecodedBlock) -> Vec<String> {
+        block
+            .proto
+            .facts
+            .iter()
+            .flat_map(|f| &f.predicate.terms)
+            .filter_map(|t| match t.content {
+                Some(schema::term::Content::String(index)) => {
+                    Some(token.symbol(block, index).to_owned())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn first_party_symbols_are_found_in_the_block_that_defined_them() {
+        let authority = BlockBuilder::new()
+            .fact(fact("owner", &[string("alice"), string("ws_1")]))
+            .expect("fact");
+        let second = BlockBuilder::new()
+            .fact(fact("note", &[string("ws_1"), string("bob")]))
+            .expect("fact");
+        let third = BlockBuilder::new()
+            .fact(fact(
+                "note",
+                &[string("carol"), string("alice"), string("bob")],
+            ))
+            .expect("fact");
+        let token = Biscuit::builder()
+            .merge(authority)
+            .build(&KeyPair::new())
+            .and_then(|t| t.append(second))
+            .and_then(|t| t.append(third))
+            .and_then(|t| t.to_vec())
+            .expect("token");
+        let decoded = decode_blocks(&token).expect("decoded");
+        let strings: Vec<Vec<String>> = decoded
+            .blocks
+            .iter()
+            .map(|b| fact_strings(&decoded, b))
+            .collect();
+        assert_eq!(
+            strings,
+            [
+                vec!["alice", "ws_1"],
+                vec!["ws_1", "bob"],
+                vec!["carol", "alice", "bob"],
+            ]
+        );
+        // An index past every block's symbols is no symbol.
+        let last = decoded.blocks.last().expect("a block");
+        assert_eq!(decoded.symbol(last, FIRST_BLOCK_SYMBOL + 1000), "");
+    }
+}

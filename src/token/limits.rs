@@ -224,11 +224,11 @@ fn expression_cost<'a>(
 /// term of any fact or rule head of the token, or of the verifier's own
 /// facts (`ambient`); strings no longer than the longest symbol.
 fn term_bounds(token: &DecodedToken, ambient: TermBounds) -> TermBounds {
-    let mut bounds = ambient.covering_symbols(&token.shared);
+    // Every block's own symbols: a third party's, and the first-party
+    // blocks' shared table, block by block.
+    let mut bounds = ambient;
     for block in &token.blocks {
-        if block.external_key.is_some() {
-            bounds = bounds.covering_symbols(&block.proto.symbols);
-        }
+        bounds = bounds.covering_symbols(&block.proto.symbols);
         let heads = block.proto.rules.iter().map(|r| &r.head);
         for p in block.proto.facts.iter().map(|f| &f.predicate).chain(heads) {
             bounds = p.terms.iter().fold(bounds, TermBounds::covering);
