@@ -221,4 +221,43 @@ mod tests {
         let last = decoded.blocks.last().expect("a block");
         assert_eq!(decoded.symbol(last, FIRST_BLOCK_SYMBOL + 1000), "");
     }
+
+    /// A container with a second authority field (another token's, signed
+    /// by the same key) appended: protobuf merges a repeated singular field,
+    /// and this reading must see the same authority block biscuit-auth
+    /// parses and verifies, never the other one.
+    #[test]
+    fn a_repeated_authority_is_read_as_biscuit_reads_it() {
+        let root = KeyPair::new();
+        let token_for = |view: &str| {
+            let block = BlockBuilder::new()
+                .fact(fact("view", &[string(view)]))
+                .expect("fact");
+            Biscuit::builder()
+                .merge(block)
+                .build(&root)
+                .and_then(|t| t.to_vec())
+                .expect("token")
+        };
+        let (first, second) = (token_for("v_1"), token_for("v_2"));
+        let other = schema::Biscuit::decode(second.as_slice()).expect("container");
+        let authority = other.authority.encode_to_vec();
+        let mut forged = first.clone();
+        prost::encoding::encode_key(2, prost::encoding::WireType::LengthDelimited, &mut forged);
+        prost::encoding::encode_varint(authority.len() as u64, &mut forged);
+        forged.extend_from_slice(&authority);
+
+        let parsed = biscuit_auth::UnverifiedBiscuit::from(&forged).expect("parses");
+        let biscuits_authority = parsed.print_block_source(0).expect("source");
+        let ours = decode_blocks(&forged).expect("decoded");
+        let our_authority = fact_strings(&ours, &ours.blocks[0]);
+        // biscuit-auth merged the two: the later authority's fact.
+        assert!(
+            biscuits_authority.contains("\"v_2\""),
+            "{biscuits_authority}"
+        );
+        assert_eq!(our_authority, ["v_2"]);
+        // And refuses the result: its proof is the first token's.
+        assert!(Biscuit::from(&forged, root.public()).is_err());
+    }
 }
